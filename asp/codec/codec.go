@@ -1,0 +1,75 @@
+package codec
+
+import (
+	"errors"
+	"image"
+	"time"
+)
+
+// Codec names a video compression format.
+type Codec string
+
+// The codecs Shadowless encodes and decodes.
+const (
+	VP8  Codec = "VP8"
+	VP9  Codec = "VP9"
+	H264 Codec = "H264"
+)
+
+// MimeType returns the RTP/WebRTC MIME type of the codec, such as "video/VP8".
+func (c Codec) MimeType() string { return "video/" + string(c) }
+
+// ErrUnsupported is returned when a codec is not compiled into this binary or not known.
+var ErrUnsupported = errors.New("codec: unsupported codec")
+
+// EncoderConfig is what an encoder is opened with. Bitrate and frame rate may be changed
+// later without reopening the encoder.
+type EncoderConfig struct {
+	Codec  Codec
+	Width  int // pixels, even
+	Height int // pixels, even
+	// FrameRate is the nominal frame rate, used for rate control.
+	FrameRate float64
+	// BitrateKbps is the target bitrate in kilobits per second.
+	BitrateKbps int
+	// KeyframeInterval is the maximum distance between keyframes in frames; 0 means
+	// keyframes only at the start and on request.
+	KeyframeInterval int
+	// Threads is the number of encoder threads; 0 lets the encoder choose.
+	Threads int
+	// ScreenContent tunes the encoder for desktop content (text, flat areas).
+	ScreenContent bool
+}
+
+// Packet is one encoded frame.
+type Packet struct {
+	Data     []byte
+	Keyframe bool
+	// PTS is the presentation time the frame was submitted with.
+	PTS time.Duration
+}
+
+// Encoder compresses I420 pictures. It is not safe for concurrent use.
+type Encoder interface {
+	// Encode compresses one picture of the configured size. A Packet with empty Data means
+	// the encoder chose to drop the frame (rate control); that is not an error.
+	Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) (Packet, error)
+	// SetBitrate changes the target bitrate without restarting the stream.
+	SetBitrate(kbps int) error
+	// SetFrameRate changes the nominal frame rate used for rate control.
+	SetFrameRate(fps float64) error
+	// Config returns the configuration in force.
+	Config() EncoderConfig
+	// Close releases the encoder.
+	Close() error
+}
+
+// Decoder decompresses packets produced by an Encoder of the same codec. It is not safe for
+// concurrent use.
+type Decoder interface {
+	// Decode decompresses one packet. It returns a nil image and no error when the packet
+	// produced no picture. The returned image is valid until the next call.
+	Decode(data []byte) (*image.YCbCr, error)
+	// Close releases the decoder.
+	Close() error
+}
