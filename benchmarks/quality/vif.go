@@ -57,6 +57,17 @@ type vifState struct {
 	mu1, mu2   []uint32    // vertical pass results, padded by 8 on each side
 	xx, yy, xy []uint32
 	c1, c2     []uint32 // subsample vertical pass, padded
+	// vertical accumulators of the statistic
+	am1, am2      []uint32
+	arr, add, ard []uint64
+	packed        []uint64
+}
+
+func (s *vifState) ensureAcc(w int) {
+	if cap(s.am1) < w {
+		s.am1, s.am2 = make([]uint32, w), make([]uint32, w)
+		s.arr, s.add, s.ard = make([]uint64, w), make([]uint64, w), make([]uint64, w)
+	}
 }
 
 func (s *vifState) ensure(w, h int) {
@@ -114,17 +125,30 @@ func (s *vifState) subsample(ref, dis, nr, nd []uint16, w, h, scale, bpc int) {
 	c2 := s.c2[:w+2*16]
 	const pad = 16
 	ow := w / 2
+	var rows [17]int
 	for i := 0; i < h; i += 2 {
-		for j := 0; j < w; j++ {
-			var ar, ad uint32
-			for k := 0; k < fw; k++ {
-				r := mirror(i-half+k, h) * w
-				f := filt[k]
-				ar += f * uint32(ref[r+j])
-				ad += f * uint32(dis[r+j])
+		for k := 0; k < fw; k++ {
+			rows[k] = mirror(i-half+k, h) * w
+		}
+		o1, o2 := c1[pad:pad+w], c2[pad:pad+w]
+		fc := filt[half]
+		rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
+		for j := range o1 {
+			o1[j] = fc * uint32(rc[j])
+			o2[j] = fc * uint32(dc[j])
+		}
+		for k := 0; k < half; k++ {
+			f := filt[k]
+			ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
+			da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
+			for j := range o1 {
+				o1[j] += f * (uint32(ra[j]) + uint32(rb[j]))
+				o2[j] += f * (uint32(da[j]) + uint32(db[j]))
 			}
-			c1[pad+j] = (ar + vround) >> vshift
-			c2[pad+j] = (ad + vround) >> vshift
+		}
+		for j := range o1 {
+			o1[j] = (o1[j] + vround) >> vshift
+			o2[j] = (o2[j] + vround) >> vshift
 		}
 		for f := 1; f <= half; f++ {
 			c1[pad-f], c2[pad-f] = c1[pad+f], c2[pad+f]
@@ -169,27 +193,55 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 	const pad = 16
 	mu1, mu2 := s.mu1[:w+2*pad], s.mu2[:w+2*pad]
 	xx, yy, xy := s.xx[:w+2*pad], s.yy[:w+2*pad], s.xy[:w+2*pad]
+	s.ensureAcc(w)
+	am1, am2 := s.am1[:w], s.am2[:w]
+	arr, add, ard := s.arr[:w], s.add[:w], s.ard[:w]
 	var acc vifAccum
+	var rows [17]int
 	for i := 0; i < h; i++ {
-		for j := 0; j < w; j++ {
-			var am1, am2 uint32
-			var arr, add, ard uint64
-			for k := 0; k < fw; k++ {
-				r := mirror(i-half+k, h)*w + j
-				f := filt[k]
-				x, y := uint32(ref[r]), uint32(dis[r])
-				fx, fy := f*x, f*y
-				am1 += fx
-				am2 += fy
-				arr += uint64(fx) * uint64(x)
-				add += uint64(fy) * uint64(y)
-				ard += uint64(fx) * uint64(y)
+		for k := 0; k < fw; k++ {
+			rows[k] = mirror(i-half+k, h) * w
+		}
+		fc := filt[half]
+		if scale == 0 && bpc == 8 {
+			s.vertical8(ref, dis, rows[:fw], w, mu1[pad:pad+w], mu2[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
+		} else {
+			// vertical pass: centre tap, then the symmetric pairs of taps
+			rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
+			for j := range rc {
+				x, y := uint32(rc[j]), uint32(dc[j])
+				am1[j] = fc * x
+				am2[j] = fc * y
+				f64 := uint64(fc)
+				arr[j] = f64 * uint64(x*x)
+				add[j] = f64 * uint64(y*y)
+				ard[j] = f64 * uint64(x*y)
 			}
-			mu1[pad+j] = (am1 + mround) >> mshift
-			mu2[pad+j] = (am2 + mround) >> mshift
-			xx[pad+j] = uint32((arr + sqround) >> sqshift)
-			yy[pad+j] = uint32((add + sqround) >> sqshift)
-			xy[pad+j] = uint32((ard + sqround) >> sqshift)
+			for k := 0; k < half; k++ {
+				f := filt[k]
+				f64 := uint64(f)
+				ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
+				da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
+				for j := range ra {
+					xa, xb := uint64(ra[j]), uint64(rb[j])
+					ya, yb := uint64(da[j]), uint64(db[j])
+					am1[j] += f * uint32(xa+xb)
+					am2[j] += f * uint32(ya+yb)
+					arr[j] += f64 * (xa*xa + xb*xb)
+					add[j] += f64 * (ya*ya + yb*yb)
+					ard[j] += f64 * (xa*ya + xb*yb)
+				}
+			}
+
+			m1o, m2o := mu1[pad:pad+w], mu2[pad:pad+w]
+			xxo, yyo, xyo := xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w]
+			for j := range m1o {
+				m1o[j] = (am1[j] + mround) >> mshift
+				m2o[j] = (am2[j] + mround) >> mshift
+				xxo[j] = uint32((arr[j] + sqround) >> sqshift)
+				yyo[j] = uint32((add[j] + sqround) >> sqshift)
+				xyo[j] = uint32((ard[j] + sqround) >> sqshift)
+			}
 		}
 		for f := 1; f <= half; f++ {
 			l, r := pad-f, pad+f
@@ -197,19 +249,37 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 			l, r = pad+w-1-f, pad+w-1+f
 			mu1[r], mu2[r], xx[r], yy[r], xy[r] = mu1[l], mu2[l], xx[l], yy[l], xy[l]
 		}
-		for j := 0; j < w; j++ {
-			var m1, m2 uint32
-			var sxx, syy, sxy uint64
-			base := pad + j - half
-			for k := 0; k < fw; k++ {
-				f := filt[k]
-				m1 += f * mu1[base+k]
-				m2 += f * mu2[base+k]
-				sxx += uint64(f) * uint64(xx[base+k])
-				syy += uint64(f) * uint64(yy[base+k])
-				sxy += uint64(f) * uint64(xy[base+k])
+		if scale == 0 {
+			s.horizontal17(&acc, mu1, mu2, xx, yy, xy, w)
+			continue
+		}
+		// horizontal pass, pairing symmetric taps
+		for j := range am1 {
+			c := pad + j
+			am1[j] = fc * mu1[c]
+			am2[j] = fc * mu2[c]
+			arr[j] = uint64(fc) * uint64(xx[c])
+			add[j] = uint64(fc) * uint64(yy[c])
+			ard[j] = uint64(fc) * uint64(xy[c])
+		}
+		for k := 1; k <= half; k++ {
+			f := filt[half-k]
+			f64 := uint64(f)
+			m1a, m1b := mu1[pad-k:pad-k+w], mu1[pad+k:pad+k+w]
+			m2a, m2b := mu2[pad-k:pad-k+w], mu2[pad+k:pad+k+w]
+			xxa, xxb := xx[pad-k:pad-k+w], xx[pad+k:pad+k+w]
+			yya, yyb := yy[pad-k:pad-k+w], yy[pad+k:pad+k+w]
+			xya, xyb := xy[pad-k:pad-k+w], xy[pad+k:pad+k+w]
+			for j := range am1 {
+				am1[j] += f * (m1a[j] + m1b[j])
+				am2[j] += f * (m2a[j] + m2b[j])
+				arr[j] += f64 * (uint64(xxa[j]) + uint64(xxb[j]))
+				add[j] += f64 * (uint64(yya[j]) + uint64(yyb[j]))
+				ard[j] += f64 * (uint64(xya[j]) + uint64(xyb[j]))
 			}
-			acc.add(m1, m2, uint32((sxx+32768)>>16), uint32((syy+32768)>>16), uint32((sxy+32768)>>16))
+		}
+		for j := range am1 {
+			acc.add(am1[j], am2[j], uint32((arr[j]+32768)>>16), uint32((add[j]+32768)>>16), uint32((ard[j]+32768)>>16))
 		}
 	}
 	return acc.result()
@@ -256,4 +326,84 @@ func (a *vifAccum) result() (float32, float32) {
 	num := float64(a.numLog)/2048.0 + (float64(a.denNonLog) - (float64(a.numNonLog)/16384.0)/65025.0)
 	den := float64(a.denLog)/2048.0 + float64(a.denNonLog)
 	return float32(num), float32(den)
+}
+
+// vertical8 is the vertical pass of scale 0 for 8-bit input (17 taps), with reference and
+// distorted sums packed two to a uint64: every partial sum stays below 2^32 for 8-bit
+// samples, so the lanes never carry into each other and the results are exact.
+func (s *vifState) vertical8(ref, dis []uint16, rows []int, w int, mu1, mu2, xx, yy, xy []uint32) {
+	filt := vifFilters[0]
+	const half = 8
+	var ra, rb, da, db [half][]uint16
+	for k := 0; k < half; k++ {
+		ra[k] = ref[rows[k] : rows[k]+w]
+		rb[k] = ref[rows[16-k] : rows[16-k]+w]
+		da[k] = dis[rows[k] : rows[k]+w]
+		db[k] = dis[rows[16-k] : rows[16-k]+w]
+	}
+	rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
+	fc := uint64(filt[half])
+	mu1, mu2, xx, yy, xy = mu1[:w], mu2[:w], xx[:w], yy[:w], xy[:w]
+	for j := 0; j < w; j++ {
+		x, y := uint64(rc[j]), uint64(dc[j])
+		mu := fc * (x | y<<32)
+		sq := fc * (x*x | (y*y)<<32)
+		sxy := fc * (x * y)
+		for k := 0; k < half; k++ {
+			f := uint64(filt[k])
+			xa, xb := uint64(ra[k][j]), uint64(rb[k][j])
+			ya, yb := uint64(da[k][j]), uint64(db[k][j])
+			mu += f * ((xa + xb) | (ya+yb)<<32)
+			sq += f * ((xa*xa + xb*xb) | (ya*ya+yb*yb)<<32)
+			sxy += f * (xa*ya + xb*yb)
+		}
+		mu1[j] = (uint32(mu) + 128) >> 8
+		mu2[j] = (uint32(mu>>32) + 128) >> 8
+		xx[j] = uint32(sq)
+		yy[j] = uint32(sq >> 32)
+		xy[j] = uint32(sxy)
+	}
+}
+
+// horizontal17 is the horizontal pass and accumulation of scale 0 (17 taps), unrolled, with
+// the two mean sums packed in one uint64 (each stays below 2^32). The rows are padded by 16.
+func (s *vifState) horizontal17(acc *vifAccum, mu1, mu2, xx, yy, xy []uint32, w int) {
+	const pad = 16
+	if cap(s.packed) < w+2*pad {
+		s.packed = make([]uint64, w+2*pad)
+	}
+	pm := s.packed[:w+2*pad]
+	for j := pad - 8; j < pad+w+8; j++ {
+		pm[j] = uint64(mu1[j]) | uint64(mu2[j])<<32
+	}
+	const (
+		f0 = 489
+		f1 = 935
+		f2 = 1640
+		f3 = 2640
+		f4 = 3896
+		f5 = 5274
+		f6 = 6547
+		f7 = 7455
+		f8 = 7784
+	)
+	for j := 0; j < w; j++ {
+		b := pad - 8 + j
+		m := pm[b : b+17 : b+17]
+		mu := f8*m[8] + f0*(m[0]+m[16]) + f1*(m[1]+m[15]) + f2*(m[2]+m[14]) + f3*(m[3]+m[13]) +
+			f4*(m[4]+m[12]) + f5*(m[5]+m[11]) + f6*(m[6]+m[10]) + f7*(m[7]+m[9])
+		x := xx[b : b+17 : b+17]
+		sx := f8*uint64(x[8]) + f0*(uint64(x[0])+uint64(x[16])) + f1*(uint64(x[1])+uint64(x[15])) +
+			f2*(uint64(x[2])+uint64(x[14])) + f3*(uint64(x[3])+uint64(x[13])) + f4*(uint64(x[4])+uint64(x[12])) +
+			f5*(uint64(x[5])+uint64(x[11])) + f6*(uint64(x[6])+uint64(x[10])) + f7*(uint64(x[7])+uint64(x[9]))
+		y := yy[b : b+17 : b+17]
+		sy := f8*uint64(y[8]) + f0*(uint64(y[0])+uint64(y[16])) + f1*(uint64(y[1])+uint64(y[15])) +
+			f2*(uint64(y[2])+uint64(y[14])) + f3*(uint64(y[3])+uint64(y[13])) + f4*(uint64(y[4])+uint64(y[12])) +
+			f5*(uint64(y[5])+uint64(y[11])) + f6*(uint64(y[6])+uint64(y[10])) + f7*(uint64(y[7])+uint64(y[9]))
+		z := xy[b : b+17 : b+17]
+		sz := f8*uint64(z[8]) + f0*(uint64(z[0])+uint64(z[16])) + f1*(uint64(z[1])+uint64(z[15])) +
+			f2*(uint64(z[2])+uint64(z[14])) + f3*(uint64(z[3])+uint64(z[13])) + f4*(uint64(z[4])+uint64(z[12])) +
+			f5*(uint64(z[5])+uint64(z[11])) + f6*(uint64(z[6])+uint64(z[10])) + f7*(uint64(z[7])+uint64(z[9]))
+		acc.add(uint32(mu), uint32(mu>>32), uint32((sx+32768)>>16), uint32((sy+32768)>>16), uint32((sz+32768)>>16))
+	}
 }
