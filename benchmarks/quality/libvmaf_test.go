@@ -97,3 +97,5 @@ func TestMatchesLibvmaf(t *testing.T) {
 		})
 	}
 }
+
+func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
