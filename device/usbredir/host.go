@@ -410,7 +410,7 @@ func (h *host) control(id uint64, m ControlPacket) {
 		} else {
 			u.Data = m.Data
 		}
-		std := setup.RequestType&(device.RequestTypeMask|device.RecipientMask)
+		std := setup.RequestType & (device.RequestTypeMask | device.RecipientMask)
 		switch {
 		case std == device.TypeStandard|device.RecipientDevice && setup.Request == device.ReqSetConfiguration:
 			u.Status = h.setConfiguration(uint8(setup.Value))

@@ -75,9 +75,9 @@ type MassStorage struct {
 type msState int
 
 const (
-	msIdle msState = iota // waiting for a CBW
-	msData                // data phase
-	msStatus              // CSW ready to be read
+	msIdle   msState = iota // waiting for a CBW
+	msData                  // data phase
+	msStatus                // CSW ready to be read
 )
 
 // NewMassStorage returns a virtual drive of size bytes (rounded down to BlockSize) read
