@@ -311,52 +311,10 @@ func (r *Remote) AltSetting(iface uint8) uint8 {
 	return r.alts[iface]
 }
 
-func (r *Remote) getDescriptor(ctx context.Context, typ, idx uint8, lang uint16, n int) ([]byte, error) {
-	u := &device.URB{Type: device.Control, Setup: device.Setup{RequestType: device.DirIn, Request: device.ReqGetDescriptor,
-		Value: uint16(typ)<<8 | uint16(idx), Index: lang, Length: uint16(n)}, Data: make([]byte, n)}
-	if err := r.Submit(ctx, u); err != nil {
-		return nil, fmt.Errorf("usbredir: GET_DESCRIPTOR(%#x,%d): %w", typ, idx, err)
-	}
-	return u.Data[:u.Actual], nil
-}
-
 func (r *Remote) fetchDescriptors(ctx context.Context) error {
-	b, err := r.getDescriptor(ctx, device.DescDevice, 0, 0, 18)
+	d, err := device.ReadDescriptors(ctx, r, device.Speed(r.Connect().Speed))
 	if err != nil {
-		return err
-	}
-	dd, err := device.ParseDeviceDescriptor(b)
-	if err != nil {
-		return err
-	}
-	d := device.Descriptors{Speed: device.Speed(r.Connect().Speed), Device: dd, Strings: map[uint8]string{}}
-	for i := 0; i < int(dd.NumConfigurations); i++ {
-		b, err := r.getDescriptor(ctx, device.DescConfiguration, uint8(i), 0, 9)
-		if err != nil {
-			return err
-		}
-		if len(b) < 4 {
-			return fmt.Errorf("usbredir: short configuration descriptor: %w", device.ErrInvalid)
-		}
-		total := int(b[2]) | int(b[3])<<8
-		if b, err = r.getDescriptor(ctx, device.DescConfiguration, uint8(i), 0, total); err != nil {
-			return err
-		}
-		c, err := device.ParseConfigDescriptor(b)
-		if err != nil {
-			return err
-		}
-		d.Configs = append(d.Configs, c)
-	}
-	for _, idx := range []uint8{dd.ManufacturerIndex, dd.ProductIndex, dd.SerialIndex} {
-		if idx == 0 {
-			continue
-		}
-		if b, err := r.getDescriptor(ctx, device.DescString, idx, 0x0409, 255); err == nil {
-			if s, err := device.ParseStringDescriptor(b); err == nil {
-				d.Strings[idx] = s
-			}
-		}
+		return fmt.Errorf("usbredir: %w", err)
 	}
 	id, ch, err := r.request(GetConfiguration{})
 	if err != nil {
