@@ -177,7 +177,9 @@ func TestUnplugEndsImport(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	errs := make(chan error, 1)
-	go func() { errs <- r.Submit(ctx, &device.URB{Type: device.Interrupt, Endpoint: 0x81, Data: make([]byte, 8)}) }()
+	go func() {
+		errs <- r.Submit(ctx, &device.URB{Type: device.Interrupt, Endpoint: 0x81, Data: make([]byte, 8)})
+	}()
 	time.Sleep(50 * time.Millisecond)
 	kb.Unplug()
 	select {
