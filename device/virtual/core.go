@@ -163,7 +163,11 @@ func (c *core) Submit(ctx context.Context, u *device.URB) error {
 }
 
 func (c *core) endpointActive(u *device.URB) bool {
-	for _, i := range device.ActiveEndpoints(c.desc, c.Configuration(), c.AltSetting) {
+	cfg := c.Configuration()
+	if cfg == 0 {
+		return false // unconfigured: only the default control pipe works
+	}
+	for _, i := range device.ActiveEndpoints(c.desc, cfg, c.AltSetting) {
 		for _, e := range i.Endpoints {
 			if e.Address == u.Endpoint {
 				return e.Type() == u.Type
