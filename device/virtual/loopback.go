@@ -17,7 +17,8 @@ const (
 
 // Loopback is a vendor-class test device: whatever is written to its bulk OUT endpoint
 // comes back, message by message, on its bulk IN endpoint; isochronous packets written to
-// its iso OUT endpoint come back one per packet slot on its iso IN endpoint, so packet
+// its iso OUT endpoint come back one per packet slot on its iso IN endpoint (an IN URB
+// completes once every slot can be filled), so packet
 // boundaries, lengths and statuses can be checked end to end.
 type Loopback struct {
 	*core
@@ -98,11 +99,11 @@ func (l *Loopback) transfer(ctx context.Context, u *device.URB) error {
 			}
 		}
 	case LoopISOIn:
-		// Each packet slot takes one queued packet; empty slots complete with length 0.
-		// The URB waits until at least one packet is queued.
+		// Each packet slot takes one queued packet, in order; the URB waits until there
+		// is a packet for every slot, as a device producing one packet per (micro)frame.
 		for {
 			l.mu.Lock()
-			if len(l.iso) > 0 {
+			if len(l.iso) >= len(u.ISO) {
 				total, off := 0, 0
 				for i := range u.ISO {
 					p := &u.ISO[i]
