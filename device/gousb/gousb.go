@@ -16,29 +16,25 @@ import (
 	"github.com/shadowless-dev/shadowless/device"
 )
 
-// ErrAccess is wrapped when libusb cannot be initialised or may not open a device
-// (permissions, no /dev/bus/usb in a container).
-var ErrAccess = errors.New("gousb: no access to USB devices")
-
 // Supported reports whether this build includes libusb support.
 const Supported = true
 
-// Info describes a device found on the local buses.
-type Info struct {
-	Bus, Address, Port int
-	Path               []int
-	Speed              device.Speed
-	Vendor, Product    uint16
-	Release            uint16
-	Class              uint8
-	SubClass           uint8
-	Protocol           uint8
-	Interfaces         []device.InterfaceClass // of the first configuration
+// Open starts a libusb session (see OpenContext).
+func Open(log *slog.Logger) (Backend, error) {
+	c, err := OpenContext(log)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// Identity returns the filter identity of the device.
-func (i Info) Identity() device.Identity {
-	return device.Identity{Class: i.Class, SubClass: i.SubClass, Protocol: i.Protocol, Vendor: i.Vendor, Product: i.Product, Version: i.Release, Interfaces: i.Interfaces}
+// Open implements Backend.
+func (c *Context) Open(sel Selector) (device.Device, error) {
+	d, err := c.OpenDevice(sel)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Context is a libusb session.
@@ -47,9 +43,9 @@ type Context struct {
 	log *slog.Logger
 }
 
-// Open starts a libusb session. It returns an error wrapping ErrAccess when libusb cannot
+// OpenContext starts a libusb session. It returns an error wrapping ErrAccess when libusb cannot
 // be initialised (gousb panics in that case; the panic is turned into the error).
-func Open(log *slog.Logger) (c *Context, err error) {
+func OpenContext(log *slog.Logger) (c *Context, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -16,7 +16,7 @@ import (
 // container): listing either works or fails with a clear access error, and opening a device
 // that is not there fails with ErrNoDevice or ErrAccess rather than hanging or panicking.
 func TestListAndOpenMissing(t *testing.T) {
-	c, err := Open(nil)
+	c, err := OpenContext(nil)
 	if err != nil {
 		t.Logf("libusb unavailable here: %v", err)
 		require.ErrorIs(t, err, ErrAccess)

@@ -1,10 +1,52 @@
 package gousb
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/shadowless-dev/shadowless/device"
 )
+
+// ErrAccess is wrapped when libusb cannot be initialised or may not open a device
+// (permissions, no /dev/bus/usb in a container).
+var ErrAccess = errors.New("gousb: no access to USB devices")
+
+// ErrNotBuilt is returned by Open in binaries built without the "gousb" build tag.
+var ErrNotBuilt = errors.New("gousb: this binary was built without libusb support (rebuild with -tags gousb; needs cgo and libusb-1.0-0-dev)")
+
+// Backend is a libusb session: what callers need without importing cgo themselves.
+type Backend interface {
+	// List enumerates the devices on the local buses without opening them.
+	List() ([]Info, error)
+	// Open opens the selected device, detaching kernel drivers and claiming interfaces.
+	Open(sel Selector) (device.Device, error)
+	// Watch polls for devices appearing and disappearing until ctx ends.
+	Watch(ctx context.Context, interval time.Duration, f func(added, removed []Info)) error
+	// Close ends the session.
+	Close() error
+}
+
+// Info describes a device found on the local buses.
+type Info struct {
+	Bus, Address, Port int
+	Path               []int
+	Speed              device.Speed
+	Vendor, Product    uint16
+	Release            uint16
+	Class              uint8
+	SubClass           uint8
+	Protocol           uint8
+	Interfaces         []device.InterfaceClass // of the first configuration
+}
+
+// Identity returns the filter identity of the device.
+func (i Info) Identity() device.Identity {
+	return device.Identity{Class: i.Class, SubClass: i.SubClass, Protocol: i.Protocol, Vendor: i.Vendor, Product: i.Product, Version: i.Release, Interfaces: i.Interfaces}
+}
 
 // Selector names one device: by vendor and product id ("usb:VID:PID", hex) or by bus
 // number and address ("usb:BUS-ADDR", decimal). The "usb:" prefix is optional.
