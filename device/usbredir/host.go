@@ -24,6 +24,7 @@ type Stats struct {
 	Bulk             atomic.Int64
 	BulkBytes        atomic.Int64
 	Interrupt        atomic.Int64 // interrupt packets sent or completed
+	InterruptStarts  atomic.Int64 // start_interrupt_receiving packets served
 	ISO              atomic.Int64 // iso packets sent or received
 	SetConfiguration atomic.Int64 // set_configuration packets and SET_CONFIGURATION requests
 	SetAltSetting    atomic.Int64
@@ -202,6 +203,7 @@ func (h *host) handle(p Packet) error {
 			_ = h.w.send(p.ID, AltSettingStatus{Status: 0, Interface: m.Interface, Alt: h.dev.AltSetting(m.Interface)})
 		})
 	case StartInterruptReceiving:
+		h.stats.InterruptStarts.Add(1)
 		st := h.startReceiving(m.Endpoint, device.Interrupt, func(ctx context.Context, ep device.EndpointDescriptor) {
 			h.interruptLoop(ctx, ep)
 		})

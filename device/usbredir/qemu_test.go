@@ -119,7 +119,7 @@ func TestQEMUInterop(t *testing.T) {
 
 	mon := filepath.Join(dir, "mon.sock")
 	args := []string{"-M", "q35", "-accel", "tcg", "-m", "128", "-nodefaults", "-display", "none",
-		"-monitor", "unix:" + mon + ",server=on,wait=off",
+		"-monitor", "unix:" + mon + ",server=on,wait=off", "-boot", "menu=on,splash-time=10000",
 		"-device", "qemu-xhci,id=xhci"}
 	for i, e := range exports {
 		args = append(args,
@@ -139,7 +139,11 @@ func TestQEMUInterop(t *testing.T) {
 	// Wait until SeaBIOS configured both devices and read a block of the drive.
 	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {
-		if exports[0].s.stats.SetConfiguration.Load() > 0 && len(exports[0].s.requests()) >= 5 &&
+		if exports[0].s.stats.InterruptStarts.Load() > 0 && exports[0].s.stats.Interrupt.Load() == 0 {
+			// SeaBIOS polls the keyboard (boot menu prompt): press a key.
+			require.NoError(t, kb.Type(ctx, "x"))
+		}
+		if exports[0].s.stats.SetConfiguration.Load() > 0 && exports[0].s.stats.Interrupt.Load() > 0 &&
 			exports[1].s.stats.SetConfiguration.Load() > 0 && exports[1].s.stats.BulkBytes.Load() >= 512 {
 			break
 		}
@@ -147,9 +151,9 @@ func TestQEMUInterop(t *testing.T) {
 	}
 	for i, e := range exports {
 		reqs := e.s.requests()
-		t.Logf("device %d: control=%d get_descriptor=%d set_configuration=%d resets=%d bulk=%d bulk_bytes=%d interrupt=%d",
+		t.Logf("device %d: control=%d get_descriptor=%d set_configuration=%d resets=%d bulk=%d bulk_bytes=%d interrupt_starts=%d interrupt=%d",
 			i, e.s.stats.Control.Load(), e.s.stats.GetDescriptor.Load(), e.s.stats.SetConfiguration.Load(), e.s.stats.Reset.Load(),
-			e.s.stats.Bulk.Load(), e.s.stats.BulkBytes.Load(), e.s.stats.Interrupt.Load())
+			e.s.stats.Bulk.Load(), e.s.stats.BulkBytes.Load(), e.s.stats.InterruptStarts.Load(), e.s.stats.Interrupt.Load())
 		for _, r := range reqs {
 			t.Logf("  device %d request type=%#02x req=%#02x value=%#04x index=%d len=%d", i, r.RequestType, r.Request, r.Value, r.Index, r.Length)
 		}
@@ -157,6 +161,8 @@ func TestQEMUInterop(t *testing.T) {
 		assert.GreaterOrEqual(t, e.s.stats.SetConfiguration.Load(), int64(1), "device %d: configured", i)
 	}
 	assert.GreaterOrEqual(t, exports[1].s.stats.BulkBytes.Load(), int64(512), "SeaBIOS read the drive through bulk-only transport")
+	assert.Positive(t, exports[0].s.stats.InterruptStarts.Load(), "QEMU started interrupt receiving on the keyboard")
+	assert.Positive(t, exports[0].s.stats.Interrupt.Load(), "a key report reached QEMU")
 
 	info := hmp(t, mon, "info usb")
 	t.Logf("info usb:\n%s", info)
