@@ -19,14 +19,39 @@ type wire struct {
 
 	wmu sync.Mutex // serialises writes
 	buf []byte
+
+	// helloDone is closed once our hello has been written (or failed): nothing else may
+	// be sent before it. The hello is written concurrently with reading, so that
+	// synchronous transports (net.Pipe, some channel implementations) cannot deadlock
+	// with both sides writing their hello at once.
+	helloDone chan struct{}
+	helloErr  error
 }
 
 func newWire(rw io.ReadWriteCloser, caps Caps, log *slog.Logger) *wire {
-	return &wire{rw: rw, codec: NewCodec(caps), log: log}
+	return &wire{rw: rw, codec: NewCodec(caps), log: log, helloDone: make(chan struct{})}
+}
+
+// sendHello writes our hello and releases other senders.
+func (w *wire) sendHello(h Hello) error {
+	w.helloErr = w.send(0, h)
+	close(w.helloDone)
+	return w.helloErr
+}
+
+// afterHello waits until our hello is out.
+func (w *wire) afterHello() error {
+	<-w.helloDone
+	return w.helloErr
 }
 
 // send encodes and writes one packet.
 func (w *wire) send(id uint64, m Message) error {
+	if m.Type() != TypeHello {
+		if err := w.afterHello(); err != nil {
+			return err
+		}
+	}
 	w.cmu.Lock()
 	hdr, data, err := w.codec.Encode(id, m)
 	w.cmu.Unlock()

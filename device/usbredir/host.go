@@ -133,9 +133,13 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, dev device.Device, opts
 }
 
 func (h *host) run() error {
-	if err := h.w.send(0, Hello{Version: h.o.version, Caps: h.o.caps}); err != nil {
-		return err
-	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if err := h.w.sendHello(Hello{Version: h.o.version, Caps: h.o.caps}); err != nil {
+			h.cancel()
+		}
+	}()
 	if wd, ok := h.dev.(device.Watcher); ok {
 		h.wg.Add(1)
 		go func() {

@@ -649,6 +649,9 @@ func (c *Codec) Encode(id uint64, m Message) (hdr, data []byte, err error) {
 		return nil, nil, fmt.Errorf("usbredir: unknown packet type %d", t)
 	}
 	hl := c.headerLen()
+	if t == TypeHello {
+		hl = 12 // hello goes out before the capabilities are known: always 32-bit ids
+	}
 	hdr = make([]byte, hl+thl)
 	h := hdr[hl:]
 	le := binary.LittleEndian

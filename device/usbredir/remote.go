@@ -58,11 +58,10 @@ func NewRemote(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*R
 		alts: map[uint8]uint8{}, intr: map[uint8]*queue{}, iso: map[uint8]*queue{}, isoOut: map[uint8]bool{}, running: map[uint8]bool{},
 		connected: make(chan struct{}), done: make(chan struct{}), readDone: make(chan struct{})}
 	r.nextID.Store(1 << 33) // exercise 64-bit ids, as QEMU does
-	if err := r.w.send(0, Hello{Version: o.version, Caps: o.caps}); err != nil {
-		conn.Close()
-		return nil, err
-	}
 	go r.readLoop()
+	if err := r.w.sendHello(Hello{Version: o.version, Caps: o.caps}); err != nil {
+		return nil, r.closeWith(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	select {
