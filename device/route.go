@@ -84,6 +84,8 @@ func ChooseRoute(id Identity, o RouteOptions) Route {
 		return Route{PathPrintJobs, "printers are redirected as print jobs: the using side needs no printer driver and spooling survives link interruptions"}
 	case classes[ClassMassStorage] > 0 || classes[ClassPrinter] > 0:
 		return Route{PathURB, "composite device mixing storage or printer interfaces with other functions; forwarded whole as URBs so every function keeps working"}
+	case only(ClassSmartCard):
+		return Route{PathURB, "smart card reader: forwarded as URBs (PC/SC-level redirection is not implemented here; it would keep the card usable on both sides)"}
 	case id.Class == ClassVendor || classes[ClassVendor] > 0:
 		return Route{PathURB, "vendor-specific device: only its own driver on the using side can drive it, so URBs are forwarded"}
 	}

@@ -9,11 +9,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/shadowless-dev/shadowless/device"
 	"github.com/shadowless-dev/shadowless/device/msc"
 	"github.com/shadowless-dev/shadowless/device/virtual"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // memDisk is an in-memory io.ReaderAt/io.WriterAt.
 type memDisk struct{ b []byte }
