@@ -33,6 +33,7 @@ type Remote struct {
 	iso       map[uint8]*queue // iso IN stream, per endpoint
 	isoOut    map[uint8]bool   // iso OUT stream started
 	running   map[uint8]bool   // interrupt receiving or iso IN stream started
+	bulkRecv  map[uint8]*bulkBuffer
 	connected chan struct{}
 	desc      device.Descriptors
 
@@ -40,6 +41,25 @@ type Remote struct {
 	doneOnce sync.Once
 	err      error
 	readDone chan struct{}
+}
+
+// bulkBuffer holds data that bulk receiving delivered ahead of the URBs asking for it.
+type bulkBuffer struct {
+	mu      sync.Mutex
+	changed chan struct{}
+	data    []byte
+	status  device.Status // a non-OK status ends the stream
+}
+
+func (b *bulkBuffer) push(m BufferedBulkPacket) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.data = append(b.data, m.Data...)
+	if m.Status != 0 {
+		b.status = device.Status(m.Status)
+	}
+	close(b.changed)
+	b.changed = make(chan struct{})
 }
 
 // queue buffers packets the usb-host sends unasked (interrupt, iso, buffered bulk).
@@ -55,7 +75,7 @@ type queue struct {
 func NewRemote(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Remote, error) {
 	o := buildOptions(opts)
 	r := &Remote{o: o, w: newWire(conn, o.caps, o.log), rw: conn, pending: map[uint64]chan Packet{},
-		alts: map[uint8]uint8{}, intr: map[uint8]*queue{}, iso: map[uint8]*queue{}, isoOut: map[uint8]bool{}, running: map[uint8]bool{},
+		alts: map[uint8]uint8{}, intr: map[uint8]*queue{}, iso: map[uint8]*queue{}, isoOut: map[uint8]bool{}, running: map[uint8]bool{}, bulkRecv: map[uint8]*bulkBuffer{},
 		connected: make(chan struct{}), done: make(chan struct{}), readDone: make(chan struct{})}
 	r.nextID.Store(1 << 33) // exercise 64-bit ids, as QEMU does
 	go r.readLoop()
@@ -161,8 +181,13 @@ func (r *Remote) handle(p Packet) error {
 	case ISOPacket:
 		r.enqueue(r.iso, m.Endpoint, p)
 	case BufferedBulkPacket:
-		// Bulk receiving is not started by Remote; a usb-host sending it is confused.
-		return fmt.Errorf("%w: buffered bulk packet without bulk receiving", ErrProtocol)
+		r.mu.Lock()
+		bb := r.bulkRecv[m.Endpoint]
+		r.mu.Unlock()
+		if bb == nil {
+			return fmt.Errorf("%w: buffered bulk packet on %#02x without bulk receiving", ErrProtocol, m.Endpoint)
+		}
+		bb.push(m)
 	case ControlPacket, BulkPacket, ConfigurationStatus, AltSettingStatus, InterruptReceivingStatus,
 		ISOStreamStatus, BulkStreamsStatus, BulkReceivingStatus:
 		r.reply(p)
@@ -353,7 +378,7 @@ func (r *Remote) SetConfiguration(ctx context.Context, value uint8) error {
 	r.mu.Lock()
 	r.config = cs.Configuration
 	r.alts = map[uint8]uint8{}
-	r.intr, r.iso, r.isoOut, r.running = map[uint8]*queue{}, map[uint8]*queue{}, map[uint8]bool{}, map[uint8]bool{}
+	r.intr, r.iso, r.isoOut, r.running, r.bulkRecv = map[uint8]*queue{}, map[uint8]*queue{}, map[uint8]bool{}, map[uint8]bool{}, map[uint8]*bulkBuffer{}
 	r.mu.Unlock()
 	return nil
 }
@@ -388,7 +413,7 @@ func (r *Remote) Reset(ctx context.Context) error {
 		return r.goneErr(err)
 	}
 	r.mu.Lock()
-	r.intr, r.iso, r.isoOut, r.running = map[uint8]*queue{}, map[uint8]*queue{}, map[uint8]bool{}, map[uint8]bool{}
+	r.intr, r.iso, r.isoOut, r.running, r.bulkRecv = map[uint8]*queue{}, map[uint8]*queue{}, map[uint8]bool{}, map[uint8]bool{}, map[uint8]*bulkBuffer{}
 	r.mu.Unlock()
 	id, ch, err := r.request(GetConfiguration{})
 	if err != nil {
@@ -406,8 +431,73 @@ func (r *Remote) EPType(ep uint8) (device.TransferType, bool) {
 	return device.TransferType(t), t != 255
 }
 
+// StartBulkReceiving asks the usb-host to read the bulk IN endpoint ep continuously, in
+// transfers of bytesPerTransfer with numTransfers in flight, and to stream the data ahead
+// (usbredir "buffered bulk"). Later bulk IN URBs on ep are served from that stream, which
+// suits serial adapters and other devices that send data unasked; it must not be used on
+// request/response endpoints such as mass storage.
+func (r *Remote) StartBulkReceiving(ctx context.Context, ep uint8, bytesPerTransfer uint32, numTransfers uint8) error {
+	if !r.w.negotiated().Has(CapBulkReceiving) {
+		return fmt.Errorf("usbredir: the usb-host lacks bulk receiving: %w", device.ErrInvalid)
+	}
+	r.mu.Lock()
+	if r.bulkRecv[ep] == nil {
+		r.bulkRecv[ep] = &bulkBuffer{changed: make(chan struct{})}
+	}
+	r.mu.Unlock()
+	id, ch, err := r.request(StartBulkReceiving{Endpoint: ep, BytesPerTransfer: bytesPerTransfer, NumTransfers: numTransfers})
+	if err != nil {
+		return err
+	}
+	p, err := r.wait(ctx, id, ch)
+	if err != nil {
+		return err
+	}
+	if st, ok := p.Msg.(BulkReceivingStatus); !ok || st.Status != 0 {
+		r.mu.Lock()
+		delete(r.bulkRecv, ep)
+		r.mu.Unlock()
+		return fmt.Errorf("usbredir: bulk receiving on %#02x refused: %w", ep, device.ErrInvalid)
+	}
+	return nil
+}
+
+func (r *Remote) bulkFromBuffer(ctx context.Context, u *device.URB, b *bulkBuffer) error {
+	for {
+		b.mu.Lock()
+		if len(b.data) > 0 {
+			n := copy(u.Data, b.data)
+			b.data = b.data[n:]
+			b.mu.Unlock()
+			return u.Complete(device.StatusOK, n)
+		}
+		if b.status != device.StatusOK {
+			st := b.status
+			b.mu.Unlock()
+			return u.Complete(st, 0)
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return u.Complete(device.StatusCancelled, 0)
+		case <-r.done:
+			return u.Fail(r.goneErr(device.ErrNoDevice))
+		}
+	}
+}
+
 // Submit implements device.Device.
 func (r *Remote) Submit(ctx context.Context, u *device.URB) error {
+	if u.Type == device.Bulk && u.In() {
+		r.mu.Lock()
+		b := r.bulkRecv[u.Endpoint]
+		r.mu.Unlock()
+		if b != nil {
+			return r.bulkFromBuffer(ctx, u, b)
+		}
+	}
 	switch {
 	case u.Type == device.Interrupt && u.In():
 		return r.interruptIn(ctx, u)

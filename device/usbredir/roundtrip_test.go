@@ -437,3 +437,22 @@ func TestMalformedInputClosesConnection(t *testing.T) {
 	assert.Equal(t, uint16(0x0104), r.Descriptors().Device.Product)
 	_ = errors.New
 }
+
+func TestRemoteBulkReceiving(t *testing.T) {
+	lb := virtual.NewLoopback()
+	r, _ := session(t, lb, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, r.StartBulkReceiving(ctx, virtual.LoopBulkIn, 4096, 2))
+	for _, s := range []string{"serial ", "data ", "arrives unasked"} {
+		require.NoError(t, r.Submit(ctx, &device.URB{Type: device.Bulk, Endpoint: virtual.LoopBulkOut, Data: []byte(s)}))
+	}
+	var got []byte
+	for len(got) < len("serial data arrives unasked") {
+		u := &device.URB{Type: device.Bulk, Endpoint: virtual.LoopBulkIn, Data: make([]byte, 8)}
+		require.NoError(t, r.Submit(ctx, u))
+		got = append(got, u.Data[:u.Actual]...)
+	}
+	assert.Equal(t, "serial data arrives unasked", string(got))
+	require.Error(t, r.StartBulkReceiving(ctx, virtual.LoopBulkOut, 4096, 2), "not an IN endpoint")
+}
