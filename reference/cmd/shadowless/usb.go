@@ -35,11 +35,13 @@ func newUsbCmd() *cobra.Command {
 
 func newUsbListCmd() *cobra.Command {
 	var asJSON bool
+	var watch time.Duration
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the USB devices on this machine and how each would be redirected",
 		Example: `  shadowless usb list
-  shadowless usb list --json`,
+  shadowless usb list --json
+  shadowless usb list --watch 1s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := gousb.Open(slog.Default())
@@ -47,6 +49,18 @@ func newUsbListCmd() *cobra.Command {
 				return fmt.Errorf("usb list: %w", err)
 			}
 			defer b.Close()
+			if watch > 0 {
+				out := cmd.OutOrStdout()
+				err := b.Watch(cmd.Context(), watch, func(added, removed []gousb.Info) {
+					for _, i := range added {
+						fmt.Fprintf(out, "+ usb:%d-%d %04x:%04x %s\n", i.Bus, i.Address, i.Vendor, i.Product, device.ChooseRoute(i.Identity(), device.RouteOptions{}).Path)
+					}
+					for _, i := range removed {
+						fmt.Fprintf(out, "- usb:%d-%d %04x:%04x\n", i.Bus, i.Address, i.Vendor, i.Product)
+					}
+				})
+				return ignoreCancel(err)
+			}
 			list, err := b.List()
 			if err != nil {
 				if errors.Is(err, gousb.ErrAccess) {
@@ -88,6 +102,7 @@ func newUsbListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	cmd.Flags().DurationVar(&watch, "watch", 0, "keep polling at this interval and print devices as they come and go")
 	return cmd
 }
 
