@@ -184,3 +184,53 @@ func hasRequest(reqs []device.Setup, typ, req uint8) bool {
 	}
 	return false
 }
+
+// TestQEMUServerChardev is the other direction: QEMU listens (chardev server on a unix
+// socket) and our usb-host side connects to it, as `shadowless usb export
+// --usbredir-connect` does.
+func TestQEMUServerChardev(t *testing.T) {
+	qemu := testenv.LookPath(t, "qemu-system-x86_64")
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "redir.sock")
+	mon := filepath.Join(dir, "mon.sock")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qemu, "-M", "q35", "-accel", "tcg", "-m", "128", "-nodefaults", "-display", "none",
+		"-monitor", "unix:"+mon+",server=on,wait=off",
+		"-device", "qemu-xhci,id=xhci",
+		"-chardev", "socket,id=usbredir0,path="+sock+",server=on,wait=off",
+		"-device", "usb-redir,chardev=usbredir0,bus=xhci.0,id=redir0")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("qemu stderr: %s", stderr.String())
+		}
+	}()
+	var c net.Conn
+	var err error
+	for range 100 {
+		if c, err = net.Dial("unix", sock); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, err, "QEMU's chardev socket")
+
+	kb := virtual.NewKeyboard()
+	var stats usbredir.Stats
+	served := make(chan error, 1)
+	go func() { served <- usbredir.Serve(ctx, c, kb, usbredir.WithStats(&stats)) }()
+	for ctx.Err() == nil && stats.SetConfiguration.Load() == 0 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.GreaterOrEqual(t, stats.GetDescriptor.Load(), int64(2))
+	assert.Positive(t, stats.SetConfiguration.Load())
+	info := hmp(t, mon, "info usb")
+	assert.Regexp(t, `Speed 12 Mb/s, Product USB Redirection Device, ID: redir0`, info)
+	cancel()
+	<-served
+}
