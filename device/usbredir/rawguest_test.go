@@ -85,6 +85,15 @@ func TestConnectSequenceAndBulkReceiving(t *testing.T) {
 	}
 	assert.Equal(t, []usbredir.Type{usbredir.TypeHello, usbredir.TypeEPInfo, usbredir.TypeInterfaceInfo, usbredir.TypeDeviceConnect}, order)
 
+	// set_configuration (a packet of its own, as QEMU sends it) re-sends ep_info and
+	// interface_info before the configuration status.
+	g.send(1<<40, usbredir.SetConfiguration{Configuration: 1})
+	assert.Equal(t, usbredir.TypeEPInfo, g.next().Msg.Type())
+	assert.Equal(t, usbredir.TypeInterfaceInfo, g.next().Msg.Type())
+	p0 := g.next()
+	assert.Equal(t, uint64(1<<40), p0.ID, "64-bit id echoed")
+	assert.Equal(t, usbredir.ConfigurationStatus{Status: 0, Configuration: 1}, p0.Msg)
+
 	// set_alt_setting re-sends ep_info and interface_info before the status.
 	g.send(5, usbredir.SetAltSetting{Interface: 1, Alt: 1})
 	p := g.next()
