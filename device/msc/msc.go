@@ -20,6 +20,7 @@ type SenseError struct {
 	Key, ASC, ASCQ uint8
 }
 
+// Error describes the failed command and its sense data.
 func (e *SenseError) Error() string {
 	return fmt.Sprintf("msc: SCSI op %#02x failed: sense key %#x asc %#02x ascq %#02x", e.Op, e.Key, e.ASC, e.ASCQ)
 }

@@ -279,40 +279,104 @@ type BufferedBulkPacket struct {
 	Data     []byte
 }
 
-// Type implementations.
-func (Hello) Type() Type                    { return TypeHello }
-func (DeviceConnect) Type() Type            { return TypeDeviceConnect }
-func (DeviceDisconnect) Type() Type         { return TypeDeviceDisconnect }
-func (Reset) Type() Type                    { return TypeReset }
-func (InterfaceInfo) Type() Type            { return TypeInterfaceInfo }
-func (EPInfo) Type() Type                   { return TypeEPInfo }
-func (SetConfiguration) Type() Type         { return TypeSetConfiguration }
-func (GetConfiguration) Type() Type         { return TypeGetConfiguration }
-func (ConfigurationStatus) Type() Type      { return TypeConfigurationStatus }
-func (SetAltSetting) Type() Type            { return TypeSetAltSetting }
-func (GetAltSetting) Type() Type            { return TypeGetAltSetting }
-func (AltSettingStatus) Type() Type         { return TypeAltSettingStatus }
-func (StartISOStream) Type() Type           { return TypeStartISOStream }
-func (StopISOStream) Type() Type            { return TypeStopISOStream }
-func (ISOStreamStatus) Type() Type          { return TypeISOStreamStatus }
-func (StartInterruptReceiving) Type() Type  { return TypeStartInterruptReceiving }
-func (StopInterruptReceiving) Type() Type   { return TypeStopInterruptReceiving }
+// Type returns TypeHello.
+func (Hello) Type() Type { return TypeHello }
+
+// Type returns TypeDeviceConnect.
+func (DeviceConnect) Type() Type { return TypeDeviceConnect }
+
+// Type returns TypeDeviceDisconnect.
+func (DeviceDisconnect) Type() Type { return TypeDeviceDisconnect }
+
+// Type returns TypeReset.
+func (Reset) Type() Type { return TypeReset }
+
+// Type returns TypeInterfaceInfo.
+func (InterfaceInfo) Type() Type { return TypeInterfaceInfo }
+
+// Type returns TypeEPInfo.
+func (EPInfo) Type() Type { return TypeEPInfo }
+
+// Type returns TypeSetConfiguration.
+func (SetConfiguration) Type() Type { return TypeSetConfiguration }
+
+// Type returns TypeGetConfiguration.
+func (GetConfiguration) Type() Type { return TypeGetConfiguration }
+
+// Type returns TypeConfigurationStatus.
+func (ConfigurationStatus) Type() Type { return TypeConfigurationStatus }
+
+// Type returns TypeSetAltSetting.
+func (SetAltSetting) Type() Type { return TypeSetAltSetting }
+
+// Type returns TypeGetAltSetting.
+func (GetAltSetting) Type() Type { return TypeGetAltSetting }
+
+// Type returns TypeAltSettingStatus.
+func (AltSettingStatus) Type() Type { return TypeAltSettingStatus }
+
+// Type returns TypeStartISOStream.
+func (StartISOStream) Type() Type { return TypeStartISOStream }
+
+// Type returns TypeStopISOStream.
+func (StopISOStream) Type() Type { return TypeStopISOStream }
+
+// Type returns TypeISOStreamStatus.
+func (ISOStreamStatus) Type() Type { return TypeISOStreamStatus }
+
+// Type returns TypeStartInterruptReceiving.
+func (StartInterruptReceiving) Type() Type { return TypeStartInterruptReceiving }
+
+// Type returns TypeStopInterruptReceiving.
+func (StopInterruptReceiving) Type() Type { return TypeStopInterruptReceiving }
+
+// Type returns TypeInterruptReceivingStatus.
 func (InterruptReceivingStatus) Type() Type { return TypeInterruptReceivingStatus }
-func (AllocBulkStreams) Type() Type         { return TypeAllocBulkStreams }
-func (FreeBulkStreams) Type() Type          { return TypeFreeBulkStreams }
-func (BulkStreamsStatus) Type() Type        { return TypeBulkStreamsStatus }
-func (CancelDataPacket) Type() Type         { return TypeCancelDataPacket }
-func (FilterReject) Type() Type             { return TypeFilterReject }
-func (FilterFilter) Type() Type             { return TypeFilterFilter }
-func (DeviceDisconnectAck) Type() Type      { return TypeDeviceDisconnectAck }
-func (StartBulkReceiving) Type() Type       { return TypeStartBulkReceiving }
-func (StopBulkReceiving) Type() Type        { return TypeStopBulkReceiving }
-func (BulkReceivingStatus) Type() Type      { return TypeBulkReceivingStatus }
-func (ControlPacket) Type() Type            { return TypeControlPacket }
-func (BulkPacket) Type() Type               { return TypeBulkPacket }
-func (ISOPacket) Type() Type                { return TypeISOPacket }
-func (InterruptPacket) Type() Type          { return TypeInterruptPacket }
-func (BufferedBulkPacket) Type() Type       { return TypeBufferedBulkPacket }
+
+// Type returns TypeAllocBulkStreams.
+func (AllocBulkStreams) Type() Type { return TypeAllocBulkStreams }
+
+// Type returns TypeFreeBulkStreams.
+func (FreeBulkStreams) Type() Type { return TypeFreeBulkStreams }
+
+// Type returns TypeBulkStreamsStatus.
+func (BulkStreamsStatus) Type() Type { return TypeBulkStreamsStatus }
+
+// Type returns TypeCancelDataPacket.
+func (CancelDataPacket) Type() Type { return TypeCancelDataPacket }
+
+// Type returns TypeFilterReject.
+func (FilterReject) Type() Type { return TypeFilterReject }
+
+// Type returns TypeFilterFilter.
+func (FilterFilter) Type() Type { return TypeFilterFilter }
+
+// Type returns TypeDeviceDisconnectAck.
+func (DeviceDisconnectAck) Type() Type { return TypeDeviceDisconnectAck }
+
+// Type returns TypeStartBulkReceiving.
+func (StartBulkReceiving) Type() Type { return TypeStartBulkReceiving }
+
+// Type returns TypeStopBulkReceiving.
+func (StopBulkReceiving) Type() Type { return TypeStopBulkReceiving }
+
+// Type returns TypeBulkReceivingStatus.
+func (BulkReceivingStatus) Type() Type { return TypeBulkReceivingStatus }
+
+// Type returns TypeControlPacket.
+func (ControlPacket) Type() Type { return TypeControlPacket }
+
+// Type returns TypeBulkPacket.
+func (BulkPacket) Type() Type { return TypeBulkPacket }
+
+// Type returns TypeISOPacket.
+func (ISOPacket) Type() Type { return TypeISOPacket }
+
+// Type returns TypeInterruptPacket.
+func (InterruptPacket) Type() Type { return TypeInterruptPacket }
+
+// Type returns TypeBufferedBulkPacket.
+func (BufferedBulkPacket) Type() Type { return TypeBufferedBulkPacket }
 
 // Codec frames usbredir packets: Feed it bytes from the peer and take decoded packets
 // with Next; Append encodes packets for the peer. It is a pure state machine (no I/O, no
