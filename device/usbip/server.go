@@ -72,10 +72,32 @@ func (s *Server) Export(dev device.Device) string {
 	return busid
 }
 
-// Devices lists the exported devices.
+// Unexport removes a device from the server (a session using it keeps running until the
+// device or the client goes away).
+func (s *Server) Unexport(busid string) {
+	s.mu.Lock()
+	delete(s.devs, busid)
+	s.mu.Unlock()
+}
+
+// pruneLocked forgets devices that went away (device.Watcher says so).
+func (s *Server) pruneLocked() {
+	for id, e := range s.devs {
+		if w, ok := e.dev.(device.Watcher); ok {
+			select {
+			case <-w.Done():
+				delete(s.devs, id)
+			default:
+			}
+		}
+	}
+}
+
+// Devices lists the exported devices that are still present.
 func (s *Server) Devices() []DeviceInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneLocked()
 	out := make([]DeviceInfo, 0, len(s.devs))
 	for _, e := range s.devs {
 		out = append(out, e.info)
@@ -157,6 +179,7 @@ func (s *Server) ServeConn(ctx context.Context, conn io.ReadWriteCloser) error {
 func (s *Server) claim(busid string) (*export, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneLocked()
 	e := s.devs[busid]
 	if e == nil {
 		return nil, fmt.Errorf("usbip: no device %q: %w", busid, device.ErrNoDevice)

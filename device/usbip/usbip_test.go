@@ -189,6 +189,10 @@ func TestUnplugEndsImport(t *testing.T) {
 		t.Fatal("pending URB hung after unplug")
 	}
 	<-r.Done()
+	// The unplugged device is no longer listed.
+	devs, err := usbip.ListDevices(ctx, dial(t, addr))
+	require.NoError(t, err)
+	assert.Empty(t, devs)
 }
 
 func TestMalformedCommandClosesConnection(t *testing.T) {
