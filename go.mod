@@ -4,9 +4,11 @@ go 1.26
 
 require (
 	cel.dev/cel-go v0.33.2
+	github.com/google/gousb v1.1.3
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
 )
 
 require (
