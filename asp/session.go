@@ -453,7 +453,7 @@ func (s *Session) captureLoop() {
 		var werr error
 		for i, p := range payloads {
 			err := s.track.WriteRTP(&rtp.Packet{
-				Header: rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: seq, Timestamp: ts},
+				Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: seq, Timestamp: ts},
 				Payload: p,
 			})
 			seq++
