@@ -11,6 +11,8 @@ packages=(
   xvfb xauth x11-utils xterm fonts-dejavu-core
   # asp/input tests type into a real GTK3 entry (python3 GTK3 bindings)
   python3-gi gir1.2-gtk-3.0
+  # asp/clipboard tests exchange text with a real clipboard client
+  xclip
   # real peers for the tests
   chromium qemu-system-x86 qemu-utils usbip litmus
 )
