@@ -228,13 +228,29 @@ func TestMatchesReference(t *testing.T) {
 	})
 	want := reference(w, h, src, stride)
 	got := newI420(w, h, 0)
-	// Convert in several overlapping rectangles of odd coordinates; together they cover all.
-	for range 40 {
-		x0, y0 := rng.IntN(w), rng.IntN(h)
-		yuv.BGRAToI420(got, src, stride, image.Rect(x0, y0, x0+1+rng.IntN(w), y0+1+rng.IntN(h)))
-	}
 	yuv.BGRAToI420(got, src, stride, got.Rect)
 	assert.Equal(t, want.Y, got.Y)
 	assert.Equal(t, want.Cb, got.Cb)
 	assert.Equal(t, want.Cr, got.Cr)
+	// Rectangles with odd corners: inside the widened rectangle every sample matches.
+	for range 40 {
+		x0, y0 := rng.IntN(w), rng.IntN(h)
+		r := image.Rect(x0, y0, x0+1+rng.IntN(w), y0+1+rng.IntN(h))
+		part := newI420(w, h, 0)
+		yuv.BGRAToI420(part, src, stride, r)
+		wide := image.Rect(r.Min.X&^1, r.Min.Y&^1, (r.Max.X+1)&^1, (r.Max.Y+1)&^1).Intersect(part.Rect)
+		for y := range h {
+			for x := range w {
+				in := image.Pt(x, y).In(wide)
+				yo, co := part.YOffset(x, y), part.COffset(x, y)
+				if in {
+					require.Equal(t, want.Y[yo], part.Y[yo], "Y (%d,%d) in %v", x, y, r)
+					require.Equal(t, want.Cb[co], part.Cb[co], "Cb (%d,%d) in %v", x, y, r)
+					require.Equal(t, want.Cr[co], part.Cr[co], "Cr (%d,%d) in %v", x, y, r)
+				} else {
+					require.Zero(t, part.Y[yo], "Y (%d,%d) outside %v", x, y, r)
+				}
+			}
+		}
+	}
 }
