@@ -36,3 +36,33 @@ func BenchmarkX11Capture(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkX11CaptureDamaged measures a damage-driven frame at 1080p: only the damaged
+// rectangle is grabbed and converted (a line of typed text, a quarter of the screen).
+func BenchmarkX11CaptureDamaged(b *testing.B) {
+	srv := startX(b, 1920, 1080)
+	s, err := OpenX11(context.Background(), srv.Display(), X11Options{RefreshInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.nextMu.Lock()
+	defer s.nextMu.Unlock()
+	for _, c := range []struct {
+		name string
+		r    image.Rectangle
+	}{
+		{"text-line-800x20", image.Rect(100, 500, 900, 520)},
+		{"quarter-960x540", image.Rect(0, 0, 960, 540)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			rects := []image.Rectangle{c.r}
+			for b.Loop() {
+				if _, err := s.partial(rects); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/frame")
+		})
+	}
+}

@@ -304,27 +304,34 @@ func (s *X11Source) Next(ctx context.Context) (Frame, error) {
 				return s.partial(rects)
 			}
 		}
-		var refresh <-chan time.Time
-		if s.opts.RefreshInterval > 0 {
-			due := time.Until(s.lastFrame.Add(s.opts.RefreshInterval))
-			if due <= 0 {
-				return s.full()
-			}
-			t := time.NewTimer(due)
-			defer t.Stop()
-			refresh = t.C
+		if s.opts.RefreshInterval > 0 && time.Until(s.lastFrame.Add(s.opts.RefreshInterval)) <= 0 {
+			return s.full()
 		}
-		select {
-		case <-ctx.Done():
-			return Frame{}, ctx.Err()
-		case <-s.done:
-			return Frame{}, fmt.Errorf("capture: %s: source closed: %w", s.display, ErrDisplayClosed)
-		case <-s.lost:
-			return Frame{}, s.wrap(io.EOF)
-		case <-s.wake:
-		case <-refresh:
+		if err := s.wait(ctx); err != nil {
+			return Frame{}, err
 		}
 	}
+}
+
+// wait blocks until the event loop has something for Next or a refresh is due.
+func (s *X11Source) wait(ctx context.Context) error {
+	var refresh <-chan time.Time
+	if s.opts.RefreshInterval > 0 {
+		t := time.NewTimer(time.Until(s.lastFrame.Add(s.opts.RefreshInterval)))
+		defer t.Stop()
+		refresh = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return fmt.Errorf("capture: %s: source closed: %w", s.display, ErrDisplayClosed)
+	case <-s.lost:
+		return s.wrap(io.EOF)
+	case <-s.wake:
+	case <-refresh:
+	}
+	return nil
 }
 
 func (s *X11Source) sleep(ctx context.Context, d time.Duration) error {
