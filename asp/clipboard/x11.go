@@ -14,15 +14,18 @@ import (
 	"github.com/jezek/xgb/xproto"
 )
 
-// ErrTooLarge is returned by Set when the text does not fit in one X request (about 256 KiB
-// on a server without BIG-REQUESTS); incremental (INCR) sending is not implemented.
-var ErrTooLarge = errors.New("clipboard: text too large for one X request")
+// ErrTooLarge is returned by Set for text over MaxSend bytes.
+var ErrTooLarge = errors.New("clipboard: text too large")
 
 // ErrClosed is returned by Set after Close.
 var ErrClosed = errors.New("clipboard: closed")
 
 // ErrNotOwner is returned by Set when the X server did not make us the selection owner.
 var ErrNotOwner = errors.New("clipboard: did not become the CLIPBOARD owner")
+
+// MaxSend bounds the text Set accepts. Text larger than one X request (about 256 KiB) is
+// served incrementally (INCR).
+const MaxSend = 16 << 20
 
 // MaxReceive bounds the text read from another application (incremental transfers included);
 // larger content is dropped with a log message.
@@ -44,11 +47,11 @@ const (
 // each new owner's text (UTF8_STRING, falling back to STRING; incremental INCR transfers are
 // followed) into Changes. Its own Set is not reported back.
 type X11 struct {
-	conn    *xgb.Conn
-	win     xproto.Window
-	atoms   atoms
-	maxSend int
-	log     *slog.Logger
+	conn  *xgb.Conn
+	win   xproto.Window
+	atoms atoms
+	chunk int // largest property data we write in one request
+	log   *slog.Logger
 
 	mu     sync.Mutex
 	text   string
@@ -59,6 +62,9 @@ type X11 struct {
 	want    xproto.Atom // target we asked for (0: no transfer in progress)
 	incr    bool
 	incrBuf []byte
+
+	// Incremental sends in progress, by requestor window and property.
+	sends map[sendKey]*send
 
 	changes chan string
 	done    chan struct{}
@@ -79,6 +85,7 @@ func OpenX11(ctx context.Context, display string) (*X11, error) {
 		conn:    conn,
 		log:     slog.Default().With("display", display),
 		changes: make(chan string, 1),
+		sends:   map[sendKey]*send{},
 		done:    make(chan struct{}),
 	}
 	if err := x.setup(); err != nil {
@@ -103,7 +110,7 @@ func (x *X11) setup() error {
 	setup := xproto.Setup(c)
 	screen := setup.DefaultScreen(c)
 	// ChangeProperty's fixed part is 24 bytes; the rest of the longest request is data.
-	x.maxSend = int(setup.MaximumRequestLength)*4 - 24
+	x.chunk = min(int(setup.MaximumRequestLength)*4-24, 1<<18)
 
 	for name, dst := range map[string]*xproto.Atom{
 		"CLIPBOARD": &x.atoms.clipboard, "TARGETS": &x.atoms.targets, "UTF8_STRING": &x.atoms.utf8,
@@ -151,8 +158,8 @@ func (x *X11) Set(ctx context.Context, text string) error {
 		return err
 	}
 	text = strings.ToValidUTF8(text, "\uFFFD")
-	if len(text) > x.maxSend {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(text), x.maxSend)
+	if len(text) > MaxSend {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(text), MaxSend)
 	}
 	x.mu.Lock()
 	if x.closed {
@@ -218,6 +225,15 @@ func (x *X11) loop() {
 		case xproto.PropertyNotifyEvent:
 			if x.incr && e.Window == x.win && e.Atom == x.atoms.prop && e.State == xproto.PropertyNewValue {
 				x.incrChunk()
+			}
+			if e.State == xproto.PropertyDelete {
+				x.sendChunk(sendKey{e.Window, e.Atom})
+			}
+		case xproto.DestroyNotifyEvent:
+			for k := range x.sends {
+				if k.win == e.Window {
+					delete(x.sends, k)
+				}
 			}
 		}
 	}
@@ -314,10 +330,9 @@ func (x *X11) answer(e xproto.SelectionRequestEvent) {
 			}
 			xproto.ChangeProperty(c, xproto.PropModeReplace, e.Requestor, prop, atomAtom, 32, uint32(len(list)), buf)
 		case x.atoms.utf8, x.atoms.text:
-			xproto.ChangeProperty(c, xproto.PropModeReplace, e.Requestor, prop, x.atoms.utf8, 8, uint32(len(text)), []byte(text))
+			x.put(e.Requestor, prop, x.atoms.utf8, []byte(text))
 		case atomString:
-			b := utf8ToLatin1(text)
-			xproto.ChangeProperty(c, xproto.PropModeReplace, e.Requestor, prop, atomString, 8, uint32(len(b)), b)
+			x.put(e.Requestor, prop, atomString, utf8ToLatin1(text))
 		default:
 			ok = false
 		}
@@ -329,6 +344,59 @@ func (x *X11) answer(e xproto.SelectionRequestEvent) {
 		Time: e.Time, Requestor: e.Requestor, Selection: e.Selection, Target: e.Target, Property: prop,
 	}
 	xproto.SendEvent(x.conn, false, e.Requestor, xproto.EventMaskNoEvent, string(notify.Bytes()))
+}
+
+type sendKey struct {
+	win  xproto.Window
+	prop xproto.Atom
+}
+
+// send is one incremental transfer to a requestor.
+type send struct {
+	typ  xproto.Atom
+	data []byte
+	off  int
+	done bool // the final zero-length chunk was written
+}
+
+// put writes data to the requestor's property, in one piece when it fits in a request and
+// with the ICCCM INCR protocol otherwise: an INCR property announcing the size, then one
+// chunk each time the requestor deletes the property, then an empty chunk.
+func (x *X11) put(win xproto.Window, prop, typ xproto.Atom, data []byte) {
+	c := x.conn
+	if len(data) <= x.chunk {
+		xproto.ChangeProperty(c, xproto.PropModeReplace, win, prop, typ, 8, uint32(len(data)), data)
+		return
+	}
+	// Watch the requestor's property deletions (and its destruction, to forget the transfer).
+	xproto.ChangeWindowAttributes(c, win, xproto.CwEventMask,
+		[]uint32{xproto.EventMaskPropertyChange | xproto.EventMaskStructureNotify})
+	size := make([]byte, 4)
+	xgb.Put32(size, uint32(len(data)))
+	xproto.ChangeProperty(c, xproto.PropModeReplace, win, prop, x.atoms.incr, 32, 1, size)
+	x.sends[sendKey{win, prop}] = &send{typ: typ, data: data}
+}
+
+// sendChunk continues an incremental transfer after the requestor deleted the property.
+func (x *X11) sendChunk(k sendKey) {
+	s, ok := x.sends[k]
+	if !ok {
+		return
+	}
+	if s.done {
+		delete(x.sends, k)
+		for other := range x.sends {
+			if other.win == k.win {
+				return // still sending another property to this window
+			}
+		}
+		xproto.ChangeWindowAttributes(x.conn, k.win, xproto.CwEventMask, []uint32{xproto.EventMaskNoEvent})
+		return
+	}
+	n := min(x.chunk, len(s.data)-s.off)
+	xproto.ChangeProperty(x.conn, xproto.PropModeReplace, k.win, k.prop, s.typ, 8, uint32(n), s.data[s.off:s.off+n])
+	s.off += n
+	s.done = n == 0
 }
 
 // latin1ToUTF8 decodes ICCCM STRING (ISO 8859-1) text.

@@ -76,7 +76,11 @@ func TestX11TwoInstances(t *testing.T) {
 	require.NoError(t, a.Set(ctx, big))
 	assert.Equal(t, big, recv(t, b.Changes()))
 
-	err := a.Set(ctx, strings.Repeat("x", 1<<20))
+	huge := strings.Repeat("incremental transfer ß\n", 50000) // 1.2 MB: sent with INCR
+	require.NoError(t, a.Set(ctx, huge))
+	require.Equal(t, huge, recv(t, b.Changes()))
+
+	err := a.Set(ctx, strings.Repeat("x", MaxSend+1))
 	require.ErrorIs(t, err, ErrTooLarge)
 }
 
@@ -155,6 +159,11 @@ func TestX11WithXclip(t *testing.T) {
 	out, err := srv.Command(ctx, "xclip", "-selection", "clipboard", "-o").Output()
 	require.NoError(t, err)
 	assert.Equal(t, "from shadowless é", string(out))
+	huge := strings.Repeat("to xclip with INCR é\n", 60000)
+	require.NoError(t, a.Set(ctx, huge))
+	out, err = srv.Command(ctx, "xclip", "-selection", "clipboard", "-o").Output()
+	require.NoError(t, err)
+	require.True(t, huge == string(out), "xclip got %d bytes, want %d", len(out), len(huge))
 
 	// We read what xclip sets: small, and large enough that xclip sends it with INCR.
 	for _, text := range []string{"from xclip 中", strings.Repeat("large clipboard line ü\n", 40000)} {
