@@ -632,6 +632,7 @@ func (s *X11Source) Close() error {
 
 // shmSegment is a System V shared-memory segment attached both here and in the X server.
 type shmSegment struct {
+	id   int
 	seg  shm.Seg
 	data []byte
 }
@@ -657,7 +658,7 @@ func newSHMSegment(c *xgb.Conn, size int) (*shmSegment, error) {
 		_ = unix.SysvShmDetach(data)
 		return nil, fmt.Errorf("MIT-SHM attach: %w", err)
 	}
-	return &shmSegment{seg: seg, data: data}, nil
+	return &shmSegment{id: id, seg: seg, data: data}, nil
 }
 
 func (g *shmSegment) release(c *xgb.Conn) {

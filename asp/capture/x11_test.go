@@ -3,6 +3,9 @@ package capture
 import (
 	"context"
 	"image"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -320,6 +323,34 @@ func TestX11Cursor(t *testing.T) {
 			t.Fatal("pointer move not reported")
 		}
 	}
+}
+
+// shmExists reports whether System V segment id is still listed by the kernel.
+func shmExists(t *testing.T, id int) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sysvipc/shm")
+	if err != nil {
+		testenv.Unavailable(t, "no /proc/sysvipc/shm: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 1 && f[1] == strconv.Itoa(id) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestX11CloseReleasesSHM(t *testing.T) {
+	srv := startX(t, 320, 240)
+	s := openX(t, srv.Display(), X11Options{})
+	require.NotNil(t, s.seg)
+	id := s.seg.id
+	require.True(t, shmExists(t, id), "segment attached while open")
+	require.NoError(t, s.Close())
+	// The server detaches asynchronously; the segment was marked for removal at attach.
+	require.Eventually(t, func() bool { return !shmExists(t, id) }, 5*time.Second, 10*time.Millisecond,
+		"segment %d freed after Close while the X server keeps running", id)
 }
 
 func TestCursorToNRGBA(t *testing.T) {
