@@ -10,9 +10,10 @@ import (
 // or plain GetImage) plus the BGRA to I420 conversion.
 func BenchmarkX11Capture(b *testing.B) {
 	for _, mode := range []struct {
-		name    string
-		disable bool
-	}{{"shm", false}, {"getimage", true}} {
+		name     string
+		disable  bool
+		grabOnly bool
+	}{{"shm", false, false}, {"getimage", true, false}, {"shm-grab-only", false, true}} {
 		b.Run(mode.name+"/1080p", func(b *testing.B) {
 			srv := startX(b, 1920, 1080)
 			p := newPainter(b, srv.Display())
@@ -26,6 +27,9 @@ func BenchmarkX11Capture(b *testing.B) {
 			defer s.Close()
 			s.nextMu.Lock()
 			defer s.nextMu.Unlock()
+			if mode.grabOnly { // the grab alone, to see what the conversion costs
+				s.convert = func(*image.YCbCr, []byte, int, image.Rectangle) {}
+			}
 			b.SetBytes(1920 * 1080 * 4)
 			for b.Loop() {
 				if _, err := s.full(); err != nil {

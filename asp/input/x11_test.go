@@ -204,6 +204,22 @@ func TestX11TypeText(t *testing.T) {
 	assert.True(t, shifted[12], "'!' typed with Shift")
 }
 
+func TestX11ClientHeldShift(t *testing.T) {
+	srv := startX(t, 320, 240)
+	rec := newRecorder(t, srv.Display(), 320, 240)
+	inj := openInjector(t, srv.Display())
+	ctx := context.Background()
+	// A browser sends Shift down, then the shifted keysyms, then Shift up.
+	require.NoError(t, inj.Inject(ctx, Event{Kind: KeyDown, Keysym: keysymShiftL}))
+	typeText(t, inj, "AB!")
+	require.NoError(t, inj.Inject(ctx, Event{Kind: KeyUp, Keysym: keysymShiftL}))
+	typeText(t, inj, "c")
+	rec.waitText(t, "AB!c")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	assert.Equal(t, []bool{true, true, true, false}, rec.shifted)
+}
+
 func TestX11ManyDistinctNonASCII(t *testing.T) {
 	srv := startX(t, 320, 240)
 	rec := newRecorder(t, srv.Display(), 320, 240)
