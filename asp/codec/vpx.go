@@ -484,3 +484,14 @@ func (d *vpxDecoder) Close() error {
 	}
 	return nil
 }
+
+// setControl sets one libvpx encoder control (the VP8E_/VP9E_ constants of vp8cx.h).
+func (e *vpxEncoder) setControl(id, v int) error {
+	if e.c == nil {
+		return ErrClosed
+	}
+	if err := C.sl_venc_ctrl(e.c, C.int(id), C.int(v)); err != C.VPX_CODEC_OK {
+		return fmt.Errorf("codec: %s control %d=%d: %s", e.cfg.Codec, id, v, C.GoString(C.sl_venc_error(e.c)))
+	}
+	return nil
+}
