@@ -3,6 +3,7 @@ package asp
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/clipboard"
@@ -39,3 +40,27 @@ func (d *Desktop) Close() error {
 // another (a resize or keyframe for one client costs the others nothing) at the price of one
 // capture per viewer, which is cheap with MIT-SHM and damage-driven capture.
 type DesktopOpener func(ctx context.Context) (*Desktop, error)
+
+// X11Desktop opens X11 capture, XTEST input and the clipboard on an X display such as ":1".
+func X11Desktop(display string, opts capture.X11Options) DesktopOpener {
+	return func(ctx context.Context) (*Desktop, error) {
+		src, err := capture.OpenX11(ctx, display, opts)
+		if err != nil {
+			return nil, fmt.Errorf("asp: capture %s: %w", display, err)
+		}
+		d := &Desktop{Source: src, Cursors: src.Cursors()}
+		inj, err := input.OpenX11(ctx, display)
+		if err != nil {
+			_ = d.Close()
+			return nil, fmt.Errorf("asp: input %s: %w", display, err)
+		}
+		d.Injector = inj
+		cb, err := clipboard.OpenX11(ctx, display)
+		if err != nil {
+			_ = d.Close()
+			return nil, fmt.Errorf("asp: clipboard %s: %w", display, err)
+		}
+		d.Clipboard = cb
+		return d, nil
+	}
+}

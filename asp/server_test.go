@@ -388,3 +388,13 @@ func imageNRGBA(w, h int) *image.NRGBA {
 	}
 	return img
 }
+
+func newHTTPServer(t *testing.T, srv *asp.Server) *httptest.Server {
+	t.Helper()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		_ = srv.Close()
+	})
+	return hs
+}

@@ -20,7 +20,6 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/codec"
@@ -366,7 +365,7 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 		return
 	}
 	defer dec.Close()
-	sb := samplebuilder.New(512, depacketizer(cd), 90000, samplebuilder.WithRTPHeaders(true))
+	asm := newAssembler(depacketizer(cd))
 	var seq uint64
 	var lastPLI time.Time
 	pli := func() {
@@ -381,13 +380,12 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
-		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
+		for _, s := range asm.push(pkt, time.Now()) {
 			received := time.Now()
-			if s.PrevDroppedPackets > 0 {
+			if s.lost {
 				pli()
 			}
-			img, err := dec.Decode(s.Data)
+			img, err := dec.Decode(s.data)
 			if err != nil {
 				c.decodeErrors.Add(1)
 				pli()
@@ -397,10 +395,7 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 				continue
 			}
 			seq++
-			f := Frame{Image: cloneYCbCr(img), Received: received, Decoded: time.Now(), Bytes: len(s.Data), Seq: seq}
-			if len(s.RTPHeaders) > 0 {
-				f.RTPTimestamp = s.RTPHeaders[0].Timestamp
-			}
+			f := Frame{Image: cloneYCbCr(img), Received: received, Decoded: time.Now(), Bytes: len(s.data), Seq: seq, RTPTimestamp: s.timestamp}
 			c.deliver(func() {
 				for {
 					select {
@@ -419,8 +414,6 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 	}
 }
 
-// cloneYCbCr copies a 4:2:0 picture (what every decoder produces) into a fresh image that
-// starts at (0, 0).
 func cloneYCbCr(src *image.YCbCr) *image.YCbCr {
 	r := src.Rect
 	w, h := r.Dx(), r.Dy()
