@@ -12,7 +12,8 @@
 // MappingNotify). A keysym on a key's shifted level is sent with Shift pressed around it
 // unless Shift is already held; a keysym on no key (é, 中, €, ...) is bound to a spare
 // keycode with ChangeKeyboardMapping and then pressed. Spare keycodes are recycled least
-// recently used first (never one that is held down) and emptied again on Close, so a
+// recently used first (never one that is held down, nor one pressed in the last 150 ms, so
+// slow clients still read the old binding) and emptied again on Close, so a
 // session leaves the keyboard map as it found it. Pointer coordinates are clamped to the
 // screen (which follows RANDR resizes); wheel steps become clicks of buttons 4/5 (vertical)
 // and 6/7 (horizontal).

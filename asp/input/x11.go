@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
@@ -53,7 +54,8 @@ type X11Injector struct {
 	stale     bool // MappingNotify seen: reload the map before the next key
 	spares    []xproto.Keycode
 	spareUse  map[xproto.Keycode]uint64
-	bound     map[uint32]xproto.Keycode // keysym -> spare keycode bound to it
+	spareAt   map[xproto.Keycode]time.Time // when each spare was last pressed
+	bound     map[uint32]xproto.Keycode    // keysym -> spare keycode bound to it
 	boundTo   map[xproto.Keycode]uint32
 	tick      uint64
 	pressed   map[uint32]xproto.Keycode // keysym held down -> keycode
@@ -77,6 +79,7 @@ func OpenX11(ctx context.Context, display string) (*X11Injector, error) {
 	x := &X11Injector{
 		conn:     conn,
 		spareUse: map[xproto.Keycode]uint64{},
+		spareAt:  map[xproto.Keycode]time.Time{},
 		bound:    map[uint32]xproto.Keycode{},
 		boundTo:  map[xproto.Keycode]uint32{},
 		pressed:  map[uint32]xproto.Keycode{},
@@ -260,7 +263,7 @@ func (x *X11Injector) Inject(ctx context.Context, ev Event) error {
 	var err error
 	switch ev.Kind {
 	case KeyDown:
-		err = x.keyDown(normalize(ev.Keysym))
+		err = x.keyDown(ctx, normalize(ev.Keysym))
 	case KeyUp:
 		err = x.keyUp(normalize(ev.Keysym))
 	case MouseMove:
@@ -314,13 +317,13 @@ func (x *X11Injector) refreshKeymap() error {
 	return nil
 }
 
-func (x *X11Injector) keyDown(ks uint32) error {
+func (x *X11Injector) keyDown(ctx context.Context, ks uint32) error {
 	if err := x.refreshKeymap(); err != nil {
 		return err
 	}
 	pos, ok := x.lookup[ks]
 	if !ok {
-		code, err := x.bindSpare(ks)
+		code, err := x.bindSpare(ctx, ks)
 		if err != nil {
 			return err
 		}
@@ -329,6 +332,7 @@ func (x *X11Injector) keyDown(ks uint32) error {
 	if code, ok := x.boundTo[pos.code]; ok && code == ks {
 		x.tick++
 		x.spareUse[pos.code] = x.tick
+		x.spareAt[pos.code] = time.Now()
 	}
 	needShift := pos.level == 1 && !x.shiftHeld() && x.shiftCode != 0
 	if needShift {
@@ -365,8 +369,15 @@ func (x *X11Injector) keyUp(ks uint32) error {
 	return x.key(code, false)
 }
 
+// minRebind is how long a spare keycode keeps its keysym after its last press before it may
+// be rebound. Clients translate a key event with the keyboard map they fetch after the
+// MappingNotify that precedes it; rebinding too soon would let a slow client read the newer
+// binding for the older key press. It only slows typing of more distinct unbound characters
+// (non-ASCII) than there are spare keycodes (18 on Xvfb) within this time.
+const minRebind = 150 * time.Millisecond
+
 // bindSpare puts ks on the least recently used spare keycode that is not held down.
-func (x *X11Injector) bindSpare(ks uint32) (xproto.Keycode, error) {
+func (x *X11Injector) bindSpare(ctx context.Context, ks uint32) (xproto.Keycode, error) {
 	if code, ok := x.bound[ks]; ok {
 		return code, nil
 	}
@@ -387,6 +398,15 @@ func (x *X11Injector) bindSpare(ks uint32) (xproto.Keycode, error) {
 	if !found {
 		return 0, ErrNoSpareKeycode
 	}
+	if wait := time.Until(x.spareAt[best].Add(minRebind)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
 	syms := make([]xproto.Keysym, x.perCode)
 	for i := range syms {
 		syms[i] = xproto.Keysym(ks)
@@ -401,6 +421,7 @@ func (x *X11Injector) bindSpare(ks uint32) (xproto.Keycode, error) {
 	x.boundTo[best] = ks
 	x.tick++
 	x.spareUse[best] = x.tick
+	x.spareAt[best] = time.Now()
 	return best, nil
 }
 
