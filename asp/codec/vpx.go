@@ -155,6 +155,8 @@ type vpxEncoder struct {
 	lastPTS  int64
 	havePTS  bool
 	duration C.ulong
+	// cleanup frees the C context if the encoder is dropped without Close.
+	cleanup runtime.Cleanup
 }
 
 func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
@@ -251,6 +253,7 @@ func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
 		return nil, err
 	}
 	e.cfg.Threads = threads
+	e.cleanup = runtime.AddCleanup(e, freeVPXEncoder, c)
 	return e, nil
 }
 
@@ -319,6 +322,7 @@ func (e *vpxEncoder) setQuantizers(minQ, maxQ int) {
 }
 
 func (e *vpxEncoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) (Packet, error) {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return Packet{}, ErrClosed
 	}
@@ -362,6 +366,7 @@ func toTicks(d time.Duration) int64 {
 }
 
 func (e *vpxEncoder) SetBitrate(kbps int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -379,6 +384,7 @@ func (e *vpxEncoder) SetBitrate(kbps int) error {
 }
 
 func (e *vpxEncoder) SetFrameRate(fps float64) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -396,6 +402,7 @@ func (e *vpxEncoder) SetFrameRate(fps float64) error {
 }
 
 func (e *vpxEncoder) SetQuantizerRange(minQ, maxQ int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -416,6 +423,7 @@ func (e *vpxEncoder) Config() EncoderConfig { return e.cfg }
 
 func (e *vpxEncoder) Close() error {
 	if e.c != nil {
+		e.cleanup.Stop()
 		C.sl_venc_free(e.c)
 		e.c = nil
 	}
@@ -426,6 +434,8 @@ type vpxDecoder struct {
 	c     *C.sl_vdec
 	codec Codec
 	img   *image.YCbCr
+	// cleanup frees the C context if the decoder is dropped without Close.
+	cleanup runtime.Cleanup
 }
 
 func newVPXDecoder(c Codec) (Decoder, error) {
@@ -442,10 +452,13 @@ func newVPXDecoder(c Codec) (Decoder, error) {
 		C.free(unsafe.Pointer(d))
 		return nil, fmt.Errorf("codec: %s decoder init: %s", c, C.GoString(C.vpx_codec_err_to_string(err)))
 	}
-	return &vpxDecoder{c: d, codec: c}, nil
+	dec := &vpxDecoder{c: d, codec: c}
+	dec.cleanup = runtime.AddCleanup(dec, freeVPXDecoder, d)
+	return dec, nil
 }
 
 func (d *vpxDecoder) Decode(data []byte) (*image.YCbCr, error) {
+	defer runtime.KeepAlive(d) // the GC cleanup must not free d.c during a C call
 	if d.c == nil {
 		return nil, ErrClosed
 	}
@@ -479,6 +492,7 @@ func (d *vpxDecoder) Decode(data []byte) (*image.YCbCr, error) {
 
 func (d *vpxDecoder) Close() error {
 	if d.c != nil {
+		d.cleanup.Stop()
 		C.sl_vdec_free(d.c)
 		d.c = nil
 	}
@@ -487,6 +501,7 @@ func (d *vpxDecoder) Close() error {
 
 // setControl sets one libvpx encoder control (the VP8E_/VP9E_ constants of vp8cx.h).
 func (e *vpxEncoder) setControl(id, v int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -495,3 +510,9 @@ func (e *vpxEncoder) setControl(id, v int) error {
 	}
 	return nil
 }
+
+// freeVPXEncoder releases a C context; it runs as a GC cleanup.
+func freeVPXEncoder(c *C.sl_venc) { C.sl_venc_free(c) }
+
+// freeVPXDecoder releases a C context; it runs as a GC cleanup.
+func freeVPXDecoder(c *C.sl_vdec) { C.sl_vdec_free(c) }
