@@ -368,3 +368,16 @@ func TestCloseIdempotent(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeRefusesHugeVP8(t *testing.T) {
+	enc := newEncoder(t, smallConfig(codec.VP8))
+	pkt, err := enc.Encode(desktop(320, 240, 0, still), 0, false)
+	require.NoError(t, err)
+	require.True(t, pkt.Keyframe)
+	huge := append([]byte(nil), pkt.Data...)
+	huge[6], huge[7] = 0xff, 0x3f // width 16383 (RFC 6386, 9.1)
+	huge[8], huge[9] = 0xff, 0x3f
+	img, err := newDecoder(t, codec.VP8).Decode(huge)
+	require.ErrorIs(t, err, codec.ErrCorrupt)
+	assert.Nil(t, img)
+}

@@ -113,6 +113,18 @@ static vpx_codec_err_t sl_vdec_decode(sl_vdec *d, const unsigned char *data, siz
 	return vpx_codec_decode(&d->ctx, d->buf, (unsigned int)n, NULL, 0);
 }
 
+// sl_vdec_peek reads the picture size of a keyframe without decoding it; 0 when data is
+// not a keyframe or cannot be parsed.
+static int sl_vdec_peek(sl_vdec *d, const unsigned char *data, size_t n, unsigned int *w, unsigned int *h) {
+	vpx_codec_stream_info_t si;
+	memset(&si, 0, sizeof si);
+	si.sz = sizeof si;
+	if (vpx_codec_peek_stream_info(d->ctx.iface, data, (unsigned int)n, &si) != VPX_CODEC_OK || !si.is_kf) return 0;
+	*w = si.w;
+	*h = si.h;
+	return 1;
+}
+
 static vpx_image_t *sl_vdec_next(sl_vdec *d) { return vpx_codec_get_frame(&d->ctx, &d->iter); }
 
 static void sl_vdec_free(sl_vdec *d) {
@@ -465,6 +477,12 @@ func (d *vpxDecoder) Decode(data []byte) (*image.YCbCr, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: %s: empty packet", ErrCorrupt, d.codec)
 	}
+	// Refuse keyframes of absurd size before libvpx allocates frame buffers for them.
+	var kw, kh C.uint
+	if C.sl_vdec_peek(d.c, (*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)), &kw, &kh) != 0 &&
+		(kw > MaxDimension || kh > MaxDimension) {
+		return nil, fmt.Errorf("%w: %s: keyframe size %dx%d exceeds %d", ErrCorrupt, d.codec, kw, kh, MaxDimension)
+	}
 	if rc := C.sl_vdec_decode(d.c, (*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data))); rc != C.VPX_CODEC_OK {
 		return nil, fmt.Errorf("%w: %s: %s", ErrCorrupt, d.codec, C.GoString(C.sl_vdec_error(d.c)))
 	}
@@ -479,8 +497,8 @@ func (d *vpxDecoder) Decode(data []byte) (*image.YCbCr, error) {
 		return nil, fmt.Errorf("%w: %s: picture format %d is not 8-bit 4:2:0", ErrCorrupt, d.codec, int(last.fmt))
 	}
 	w, h := int(last.d_w), int(last.d_h)
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("%w: %s: empty picture", ErrCorrupt, d.codec)
+	if w <= 0 || h <= 0 || w > MaxDimension || h > MaxDimension {
+		return nil, fmt.Errorf("%w: %s: picture size %dx%d out of range", ErrCorrupt, d.codec, w, h)
 	}
 	d.img = frameImage(d.img, w, h)
 	copyPlaneC(d.img.Y, d.img.YStride, unsafe.Pointer(last.planes[0]), int(last.stride[0]), w, h)
@@ -516,3 +534,4 @@ func freeVPXEncoder(c *C.sl_venc) { C.sl_venc_free(c) }
 
 // freeVPXDecoder releases a C context; it runs as a GC cleanup.
 func freeVPXDecoder(c *C.sl_vdec) { C.sl_vdec_free(c) }
+
