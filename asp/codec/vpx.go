@@ -534,4 +534,3 @@ func freeVPXEncoder(c *C.sl_venc) { C.sl_venc_free(c) }
 
 // freeVPXDecoder releases a C context; it runs as a GC cleanup.
 func freeVPXDecoder(c *C.sl_vdec) { C.sl_vdec_free(c) }
-
