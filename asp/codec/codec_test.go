@@ -381,3 +381,17 @@ func TestDecodeRefusesHugeVP8(t *testing.T) {
 	require.ErrorIs(t, err, codec.ErrCorrupt)
 	assert.Nil(t, img)
 }
+
+// The H.264 stream is constrained baseline (profile_idc 66 with constraint_set1_flag), what
+// WebRTC's profile-level-id 42e0xx asks for, in Annex B with the SPS first in a keyframe.
+func TestH264ConstrainedBaseline(t *testing.T) {
+	enc := newEncoder(t, smallConfig(codec.H264))
+	pkt, err := enc.Encode(desktop(320, 240, 0, still), 0, false)
+	require.NoError(t, err)
+	require.True(t, pkt.Keyframe)
+	require.Greater(t, len(pkt.Data), 8)
+	assert.Equal(t, []byte{0, 0, 0, 1}, pkt.Data[:4], "Annex B start code")
+	assert.Equal(t, byte(7), pkt.Data[4]&0x1f, "first NAL unit is an SPS")
+	assert.Equal(t, byte(66), pkt.Data[5], "profile_idc baseline")
+	assert.NotZero(t, pkt.Data[6]&0x40, "constraint_set1_flag")
+}
