@@ -177,11 +177,24 @@ func TestSetBitrate(t *testing.T) {
 func TestSetFrameRate(t *testing.T) {
 	for _, c := range allCodecs {
 		t.Run(string(c), func(t *testing.T) {
-			enc := newEncoder(t, smallConfig(c))
-			_ = averageSize(t, enc, video, 0, 5, 0)
-			require.NoError(t, enc.SetFrameRate(15))
-			assert.Equal(t, 15.0, enc.Config().FrameRate)
-			_ = averageSize(t, enc, video, 5, 5, 0)
+			cfg := smallConfig(c)
+			cfg.BitrateKbps = 300
+			enc := newEncoder(t, cfg)
+			fast := averageSize(t, enc, video, 0, 30, 10)
+			// The same bitrate over a third of the frames: each frame gets more bits.
+			require.NoError(t, enc.SetFrameRate(10))
+			assert.Equal(t, 10.0, enc.Config().FrameRate)
+			total := 0
+			for i := range 20 {
+				pkt, err := enc.Encode(desktop(320, 240, 30+i, video), frameTime(30)+time.Duration(i)*time.Second/10, false)
+				require.NoError(t, err)
+				if i >= 8 {
+					total += len(pkt.Data)
+				}
+			}
+			slow := float64(total) / 12
+			t.Logf("%s: average packet %.0f B at 30 fps, %.0f B at 10 fps", c, fast, slow)
+			assert.Greater(t, slow, fast*1.5)
 			require.ErrorIs(t, enc.SetFrameRate(0), codec.ErrInvalidConfig)
 			require.ErrorIs(t, enc.SetFrameRate(math.NaN()), codec.ErrInvalidConfig)
 			require.ErrorIs(t, enc.SetBitrate(0), codec.ErrInvalidConfig)
