@@ -13,6 +13,7 @@ import (
 	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/clipboard"
+	"github.com/shadowless-dev/shadowless/asp/codec"
 	"github.com/shadowless-dev/shadowless/asp/internal/xtestapp"
 	"github.com/shadowless-dev/shadowless/asp/xvfb"
 	"github.com/shadowless-dev/shadowless/internal/testenv"
@@ -181,4 +182,34 @@ func TestBrowserReconnects(t *testing.T) {
 	_, err = chromedp.Run(tctx, chromedp.Poll[bool](`shadowless.framesDecoded() > `+strconv.Itoa(before),
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "video flows again")
+}
+
+func TestBrowserDecodesEveryCodec(t *testing.T) {
+	needCodec(t)
+	bctx := newBrowser(t)
+	for _, cd := range codec.Available() {
+		t.Run(string(cd), func(t *testing.T) {
+			f := newFixture(t, asp.WithCodecs(cd))
+			tctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+			defer cancel()
+			require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(f.http.URL+"/")))
+			_, err := chromedp.Run(tctx, chromedp.Poll[bool](`window.shadowless && shadowless.welcome !== null && shadowless.framesDecoded() > 2`,
+				chromedp.WithPollingTimeout(20*time.Second)))
+			require.NoError(t, err)
+			got, err := chromedp.Run(tctx, chromedp.Evaluate[string](`shadowless.welcome.codec`))
+			require.NoError(t, err)
+			assert.Equal(t, string(cd), got)
+
+			// A hidden remote cursor hides the local one; a shape comes back as a CSS cursor.
+			f.cursors <- capture.Cursor{X: 1, Y: 1, Visible: true, Image: imageNRGBA(8, 8), HotX: 3, HotY: 4, Serial: 7}
+			_, err = chromedp.Run(tctx, chromedp.Poll[bool](`document.getElementById('video').style.cursor.endsWith(' 3 4, default')`,
+				chromedp.WithPollingTimeout(5*time.Second)))
+			require.NoError(t, err, "cursor shape with hotspot")
+			f.cursors <- capture.Cursor{X: 2, Y: 2, Visible: false, Serial: 7}
+			_, err = chromedp.Run(tctx, chromedp.Poll[bool](`document.getElementById('video').style.cursor === 'none'`,
+				chromedp.WithPollingTimeout(5*time.Second)))
+			require.NoError(t, err, "hidden cursor")
+			require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
+		})
+	}
 }
