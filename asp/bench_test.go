@@ -47,7 +47,7 @@ func benchStream(b *testing.B, cd codec.Codec, w, h int) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	<-c.Frames() // the first (key)frame is not typical
+	<-c.Frames()                      // the first (key)frame is not typical
 	for drained := false; !drained; { // nor are frames that queued up meanwhile
 		select {
 		case <-c.Frames():
