@@ -78,7 +78,9 @@ func (ch *Channel) Send(msg []byte) error {
 }
 
 // Recv returns the next message. It fails with an error wrapping ErrClosed when the
-// channel or the connection is closed, and with ctx's error when ctx ends first.
+// channel or the connection is closed, and with ctx's error when ctx ends first. When the
+// peer has closed the channel, Recv returns what it sent before, then closes this side
+// too (Send fails from then on).
 func (ch *Channel) Recv(ctx context.Context) ([]byte, error) {
 	ch.rmu.Lock()
 	defer ch.rmu.Unlock()
@@ -131,6 +133,10 @@ func (ch *Channel) read(ctx context.Context) ([]byte, sctp.PayloadProtocolIdenti
 		if err != nil {
 			if errors.Is(err, sctp.ErrReadDeadlineExceeded) && ctx.Err() != nil {
 				return nil, 0, ctx.Err()
+			}
+			if errors.Is(err, io.EOF) {
+				// The peer reset its stream: reset ours too, the channel is closed (RFC 8831 6.7).
+				_ = ch.Close()
 			}
 			err = mapErr(err)
 			if !errors.Is(err, ErrClosed) && isClosed(ch.conn.done) {

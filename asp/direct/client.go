@@ -101,7 +101,7 @@ func serverName(cfg ClientConfig, addr string) string {
 
 // dialUDP runs DTLS then SCTP over a connected UDP socket.
 func dialUDP(ctx context.Context, addr string, cfg ClientConfig, log *slog.Logger) (*Conn, error) {
-	var d net.Dialer
+	d := net.Dialer{Control: setSocketBuffers}
 	nc, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("udp: %w", err)

@@ -54,7 +54,7 @@ func encodeOpen(m openMessage) []byte {
 
 // decodeOpen decodes a DATA_CHANNEL_OPEN message strictly: known channel type, exact
 // length, UTF-8 label of 1..1024 bytes, UTF-8 protocol of at most 1024 bytes, and a zero
-// reliability parameter for reliable channels.
+// reliability parameter for reliable channels and a non-zero one for timed channels.
 func decodeOpen(b []byte) (openMessage, error) {
 	var m openMessage
 	if len(b) < openHeaderLen {
@@ -73,6 +73,9 @@ func decodeOpen(b []byte) (openMessage, error) {
 	m.Reliability = binary.BigEndian.Uint32(b[4:])
 	if m.ChannelType&^chanUnorderedBit == chanReliable && m.Reliability != 0 {
 		return m, fmt.Errorf("%w: reliable channel with reliability parameter %d", ErrProtocol, m.Reliability)
+	}
+	if m.ChannelType&^chanUnorderedBit == chanTimed && m.Reliability == 0 {
+		return m, fmt.Errorf("%w: timed channel with a lifetime of 0 ms", ErrProtocol)
 	}
 	labelLen := int(binary.BigEndian.Uint16(b[8:]))
 	protoLen := int(binary.BigEndian.Uint16(b[10:]))

@@ -127,6 +127,7 @@ func (l *Listener) listenUDP(addr string) error {
 		dtls.WithCertificates(l.cfg.Certificate),
 		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
 		dtls.WithLoggerFactory(slogFactory{log: l.log}),
+		dtls.WithListenConfig(net.ListenConfig{Control: setSocketBuffers}),
 	)
 	if err != nil {
 		return fmt.Errorf("direct: listen udp: %w", err)
