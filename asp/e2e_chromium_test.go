@@ -97,6 +97,16 @@ func TestEndToEndChromium(t *testing.T) {
 	assert.InDelta(t, W/2, got.X, 2, "click x %v", got)
 	assert.InDelta(t, H/2, got.Y, 2, "click y %v", got)
 
+	// The wheel scrolls: 100 px down is two steps (X button 5).
+	_, err = chromedp.Run(tctx, chromedp.Evaluate[bool](`(() => {
+		const v = document.getElementById('video'), r = v.getBoundingClientRect();
+		v.dispatchEvent(new WheelEvent('wheel', {deltaY: 100, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true}));
+		return true;
+	})()`))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(app.Buttons()) == 3 }, 10*time.Second, 20*time.Millisecond, "buttons %v", app.Buttons())
+	assert.Equal(t, []uint8{1, 5, 5}, app.Buttons())
+
 	// Keys typed into the page reach the X application, non-ASCII included.
 	require.NoError(t, chromedp.Do(tctx, chromedp.KeyEvent("ab1Zé")))
 	want := []uint32{'a', 'b', '1', 'Z', 0xe9}

@@ -32,6 +32,8 @@ const (
 	// cursorBacklog is how many bytes may wait on the cursor channel before position-only
 	// updates are dropped (the next one supersedes them anyway).
 	cursorBacklog = 256 << 10
+	// connectTimeout bounds the time from the answer to a connected peer connection.
+	connectTimeout = 30 * time.Second
 )
 
 // Session is one client's peer connection and everything it holds: the desktop (capture,
@@ -62,6 +64,7 @@ type Session struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	err       error
+	connectBy *time.Timer
 
 	frames, bytes, dropped atomic.Uint64
 	encodeNanos, encoded   atomic.Int64
@@ -118,6 +121,17 @@ func (s *Session) negotiate(ctx context.Context, offer webrtc.SessionDescription
 	if err := s.pc.SetLocalDescription(answer); err != nil {
 		return nil, fmt.Errorf("set answer: %w", err)
 	}
+	// A client that takes the answer and never connects must not hold a desktop forever.
+	s.mu.Lock()
+	s.connectBy = time.AfterFunc(connectTimeout, func() {
+		s.mu.RLock()
+		started := s.started
+		s.mu.RUnlock()
+		if !started {
+			s.close(errors.New("asp: the client did not connect in time"))
+		}
+	})
+	s.mu.Unlock()
 	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	select {
@@ -164,6 +178,9 @@ func (s *Session) close(cause error) {
 		s.mu.Lock()
 		s.done = true
 		s.err = cause
+		if s.connectBy != nil {
+			s.connectBy.Stop()
+		}
 		s.mu.Unlock()
 		s.cancel()
 		if err := s.pc.Close(); err != nil {
