@@ -100,4 +100,3 @@ func BenchmarkRoundTrip(b *testing.B) {
 		})
 	}
 }
-

@@ -570,3 +570,54 @@ func TestDialUnreachable(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnreachable)
 	require.False(t, errors.Is(err, ErrFingerprint))
 }
+
+// A small message on one channel is not held back behind a backlog of large messages on
+// another (I-DATA interleaving): the cursor moves while a keyframe is on its way.
+func TestNoHeadOfLineBlocking(t *testing.T) {
+	l := listen(t, bothAddrs())
+	for _, tcp := range []bool{false, true} {
+		client, server := connect(t, l, ClientConfig{DisableUDP: tcp})
+		ctx := ctxT(t, 20*time.Second)
+		video, err := server.OpenChannel(ctx, "video", Video())
+		require.NoError(t, err)
+		cursor, err := server.OpenChannel(ctx, "cursor", Reliable())
+		require.NoError(t, err)
+		cv, err := client.AcceptChannel(ctx)
+		require.NoError(t, err)
+		cc, err := client.AcceptChannel(ctx)
+		require.NoError(t, err)
+
+		const frames = 4
+		for range frames {
+			require.NoError(t, video.Send(make([]byte, 1<<20)))
+		}
+		require.NoError(t, cursor.Send([]byte("moved")))
+		var order []string
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for range frames {
+				if _, err := cv.Recv(ctx); err != nil {
+					return
+				}
+				mu.Lock()
+				order = append(order, "video")
+				mu.Unlock()
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := cc.Recv(ctx); err == nil {
+				mu.Lock()
+				order = append(order, "cursor")
+				mu.Unlock()
+			}
+		}()
+		wg.Wait()
+		t.Logf("%s: %v", client.Transport(), order)
+		require.Len(t, order, frames+1)
+		assert.Contains(t, order[:2], "cursor", "%s: the cursor message waited behind the video backlog: %v", client.Transport(), order)
+	}
+}

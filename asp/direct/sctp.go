@@ -24,6 +24,10 @@ func startSCTP(ctx context.Context, nc net.Conn, transport string, client bool, 
 		sctp.WithMaxReceiveBufferSize(receiveBuffer),
 		// Packets are authenticated by DTLS/TLS: the CRC32c adds nothing (RFC 9653).
 		sctp.WithEnableZeroChecksum(true),
+		// I-DATA (RFC 8260): a large message (a keyframe) is interleaved with the other
+		// streams' messages instead of holding them back until its last fragment; pion's
+		// default scheduler then shares the link fairly between backlogged streams.
+		sctp.WithEnableInterleaving(true),
 	}
 	if mtu != 0 {
 		opts = append(opts, sctp.WithMTU(mtu))
