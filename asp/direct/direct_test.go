@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -343,28 +342,40 @@ func TestPartialReliabilityUnderLoss(t *testing.T) {
 	require.NoError(t, err)
 
 	type result struct {
-		seqs    []uint32
-		corrupt int
+		seqs      []uint32 // as received
+		decodable []uint32 // what VideoReorder passed on
+		requests  int      // keyframe requests
+		stats     VideoStats
+		corrupt   int
 	}
 	results := make(chan result, 1)
 	last := uint32(1<<32 - 1)
 	go func() {
 		var r result
+		reorder := NewVideoReorder(DefaultReorderWindow)
 		for {
 			msg, err := cch.Recv(ctx)
 			if err != nil {
 				break
 			}
-			if !frameOK(msg) {
+			f, ok := frameOK(msg)
+			if !ok {
 				r.corrupt++
 				continue
 			}
-			seq := binary.BigEndian.Uint32(msg)
-			r.seqs = append(r.seqs, seq)
-			if seq == last {
+			r.seqs = append(r.seqs, f.Seq)
+			ready, kf := reorder.Push(f)
+			for _, g := range ready {
+				r.decodable = append(r.decodable, g.Seq)
+			}
+			if kf {
+				r.requests++
+			}
+			if f.Seq == last {
 				break
 			}
 		}
+		r.stats = reorder.Stats()
 		results <- r
 	}()
 
@@ -384,8 +395,8 @@ func TestPartialReliabilityUnderLoss(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	const warm, lossyFrames, after = 40, 200, 20
-	sendFrames(0, warm) // open the congestion window
+	const warm, lossyFrames, after = 40, 200, 20 // frame 240 (first after the loss) is a keyframe
+	sendFrames(0, warm)                          // open the congestion window
 	drain()
 	lossy.loss.Store(10)
 	sentLossy := sendFrames(warm, lossyFrames)
@@ -414,26 +425,37 @@ func TestPartialReliabilityUnderLoss(t *testing.T) {
 		assert.True(t, seen[s], "frame %d after the loss ended", s)
 	}
 	assert.True(t, seen[last])
+
+	// What VideoReorder made of it: an increasing sequence, gaps noticed, keyframes asked for,
+	// everything after the loss (it starts with a keyframe) decodable.
+	t.Logf("reorder: %+v, %d keyframe requests", r.stats, r.requests)
+	for i := 1; i < len(r.decodable); i++ {
+		require.True(t, seqBefore(r.decodable[i-1], r.decodable[i]), "decodable frames in order")
+	}
+	assert.Positive(t, r.stats.Lost)
+	assert.Positive(t, r.requests)
+	assert.Subset(t, r.decodable, sentAfter)
 }
 
-// makeFrame builds seq(4) | sha256(body)(32) | body.
+// makeFrame builds a video frame whose bitstream is sha256(body) | body; every 25th
+// frame, the first after the lossy phase and the last are keyframes.
 func makeFrame(seq uint32, size int, rng *rand.Rand) []byte {
 	body := make([]byte, size)
 	for i := range body {
 		body[i] = byte(rng.Uint32())
 	}
 	sum := sha256.Sum256(body)
-	msg := binary.BigEndian.AppendUint32(nil, seq)
-	msg = append(msg, sum[:]...)
-	return append(msg, body...)
+	key := seq%25 == 0 || seq == 240 || seq == 1<<32-1
+	return AppendVideoFrame(nil, VideoFrame{Seq: seq, Keyframe: key, Data: append(sum[:], body...)})
 }
 
-func frameOK(msg []byte) bool {
-	if len(msg) < 36 {
-		return false
+func frameOK(msg []byte) (VideoFrame, bool) {
+	f, err := DecodeVideoFrame(msg)
+	if err != nil || len(f.Data) < 32 {
+		return f, false
 	}
-	sum := sha256.Sum256(msg[36:])
-	return bytes.Equal(sum[:], msg[4:36])
+	sum := sha256.Sum256(f.Data[32:])
+	return f, bytes.Equal(sum[:], f.Data[:32])
 }
 
 func TestBackpressure(t *testing.T) {

@@ -16,6 +16,11 @@
 // Send, and exposes BufferedAmount and OnBufferedAmountLow for the sender-side channel
 // scheduler's backpressure.
 //
+// On the video channel each message is one frame behind a small header (AppendVideoFrame,
+// DecodeVideoFrame: frame number, capture time, keyframe flag); VideoReorder, a pure
+// state machine, turns the unordered, lossy arrival into a decodable sequence and says
+// when to ask for a keyframe.
+//
 // Channels are opened with the Data Channel Establishment Protocol of RFC 8832; the wire
 // format, port use and framing are specified in PROTOCOL.md next to this file.
 //
