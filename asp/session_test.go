@@ -2,14 +2,18 @@ package asp_test
 
 import (
 	"context"
+	"image"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/shadowless-dev/shadowless/asp"
+	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/client"
 	"github.com/shadowless-dev/shadowless/asp/codec"
 )
@@ -25,8 +29,7 @@ func TestEveryCodecStreams(t *testing.T) {
 			assert.Equal(t, string(cd), c.Welcome().Codec)
 			frames := waitFrames(t, c, 5)
 			assert.Equal(t, 240, frames[4].Image.Rect.Dy())
-			dec, _, _ := c.Counters()
-			assert.Zero(t, dec, "decode errors")
+			assert.Zero(t, c.Counters().DecodeErrors, "decode errors")
 		})
 	}
 }
@@ -164,4 +167,48 @@ func metricValueLabels(t *testing.T, f *fixture, name, label, value string) floa
 		}
 	}
 	return sum
+}
+
+// stillSource yields one picture and then nothing: a screen that changed once.
+type stillSource struct {
+	img  *image.YCbCr
+	sent bool
+}
+
+func (s *stillSource) Next(ctx context.Context) (capture.Frame, error) {
+	if !s.sent {
+		s.sent = true
+		return capture.Frame{Image: s.img, Captured: time.Now(), Seq: 1}, nil
+	}
+	<-ctx.Done()
+	return capture.Frame{}, ctx.Err()
+}
+func (s *stillSource) Size() (int, int) { return s.img.Rect.Dx(), s.img.Rect.Dy() }
+func (s *stillSource) Close() error     { return nil }
+
+func TestStillScreenIsRefined(t *testing.T) {
+	needCodec(t)
+	reg := prometheus.NewRegistry()
+	open := func(context.Context) (*asp.Desktop, error) {
+		return &asp.Desktop{Source: &stillSource{img: image.NewYCbCr(image.Rect(0, 0, 160, 120), image.YCbCrSubsampleRatio420)}}, nil
+	}
+	srv, err := asp.NewServer(open, asp.WithRegistry(reg), asp.WithSettingEngine(asp.LoopbackOnly),
+		asp.WithRefine(20*time.Millisecond, 50*time.Millisecond))
+	require.NoError(t, err)
+	hs := newHTTPServer(t, srv)
+	c := dial(t, hs.URL)
+	defer c.Close()
+	frames := waitFrames(t, c, 3) // the change, then two refinements
+	assert.Less(t, frames[2].Received.Sub(frames[0].Received), time.Second)
+	refined := 0.0
+	require.Eventually(t, func() bool {
+		f := &fixture{reg: reg}
+		refined = metricValueLabels(t, f, "shadowless_asp_frames_total", "kind", "refine")
+		return refined == 2
+	}, 5*time.Second, 10*time.Millisecond)
+	select { // and then nothing: a still screen costs nothing
+	case f := <-c.Frames():
+		t.Fatalf("unexpected frame %d after the refinements", f.Seq)
+	case <-time.After(300 * time.Millisecond):
+	}
 }
