@@ -97,6 +97,19 @@ func TestEndToEndChromium(t *testing.T) {
 	assert.InDelta(t, W/2, got.X, 2, "click x %v", got)
 	assert.InDelta(t, H/2, got.Y, 2, "click y %v", got)
 
+	// Off-centre, with the letterbox bars computed here from the element's box: screen
+	// (80, 40) must be where the page says.
+	box, err := chromedp.Run(tctx, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById('video').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	require.NoError(t, err)
+	scale := min(box[2]/W, box[3]/H)
+	px := box[0] + (box[2]-W*scale)/2 + 80.5*scale
+	py := box[1] + (box[3]-H*scale)/2 + 40.5*scale
+	require.NoError(t, chromedp.Do(tctx, chromedp.MouseClickXY(px, py)))
+	require.Eventually(t, func() bool { return len(app.Clicks()) == 2 }, 10*time.Second, 20*time.Millisecond)
+	got = app.Clicks()[1]
+	assert.InDelta(t, 80, got.X, 1, "click x %v (box %v)", got, box)
+	assert.InDelta(t, 40, got.Y, 1, "click y %v (box %v)", got, box)
+
 	// The wheel scrolls: 100 px down is two steps (X button 5).
 	_, err = chromedp.Run(tctx, chromedp.Evaluate[bool](`(() => {
 		const v = document.getElementById('video'), r = v.getBoundingClientRect();
@@ -104,12 +117,12 @@ func TestEndToEndChromium(t *testing.T) {
 		return true;
 	})()`))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return len(app.Buttons()) == 3 }, 10*time.Second, 20*time.Millisecond, "buttons %v", app.Buttons())
-	assert.Equal(t, []uint8{1, 5, 5}, app.Buttons())
+	require.Eventually(t, func() bool { return len(app.Buttons()) == 4 }, 10*time.Second, 20*time.Millisecond, "buttons %v", app.Buttons())
+	assert.Equal(t, []uint8{1, 1, 5, 5}, app.Buttons())
 
 	// Keys typed into the page reach the X application, non-ASCII included.
-	require.NoError(t, chromedp.Do(tctx, chromedp.KeyEvent("ab1Zé")))
-	want := []uint32{'a', 'b', '1', 'Z', 0xe9}
+	require.NoError(t, chromedp.Do(tctx, chromedp.KeyEvent("ab1Zéж")))
+	want := []uint32{'a', 'b', '1', 'Z', 0xe9, 0x01000000 + 'ж'}
 	require.Eventually(t, func() bool { return len(app.Keys()) >= len(want) }, 10*time.Second, 20*time.Millisecond,
 		"the X application got %x", app.Keys())
 	assert.Equal(t, want, app.Keys())
