@@ -45,10 +45,14 @@ func (ch *Channel) Options() ChannelOptions { return ch.opts }
 // StreamID is the SCTP stream identifier the channel uses.
 func (ch *Channel) StreamID() uint16 { return ch.st.StreamIdentifier() }
 
-// applyReliability sets the stream's delivery mode from the channel options.
+// applyReliability sets the stream's delivery mode from the channel options. On TCP a
+// partially reliable channel sends reliably: TCP loses nothing, so SCTP could only give
+// up a message after a spurious retransmission timeout (a stall of the host), dropping a
+// frame that was on its way anyway.
 func (ch *Channel) applyReliability() {
 	relType, relVal := sctp.ReliabilityTypeReliable, uint32(0)
 	switch {
+	case ch.conn.transport == TransportTCP:
 	case ch.opts.MaxRetransmits != nil:
 		relType, relVal = sctp.ReliabilityTypeRexmit, uint32(*ch.opts.MaxRetransmits)
 	case ch.opts.MaxLifetime != nil:

@@ -24,6 +24,9 @@ const (
 	shutdownTimeout = 500 * time.Millisecond
 	// acceptBacklog bounds channels and connections waiting for Accept.
 	acceptBacklog = 16
+	// maxPendingOpens bounds the peer's channels in their open handshake or waiting for
+	// AcceptChannel beyond the backlog; further streams are reset.
+	maxPendingOpens = 64
 )
 
 // Transport names reported by Conn.Transport.
@@ -43,7 +46,9 @@ type Conn struct {
 	mu     sync.Mutex
 	nextID uint16 // next stream id this side opens: even for the client, odd for the server
 
+	client    bool
 	accepted  chan *Channel
+	opening   chan struct{} // semaphore: peer channels being opened, see maxPendingOpens
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -57,7 +62,9 @@ func newConn(assoc *sctp.Association, nc net.Conn, transport string, client bool
 		netConn:   nc,
 		transport: transport,
 		log:       log.With("transport", transport, "remote", nc.RemoteAddr().String()),
+		client:    client,
 		accepted:  make(chan *Channel, acceptBacklog),
+		opening:   make(chan struct{}, maxPendingOpens),
 		done:      make(chan struct{}),
 	}
 	if !client {
@@ -209,6 +216,19 @@ func (c *Conn) acceptLoop() {
 			c.teardown(false)
 			return
 		}
+		// The peer opens odd ids if it is the server, even ones if it is the client.
+		if peerOdd := c.client; (st.StreamIdentifier()%2 == 1) != peerOdd {
+			c.log.Warn("peer opened a stream with the wrong parity; reset", "stream", st.StreamIdentifier())
+			_ = st.Close()
+			continue
+		}
+		select {
+		case c.opening <- struct{}{}:
+		default:
+			c.log.Warn("too many channels waiting to be accepted; stream reset", "stream", st.StreamIdentifier())
+			_ = st.Close()
+			continue
+		}
 		c.wg.Add(1)
 		go c.acceptStream(st)
 	}
@@ -217,6 +237,7 @@ func (c *Conn) acceptLoop() {
 // acceptStream reads the peer's channel open on st and answers with an ACK.
 func (c *Conn) acceptStream(st *sctp.Stream) {
 	defer c.wg.Done()
+	defer func() { <-c.opening }()
 	// The read ends early when the association goes away (the stream fails).
 	ctx, cancel := context.WithTimeout(context.Background(), channelOpenAckTimeout)
 	defer cancel()

@@ -152,9 +152,12 @@ type ChannelOptions struct {
 	// MaxRetransmits, if set, makes the channel partially reliable: a message is given up
 	// after this many retransmissions. Exclusive with MaxLifetime.
 	MaxRetransmits *int
-	// MaxLifetime, if set, makes the channel partially reliable: a message not delivered
-	// within this time (millisecond resolution, at least 1 ms) is given up. A given-up
-	// message is dropped whole on the receiving side; it is never delivered in part.
+	// MaxLifetime, if set, makes the channel partially reliable by time (millisecond
+	// resolution, at least 1 ms). A given-up message is dropped whole on the receiving
+	// side; it is never delivered in part. Caution: pion/sctp measures the lifetime from
+	// a fragment's latest transmission and checks it only when retransmitting, and never
+	// gives up fragments still queued, so this bounds neither queueing nor total delay;
+	// prefer MaxRetransmits (as Video does). Exclusive with MaxRetransmits.
 	MaxLifetime *time.Duration
 	// Priority is carried to the peer (the channel scheduler's class); SCTP itself does
 	// not use it.

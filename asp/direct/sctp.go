@@ -13,10 +13,6 @@ import (
 // authenticated) and returns the Conn. ctx bounds the handshake: when it ends first, nc
 // is closed. On error nc is closed.
 func startSCTP(ctx context.Context, nc net.Conn, transport string, client bool, log *slog.Logger) (*Conn, error) {
-	mtu := uint32(0) // pion's default (1191) fits a 1280-byte IPv6 path under DTLS
-	if transport == TransportTCP {
-		mtu = tcpMTU
-	}
 	opts := []sctp.AssociationOption{
 		sctp.WithNetConn(nc),
 		sctp.WithLoggerFactory(slogFactory{log: log}),
@@ -29,8 +25,12 @@ func startSCTP(ctx context.Context, nc net.Conn, transport string, client bool, 
 		// default scheduler then shares the link fairly between backlogged streams.
 		sctp.WithEnableInterleaving(true),
 	}
-	if mtu != 0 {
-		opts = append(opts, sctp.WithMTU(mtu))
+	// On UDP pion's default MTU (1191) fits a 1280-byte IPv6 path under DTLS.
+	if transport == TransportTCP {
+		// TCP delivers every packet: an SCTP retransmission timeout there is spurious (a
+		// stalled host), and backing it off up to pion's 60 s default would only stall the
+		// association further. Keep it at the 1 s minimum.
+		opts = append(opts, sctp.WithMTU(tcpMTU), sctp.WithRTOMax(1000))
 	}
 	var (
 		assoc *sctp.Association
