@@ -24,6 +24,8 @@ const (
 	shutdownTimeout = 500 * time.Millisecond
 	// acceptBacklog bounds channels and connections waiting for Accept.
 	acceptBacklog = 16
+	// maxStreamID is the largest SCTP stream id (65535 streams are negotiated: 0..65534).
+	maxStreamID = 65534
 	// maxPendingOpens bounds the peer's channels in their open handshake or waiting for
 	// AcceptChannel beyond the backlog; further streams are reset.
 	maxPendingOpens = 64
@@ -43,8 +45,9 @@ type Conn struct {
 	transport string
 	log       *slog.Logger
 
-	mu     sync.Mutex
-	nextID uint16 // next stream id this side opens: even for the client, odd for the server
+	mu        sync.Mutex
+	nextID    uint16 // next stream id this side opens: even for the client, odd for the server
+	idsUsedUp bool   // every id of this side's parity has been used
 
 	client    bool
 	accepted  chan *Channel
@@ -121,10 +124,14 @@ func (c *Conn) OpenChannel(ctx context.Context, label string, opts ChannelOption
 	default:
 	}
 	c.mu.Lock()
-	id := c.nextID
-	c.nextID += 2
+	id, exhausted := c.nextID, c.idsUsedUp
+	if c.nextID > maxStreamID-2 {
+		c.idsUsedUp = true // ids are not reused: 32768 channels per side and connection
+	} else {
+		c.nextID += 2
+	}
 	c.mu.Unlock()
-	if id < 2 && c.nextID < 2 { // wrapped around: 32768 channels opened on this side
+	if exhausted {
 		return nil, fmt.Errorf("direct: open channel %q: out of stream ids", label)
 	}
 	st, err := c.assoc.OpenStream(id, sctp.PayloadTypeWebRTCBinary)

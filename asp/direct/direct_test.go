@@ -709,4 +709,14 @@ func TestWrongParityStreamIsReset(t *testing.T) {
 	client.nextID = 2
 	client.mu.Unlock()
 	echoOnce(t, client, server) // the connection is still fine
+
+	// The last ids: the client's is 65534, then it has none left.
+	client.mu.Lock()
+	client.nextID = maxStreamID
+	client.mu.Unlock()
+	ch, err := client.OpenChannel(ctxT(t, 5*time.Second), "last", Reliable())
+	require.NoError(t, err)
+	assert.Equal(t, uint16(maxStreamID), ch.StreamID())
+	_, err = client.OpenChannel(ctxT(t, 5*time.Second), "one more", Reliable())
+	require.ErrorContains(t, err, "out of stream ids")
 }
