@@ -58,8 +58,33 @@ type Conn struct {
 	wg        sync.WaitGroup
 }
 
+// Liveness defaults (see Liveness).
+const (
+	DefaultKeepAlive   = time.Second
+	DefaultIdleTimeout = 10 * time.Second
+)
+
+// Liveness says how a connection notices a peer that has gone away without closing
+// (network gone, host down): it sends an SCTP HEARTBEAT every KeepAlive (which also keeps
+// NAT bindings open) and gives the connection up when nothing at all has arrived for
+// IdleTimeout. Zero fields take the defaults (1 s, 10 s).
+type Liveness struct {
+	KeepAlive   time.Duration
+	IdleTimeout time.Duration
+}
+
+func (l Liveness) withDefaults() Liveness {
+	if l.KeepAlive <= 0 {
+		l.KeepAlive = DefaultKeepAlive
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	return l
+}
+
 // newConn wraps an established association and starts accepting the peer's channels.
-func newConn(assoc *sctp.Association, nc net.Conn, transport string, client bool, log *slog.Logger) *Conn {
+func newConn(assoc *sctp.Association, nc net.Conn, transport string, client bool, live Liveness, log *slog.Logger) *Conn {
 	c := &Conn{
 		assoc:     assoc,
 		netConn:   nc,
@@ -73,9 +98,34 @@ func newConn(assoc *sctp.Association, nc net.Conn, transport string, client bool
 	if !client {
 		c.nextID = 1
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.acceptLoop()
+	go c.keepAlive(live.withDefaults())
 	return c
+}
+
+// keepAlive sends heartbeats and ends the connection when the peer has been silent for
+// the idle timeout.
+func (c *Conn) keepAlive(live Liveness) {
+	defer c.wg.Done()
+	t := time.NewTicker(live.KeepAlive)
+	defer t.Stop()
+	lastBytes, lastHeard := c.assoc.BytesReceived(), time.Now()
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			if b := c.assoc.BytesReceived(); b != lastBytes {
+				lastBytes, lastHeard = b, now
+			} else if now.Sub(lastHeard) >= live.IdleTimeout {
+				c.log.Info("direct connection timed out: peer silent", "for", now.Sub(lastHeard).Round(time.Millisecond))
+				c.teardown(false)
+				return
+			}
+			c.assoc.ActiveHeartbeat()
+		}
+	}
 }
 
 // Transport reports how the connection travels: TransportUDP (DTLS over UDP) or

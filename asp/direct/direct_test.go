@@ -297,11 +297,12 @@ func TestLargeMessage(t *testing.T) {
 // loses of the server's video; its acknowledgements get through).
 type lossyConn struct {
 	net.PacketConn
-	mu      sync.Mutex
-	rng     *rand.Rand
-	loss    atomic.Uint32 // percent
-	dropped atomic.Int64
-	packets atomic.Int64
+	mu        sync.Mutex
+	rng       *rand.Rand
+	loss      atomic.Uint32 // percent
+	dropped   atomic.Int64
+	packets   atomic.Int64
+	blackhole atomic.Bool // drop everything, both ways
 }
 
 func (c *lossyConn) drop() bool {
@@ -322,10 +323,17 @@ func (c *lossyConn) drop() bool {
 func (c *lossyConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
 		n, a, err := c.PacketConn.ReadFrom(p)
-		if err != nil || !c.drop() {
+		if err != nil || (!c.blackhole.Load() && !c.drop()) {
 			return n, a, err
 		}
 	}
+}
+
+func (c *lossyConn) WriteTo(p []byte, a net.Addr) (int, error) {
+	if c.blackhole.Load() {
+		return len(p), nil
+	}
+	return c.PacketConn.WriteTo(p, a)
 }
 
 // A partially reliable channel under loss drops whole messages but never delivers a
@@ -719,4 +727,37 @@ func TestWrongParityStreamIsReset(t *testing.T) {
 	assert.Equal(t, uint16(maxStreamID), ch.StreamID())
 	_, err = client.OpenChannel(ctxT(t, 5*time.Second), "one more", Reliable())
 	require.ErrorContains(t, err, "out of stream ids")
+}
+
+// A quiet connection stays up on heartbeats; a peer that vanishes (the network drops
+// everything, nobody closes anything) is noticed on both sides after the idle timeout.
+func TestIdleTimeout(t *testing.T) {
+	live := Liveness{KeepAlive: 50 * time.Millisecond, IdleTimeout: 400 * time.Millisecond}
+	cfg := bothAddrs()
+	cfg.Liveness = live
+	l := listen(t, cfg)
+	var lossy *lossyConn
+	client, server := connect(t, l, ClientConfig{DisableTCP: true, Liveness: live, WrapPacketConn: func(pc net.PacketConn) net.PacketConn {
+		lossy = &lossyConn{PacketConn: pc, rng: rand.New(rand.NewPCG(1, 1))}
+		return lossy
+	}})
+	select {
+	case <-client.Done():
+		t.Fatal("a quiet but healthy connection timed out")
+	case <-server.Done():
+		t.Fatal("a quiet but healthy connection timed out")
+	case <-time.After(3 * live.IdleTimeout):
+	}
+	lossy.blackhole.Store(true)
+	start := time.Now()
+	for _, c := range []*Conn{client, server} {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * live.IdleTimeout):
+			t.Fatal("the vanished peer was not noticed")
+		}
+	}
+	assert.GreaterOrEqual(t, time.Since(start), live.IdleTimeout-live.KeepAlive)
+	_, err := client.OpenChannel(ctxT(t, time.Second), "control", Reliable())
+	require.ErrorIs(t, err, ErrClosed)
 }

@@ -12,7 +12,7 @@ import (
 // startSCTP runs the SCTP handshake over nc (DTLS or framed TLS, both already
 // authenticated) and returns the Conn. ctx bounds the handshake: when it ends first, nc
 // is closed. On error nc is closed.
-func startSCTP(ctx context.Context, nc net.Conn, transport string, client bool, log *slog.Logger) (*Conn, error) {
+func startSCTP(ctx context.Context, nc net.Conn, transport string, client bool, live Liveness, log *slog.Logger) (*Conn, error) {
 	opts := []sctp.AssociationOption{
 		sctp.WithNetConn(nc),
 		sctp.WithLoggerFactory(slogFactory{log: log}),
@@ -62,5 +62,5 @@ func startSCTP(ctx context.Context, nc net.Conn, transport string, client bool, 
 		_ = nc.Close()
 		return nil, fmt.Errorf("sctp handshake over %s: %w", transport, err)
 	}
-	return newConn(assoc, nc, transport, client, log), nil
+	return newConn(assoc, nc, transport, client, live, log), nil
 }

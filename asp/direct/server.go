@@ -39,6 +39,9 @@ type ServerConfig struct {
 	// MaxHandshakes bounds the connections in their handshakes at once (default 64);
 	// connections beyond it are closed at once.
 	MaxHandshakes int
+	// Liveness sets heartbeats and the idle timeout of accepted connections (defaults:
+	// 1 s, 10 s).
+	Liveness Liveness
 	// Logger receives the listener's and pion's logs (nil: discarded).
 	Logger *slog.Logger
 }
@@ -284,7 +287,7 @@ func (l *Listener) handshake(nc net.Conn, transport string) {
 		}
 		secured = newFramedConn(tc)
 	}
-	c, err := startSCTP(ctx, secured, transport, false, l.log)
+	c, err := startSCTP(ctx, secured, transport, false, l.cfg.Liveness, l.log)
 	if err != nil {
 		log.Debug("sctp handshake failed", "error", err)
 		return
