@@ -32,6 +32,9 @@ const (
 	// cursorBacklog is how many bytes may wait on the cursor channel before position-only
 	// updates are dropped (the next one supersedes them anyway).
 	cursorBacklog = 256 << 10
+	// maxChannelMessage is the largest data-channel message sent (SCTP's default limit in
+	// pion and browsers is 64 KiB).
+	maxChannelMessage = 64000
 	// connectTimeout bounds the time from the answer to a connected peer connection.
 	connectTimeout = 30 * time.Second
 )
@@ -584,6 +587,10 @@ func (s *Session) cursorLoop() {
 				Width: r.Dx(), Height: r.Dy(), Format: FormatPNG, Data: buf.Bytes(),
 			}
 			b := AppendCursor(nil, msg)
+			if len(b) > maxChannelMessage {
+				s.srv.metrics.drops.WithLabelValues("cursor_too_large").Inc()
+				continue
+			}
 			s.mu.Lock()
 			s.lastShape = b
 			s.mu.Unlock()
