@@ -2,7 +2,10 @@ package asp_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,4 +238,46 @@ func TestBrowserDecodesEveryCodec(t *testing.T) {
 			require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
 		})
 	}
+}
+
+func TestBrowserRetriesUntilServerReturns(t *testing.T) {
+	needCodec(t)
+	bctx := newBrowser(t)
+	open := func(context.Context) (*asp.Desktop, error) {
+		return &asp.Desktop{Source: capture.NewSynthetic(320, 240, capture.SyntheticOptions{FPS: 30})}, nil
+	}
+	newServer := func() *asp.Server {
+		srv, err := asp.NewServer(open, asp.WithSettingEngine(asp.LoopbackOnly))
+		require.NoError(t, err)
+		return srv
+	}
+	var current atomic.Pointer[asp.Server]
+	first := newServer()
+	current.Store(first)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().ServeHTTP(w, r) }))
+	defer hs.Close()
+
+	tctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(hs.URL+"/")))
+	_, err := chromedp.Run(tctx, chromedp.Poll[bool](`window.shadowless && shadowless.connected && shadowless.framesDecoded() > 0`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	require.NoError(t, err)
+
+	// The server goes away (its sessions close, new offers get 503): the page keeps trying.
+	require.NoError(t, first.Close())
+	_, err = chromedp.Run(tctx, chromedp.Poll[bool](`shadowless.connects >= 3 && !shadowless.connected && /503|full or shutting down/.test(shadowless.error || '')`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		state, _ := chromedp.Run(tctx, chromedp.Evaluate[string](`JSON.stringify({c: shadowless.connects, e: shadowless.error, ok: shadowless.connected})`))
+		t.Fatalf("page did not retry: %v (%s)", err, state)
+	}
+	// A server is back: the page connects and video flows again.
+	second := newServer()
+	defer second.Close()
+	current.Store(second)
+	_, err = chromedp.Run(tctx, chromedp.Poll[bool](`shadowless.connected && shadowless.welcome !== null && shadowless.framesDecoded() > 0`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err)
+	assert.Equal(t, 1, second.Sessions())
 }
