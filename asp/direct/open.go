@@ -94,8 +94,9 @@ func decodeOpen(b []byte) (openMessage, error) {
 	return m, nil
 }
 
-// isAck reports whether b is a DATA_CHANNEL_ACK message.
-func isAck(b []byte) bool { return len(b) == 1 && b[0] == msgTypeAck }
+// isAck reports whether b is a DATA_CHANNEL_ACK message. Trailing bytes are allowed:
+// pion/datachannel (WebRTC) sends the ACK padded to 4 bytes.
+func isAck(b []byte) bool { return len(b) >= 1 && b[0] == msgTypeAck }
 
 // openFromOptions turns label and options into the open message the opener sends.
 func openFromOptions(label string, o ChannelOptions) (openMessage, error) {
