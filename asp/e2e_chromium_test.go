@@ -23,7 +23,7 @@ import (
 )
 
 // newBrowser starts headless Chromium with a fresh profile; WebRTC may use loopback.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	exe := testenv.LookPath(t, "chromium")
 	opts := []chromedp.ExecAllocatorOption{

@@ -407,7 +407,7 @@ func imageNRGBA(w, h int) *image.NRGBA {
 	return img
 }
 
-func newHTTPServer(t *testing.T, srv *asp.Server) *httptest.Server {
+func newHTTPServer(t testing.TB, srv *asp.Server) *httptest.Server {
 	t.Helper()
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
