@@ -134,6 +134,7 @@ func TestClipboardPolicyDenies(t *testing.T) {
 }
 
 func TestMaxSessions(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	needCodec(t)
 	f := newFixture(t, asp.WithMaxSessions(1))
 	c := dial(t, f.http.URL)
@@ -145,6 +146,10 @@ func TestMaxSessions(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 503, se.Status)
 	assert.Contains(t, se.Message, "full")
+	require.NoError(t, c.Close())
+	require.Eventually(t, func() bool { return f.srv.Sessions() == 0 }, 10*time.Second, 20*time.Millisecond)
+	f.http.Close()
+	require.NoError(t, f.srv.Close())
 }
 
 // metricValueLabels is metricValue for a metric with several labels: it sums the series
