@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -760,4 +762,67 @@ func TestIdleTimeout(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), live.IdleTimeout-live.KeepAlive)
 	_, err := client.OpenChannel(ctxT(t, time.Second), "control", Reliable())
 	require.ErrorIs(t, err, ErrClosed)
+}
+
+// Many channels in use at once from both sides: every message arrives, in order per
+// ordered channel, on its own channel.
+func TestConcurrentChannels(t *testing.T) {
+	l := listen(t, bothAddrs())
+	for _, tcp := range []bool{false, true} {
+		client, server := connect(t, l, ClientConfig{DisableUDP: tcp})
+		ctx := ctxT(t, 30*time.Second)
+		const channels, messages = 6, 200
+		type pair struct{ a, b *Channel }
+		pairs := make([]pair, channels)
+		for i := range pairs {
+			opener, acceptor := client, server
+			if i%2 == 1 {
+				opener, acceptor = server, client
+			}
+			a, err := opener.OpenChannel(ctx, "ch", Reliable())
+			require.NoError(t, err)
+			b, err := acceptor.AcceptChannel(ctx)
+			require.NoError(t, err)
+			require.Equal(t, a.StreamID(), b.StreamID())
+			pairs[i] = pair{a, b}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4*channels)
+		for i, p := range pairs {
+			for dir, ends := range [][2]*Channel{{p.a, p.b}, {p.b, p.a}} {
+				tag := byte(i*2 + dir)
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					for j := range messages {
+						msg := binary.BigEndian.AppendUint32([]byte{tag}, uint32(j))
+						msg = append(msg, make([]byte, j*10)...)
+						if err := ends[0].Send(msg); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+				go func() {
+					defer wg.Done()
+					for j := range messages {
+						msg, err := ends[1].Recv(ctx)
+						if err != nil {
+							errs <- err
+							return
+						}
+						if len(msg) != 5+j*10 || msg[0] != tag || binary.BigEndian.Uint32(msg[1:]) != uint32(j) {
+							errs <- fmt.Errorf("channel %d: message %d wrong (%d bytes, tag %d)", tag, j, len(msg), msg[0])
+							return
+						}
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
 }
