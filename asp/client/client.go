@@ -102,6 +102,7 @@ type Conn struct {
 	doneOnce  sync.Once
 
 	decodeErrors, framesDropped, malformed, packetsLost, resyncs atomic.Uint64
+	videoSSRC                                                    atomic.Uint32
 }
 
 // Dial connects to the server at baseURL (e.g. "http://127.0.0.1:8080/"), which serves
@@ -367,13 +368,14 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 	defer dec.Close()
 	asm := newAssembler(depacketizer(cd))
 	var seq uint64
+	c.videoSSRC.Store(uint32(tr.SSRC()))
 	var lastPLI time.Time
 	pli := func() {
 		if time.Since(lastPLI) < 300*time.Millisecond {
 			return
 		}
 		lastPLI = time.Now()
-		_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+		_ = c.sendPLI()
 	}
 	for {
 		pkt, _, err := tr.ReadRTP()
@@ -561,6 +563,15 @@ func (c *Conn) SetClipboard(text string) error {
 		return fmt.Errorf("asp client: clipboard text of %d bytes exceeds %d", len(text), asp.MaxClipboardBytes)
 	}
 	return c.Send(asp.ChannelClipboard, asp.AppendClipboard(nil, text))
+}
+
+// sendPLI asks for a keyframe with an RTCP picture loss indication, as after a loss.
+func (c *Conn) sendPLI() error {
+	ssrc := c.videoSSRC.Load()
+	if ssrc == 0 {
+		return errors.New("asp client: no video track yet")
+	}
+	return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
 
 // RequestKeyframe asks the server for a keyframe on the control channel.
