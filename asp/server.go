@@ -73,6 +73,7 @@ type config struct {
 	statsInterval time.Duration
 	page          bool
 	refine        []time.Duration
+	interceptors  func(*interceptor.Registry)
 }
 
 // WithLogger sets the logger (default: discard).
@@ -100,6 +101,14 @@ func WithClipboardPolicy(p ClipboardPolicy) Option { return func(c *config) { c.
 // (ports, interfaces, timeouts) after the server's own settings.
 func WithSettingEngine(f func(*webrtc.SettingEngine)) Option {
 	return func(c *config) { c.settingEngine = f }
+}
+
+// WithInterceptors lets the caller add pion interceptors to every peer connection. They are
+// registered before the server's own (NACK, RTCP reports, TWCC), so on the sending side they
+// sit nearest the network: network emulation (loss, delay) belongs here, and so do
+// bandwidth estimators that must see the packets as sent.
+func WithInterceptors(f func(*interceptor.Registry)) Option {
+	return func(c *config) { c.interceptors = f }
 }
 
 // WithMaxSessions caps concurrent sessions; offers beyond it get 503 (default 0: no cap).
@@ -331,6 +340,9 @@ func (s *Server) startSession(ctx context.Context, c codec.Codec, offer webrtc.S
 		return nil, nil, fmt.Errorf("register codec: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	if s.cfg.interceptors != nil {
+		s.cfg.interceptors(ir)
+	}
 	if err := registerInterceptors(me, ir); err != nil {
 		return nil, nil, err
 	}
