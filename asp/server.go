@@ -34,6 +34,7 @@ const (
 	FromClient
 )
 
+// String names the direction as in metrics labels: "to_client", "from_client".
 func (d Direction) String() string {
 	switch d {
 	case ToClient:

@@ -66,6 +66,7 @@ type SignalError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *SignalError) Error() string {
 	return fmt.Sprintf("asp client: server refused the offer (HTTP %d): %s", e.Status, e.Message)
 }
@@ -73,6 +74,7 @@ func (e *SignalError) Error() string {
 // ByeError is the session's error when the server ended it with a Bye.
 type ByeError struct{ asp.Bye }
 
+// Error implements error.
 func (e *ByeError) Error() string {
 	return fmt.Sprintf("asp client: server ended the session (%s): %s", e.Code, e.Reason)
 }
