@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jezek/xgb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -70,6 +73,10 @@ func runDemo(cmd *cobra.Command, f demoFlags) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	if !f.verbose {
+		// xgb logs every connection made without an Xauthority file; Xvfb needs none.
+		xgb.Logger = stdlog.New(io.Discard, "", 0)
+	}
 
 	opts := []asp.Option{asp.WithLogger(log), asp.WithBitrate(f.bitrate), asp.WithFrameRate(float64(f.fps))}
 	if f.codec != "" {
