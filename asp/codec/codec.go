@@ -39,6 +39,19 @@ type EncoderConfig struct {
 	Threads int
 	// ScreenContent tunes the encoder for desktop content (text, flat areas).
 	ScreenContent bool
+	// MinQuantizer and MaxQuantizer bound the quantiser the rate control may pick, in the
+	// codec's own scale: 0–63 for VP8 and VP9 (libvpx's rc_min_quantizer/rc_max_quantizer),
+	// 0–51 for H.264 (QP). 0 means the codec default. Lower is better quality.
+	MinQuantizer int
+	MaxQuantizer int
+	// MaxFrameRatio, when above zero, asks for a single-frame VBV: no encoded frame should
+	// be larger than about MaxFrameRatio × BitrateKbps / FrameRate, keyframes included, so
+	// that a big change never clogs the link. The encoder may drop a frame (an empty Packet)
+	// to keep to it; the caller must then encode the picture again later. 0 keeps the
+	// default, WebRTC's: a one-second buffer, libvpx keyframes up to about 0.3 s of bitrate.
+	// libvpx caps each frame (rc_buf_sz, max intra/inter bitrate percentages); OpenH264 has
+	// no per-frame cap and instead skips the frames after one that overshot.
+	MaxFrameRatio float64
 }
 
 // Packet is one encoded frame.
@@ -62,6 +75,15 @@ type Encoder interface {
 	Config() EncoderConfig
 	// Close releases the encoder.
 	Close() error
+}
+
+// QuantizerSetter is implemented by encoders that can change their quantiser range while
+// the stream runs (all encoders of this package do). The arguments follow
+// EncoderConfig.MinQuantizer and MaxQuantizer; 0 restores the codec default. libvpx takes
+// the new range at the next frame; OpenH264 must be re-initialised for it, so with H.264
+// the next frame is an IDR.
+type QuantizerSetter interface {
+	SetQuantizerRange(minQ, maxQ int) error
 }
 
 // Decoder decompresses packets produced by an Encoder of the same codec. It is not safe for

@@ -1,0 +1,126 @@
+package client
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// packetize makes VP8 RTP packets of frames (each frame's bytes are its index repeated).
+func packetize(t *testing.T, frames [][]byte, seq uint16) []*rtp.Packet {
+	t.Helper()
+	pay := &codecs.VP8Payloader{EnablePictureID: true}
+	var out []*rtp.Packet
+	for i, f := range frames {
+		parts := pay.Payload(100, f)
+		for j, p := range parts {
+			out = append(out, &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: uint32(i * 3000), Marker: j == len(parts)-1}, Payload: p})
+			seq++
+		}
+	}
+	return out
+}
+
+func frames(n, size int) [][]byte {
+	var out [][]byte
+	for i := 0; i < n; i++ {
+		f := make([]byte, size+i)
+		for j := range f {
+			f[j] = byte(i)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func TestAssemblerInOrderNoDelay(t *testing.T) {
+	in := frames(5, 350)
+	a := newAssembler(&codecs.VP8Packet{})
+	now := time.Now()
+	var got [][]byte
+	for _, p := range packetize(t, in, 65530) { // wraps
+		out := a.push(p, now)
+		// A frame comes out with its own last packet, not with the next frame's first.
+		if p.Marker {
+			require.Len(t, out, 1)
+		} else {
+			require.Empty(t, out)
+		}
+		for _, f := range out {
+			assert.False(t, f.lost)
+			got = append(got, f.data)
+		}
+	}
+	assert.Equal(t, in, got)
+}
+
+func TestAssemblerReordered(t *testing.T) {
+	in := frames(8, 250)
+	pkts := packetize(t, in, 100)
+	r := rand.New(rand.NewPCG(1, 2))
+	// Shuffle inside windows of 4, keeping the very first packet first.
+	for i := 1; i+4 <= len(pkts); i += 4 {
+		r.Shuffle(4, func(x, y int) { pkts[i+x], pkts[i+y] = pkts[i+y], pkts[i+x] })
+	}
+	a := newAssembler(&codecs.VP8Packet{})
+	var got [][]byte
+	for _, p := range pkts {
+		for _, f := range a.push(p, time.Now()) {
+			got = append(got, f.data)
+		}
+	}
+	assert.Equal(t, in, got)
+}
+
+func TestAssemblerLossResyncs(t *testing.T) {
+	in := frames(6, 250)
+	pkts := packetize(t, in, 0)
+	// Drop the second packet of frame 1.
+	var drop int
+	for i, p := range pkts {
+		if p.Timestamp == 3000 {
+			drop = i + 1
+			break
+		}
+	}
+	a := newAssembler(&codecs.VP8Packet{})
+	t0 := time.Now()
+	var got [][]byte
+	var lost bool
+	for i, p := range pkts {
+		if i == drop {
+			continue
+		}
+		now := t0
+		if p.Timestamp >= 5*3000 {
+			now = t0.Add(time.Second) // the hole has been open long enough
+		}
+		for _, f := range a.push(p, now) {
+			got = append(got, f.data)
+			lost = lost || f.lost
+		}
+	}
+	require.True(t, lost)
+	require.NotEmpty(t, got)
+	assert.Equal(t, in[0], got[0])
+	assert.Equal(t, in[2:], got[1:], "frames after the hole are delivered")
+	assert.Positive(t, a.lostPackets)
+}
+
+func TestAssemblerIgnoresUntilFrameStart(t *testing.T) {
+	in := frames(2, 250)
+	pkts := packetize(t, in, 10)
+	a := newAssembler(&codecs.VP8Packet{})
+	var got [][]byte
+	for _, p := range pkts[1:] { // the first frame's head is missing
+		for _, f := range a.push(p, time.Now()) {
+			got = append(got, f.data)
+		}
+	}
+	assert.Equal(t, in[1:], got)
+}
