@@ -1,0 +1,295 @@
+package scheduler
+
+import (
+	"math"
+	"math/bits"
+)
+
+// The node index. Schedulable nodes are grouped into shape classes (nodes whose capacities
+// fall within the same ~9% band per resource) and, inside a class, into buckets by their
+// "free score" s0 = Σ inv_r·free_r, the NodeResourcesFit score of an empty request. For a
+// request q a node's resource score is exactly s0 − Σ inv_r·q_r (LeastAllocated) or
+// 100 − s0 + Σ inv_r·q_r (MostAllocated), and within a class the request term lies between
+// bounds computed from the class's largest and smallest capacities. So a bucket gives an upper
+// bound on the score of every node in it, and the search can visit buckets best-bound first
+// across classes and stop as soon as no unvisited node can beat the best one found (within
+// the configured tolerance). Updating a node after a placement is O(1).
+
+const (
+	numBuckets  = 1024
+	bucketWidth = MaxNodeScore / numBuckets
+	bitWords    = numBuckets / 64
+	// classSteps is how many shape classes there are per doubling of a capacity.
+	classSteps = 8
+)
+
+type classKey [NumResources]int16
+
+func shapeKey(c Resources) classKey {
+	var k classKey
+	for r, v := range c {
+		if v <= 0 {
+			continue
+		}
+		k[r] = int16(math.Floor(math.Log2(float64(v))*classSteps)) + 1
+	}
+	return k
+}
+
+type shapeClass struct {
+	key     classKey
+	maxCap  Resources
+	minCap  Resources
+	wnorm   [NumResources]float64 // 100·w_r/Σw over resources this class has (cap>0)
+	scored  bool
+	buckets [numBuckets][]int32
+	bits    [bitWords]uint64
+	count   int
+}
+
+func newShapeClass(k classKey, c Resources, s ScoringStrategy) *shapeClass {
+	sc := &shapeClass{key: k, maxCap: c, minCap: c}
+	var wsum float64
+	for r := range c {
+		if c[r] > 0 && s.Weights[r] > 0 {
+			wsum += s.Weights[r]
+		}
+	}
+	if wsum > 0 {
+		sc.scored = true
+		for r := range c {
+			if c[r] > 0 && s.Weights[r] > 0 {
+				sc.wnorm[r] = MaxNodeScore * s.Weights[r] / wsum
+			}
+		}
+	}
+	return sc
+}
+
+// nodeInv computes a node's per-unit score weights.
+func (sc *shapeClass) nodeInv(c Resources) (inv [NumResources]float64) {
+	for r := range c {
+		if sc.wnorm[r] > 0 {
+			inv[r] = sc.wnorm[r] / float64(c[r])
+		}
+	}
+	return inv
+}
+
+func freeScore(ni *NodeInfo) float64 {
+	var s float64
+	for r := range ni.inv {
+		if ni.inv[r] != 0 {
+			f := ni.node.Capacity[r] - ni.allocated[r]
+			if f < 0 {
+				f = 0
+			}
+			s += ni.inv[r] * float64(f)
+		}
+	}
+	return s
+}
+
+func bucketOf(s0 float64) int32 {
+	b := int32(s0 / bucketWidth)
+	if b < 0 {
+		return 0
+	}
+	if b >= numBuckets {
+		return numBuckets - 1
+	}
+	return b
+}
+
+func (sc *shapeClass) insert(ni *NodeInfo, b int32) {
+	ni.bucket = b
+	ni.pos = int32(len(sc.buckets[b]))
+	sc.buckets[b] = append(sc.buckets[b], ni.idx)
+	sc.bits[b>>6] |= 1 << (uint(b) & 63)
+	sc.count++
+}
+
+func (sc *shapeClass) remove(ni *NodeInfo, nodes []*NodeInfo) {
+	b := ni.bucket
+	lst := sc.buckets[b]
+	last := len(lst) - 1
+	moved := lst[last]
+	lst[ni.pos] = moved
+	nodes[moved].pos = ni.pos
+	sc.buckets[b] = lst[:last]
+	if last == 0 {
+		sc.bits[b>>6] &^= 1 << (uint(b) & 63)
+	}
+	ni.bucket, ni.pos = -1, -1
+	sc.count--
+}
+
+// highestBelow returns the highest non-empty bucket ≤ from, or -1.
+func (sc *shapeClass) highestBelow(from int32) int32 {
+	if from < 0 {
+		return -1
+	}
+	w := from >> 6
+	word := sc.bits[w] & (^uint64(0) >> (63 - uint(from&63)))
+	for {
+		if word != 0 {
+			return w<<6 + int32(63-bits.LeadingZeros64(word))
+		}
+		w--
+		if w < 0 {
+			return -1
+		}
+		word = sc.bits[w]
+	}
+}
+
+// lowestAbove returns the lowest non-empty bucket ≥ from, or -1.
+func (sc *shapeClass) lowestAbove(from int32) int32 {
+	if from >= numBuckets {
+		return -1
+	}
+	w := from >> 6
+	word := sc.bits[w] & (^uint64(0) << uint(from&63))
+	for {
+		if word != 0 {
+			return w<<6 + int32(bits.TrailingZeros64(word))
+		}
+		w++
+		if w >= bitWords {
+			return -1
+		}
+		word = sc.bits[w]
+	}
+}
+
+// cursor walks one class's buckets best-first for one request.
+type cursor struct {
+	class *shapeClass
+	b     int32
+	bound float64
+	pen   float64 // the request term used in the bound
+}
+
+func (s *Scheduler) bucketBound(c *cursor) float64 {
+	if !c.class.scored {
+		return 0
+	}
+	if s.strategy.Type == MostAllocated {
+		return MaxNodeScore - float64(c.b)*bucketWidth + c.pen
+	}
+	return float64(c.b+1)*bucketWidth - c.pen
+}
+
+func (s *Scheduler) advance(c *cursor) bool {
+	if s.strategy.Type == MostAllocated {
+		c.b = c.class.lowestAbove(c.b + 1)
+	} else {
+		c.b = c.class.highestBelow(c.b - 1)
+	}
+	if c.b < 0 {
+		return false
+	}
+	c.bound = s.bucketBound(c)
+	return true
+}
+
+func (s *Scheduler) firstCursor(sc *shapeClass, req *Resources) (cursor, bool) {
+	c := cursor{class: sc}
+	if sc.count == 0 {
+		return c, false
+	}
+	for r := range req {
+		if req[r] > sc.maxCap[r] {
+			return c, false // no node of this shape can ever fit
+		}
+	}
+	var pen float64
+	for r := range req {
+		if sc.wnorm[r] == 0 || req[r] == 0 {
+			continue
+		}
+		if s.strategy.Type == MostAllocated {
+			pen += sc.wnorm[r] * float64(req[r]) / float64(sc.minCap[r])
+		} else {
+			pen += sc.wnorm[r] * float64(req[r]) / float64(sc.maxCap[r])
+		}
+	}
+	c.pen = pen
+	if s.strategy.Type == MostAllocated {
+		c.b = sc.lowestAbove(0)
+	} else {
+		c.b = sc.highestBelow(numBuckets - 1)
+	}
+	if c.b < 0 {
+		return c, false
+	}
+	c.bound = s.bucketBound(&c)
+	return c, true
+}
+
+// nodeResourceScore is resourceScore computed from the node's cached weights.
+func (s *Scheduler) nodeResourceScore(ni *NodeInfo, req *Resources) float64 {
+	var sc float64
+	if s.strategy.Type == MostAllocated {
+		for r := range ni.inv {
+			if ni.inv[r] != 0 {
+				sc += ni.inv[r] * float64(ni.allocated[r]+req[r])
+			}
+		}
+		return sc
+	}
+	for r := range ni.inv {
+		if ni.inv[r] != 0 {
+			sc += ni.inv[r] * float64(ni.node.Capacity[r]-ni.allocated[r]-req[r])
+		}
+	}
+	return sc
+}
+
+// indexNode puts a schedulable node into its class and bucket (s.mu held for writing).
+func (s *Scheduler) indexNode(ni *NodeInfo) {
+	ni.class, ni.bucket, ni.pos = -1, -1, -1
+	if ni.removed || !ni.node.Schedulable() {
+		return
+	}
+	k := shapeKey(ni.node.Capacity)
+	ci, ok := s.classByKey[k]
+	if !ok {
+		ci = int32(len(s.classes))
+		s.classes = append(s.classes, newShapeClass(k, ni.node.Capacity, s.strategy))
+		s.classByKey[k] = ci
+	}
+	sc := s.classes[ci]
+	for r, v := range ni.node.Capacity {
+		sc.maxCap[r] = max(sc.maxCap[r], v)
+		sc.minCap[r] = min(sc.minCap[r], v)
+	}
+	ni.class = ci
+	ni.inv = sc.nodeInv(ni.node.Capacity)
+	sc.insert(ni, bucketOf(freeScore(ni)))
+}
+
+// unindexNode takes a node out of the index (s.mu held for writing).
+func (s *Scheduler) unindexNode(ni *NodeInfo) {
+	if ni.class < 0 || ni.bucket < 0 {
+		ni.class = -1
+		return
+	}
+	s.classes[ni.class].remove(ni, s.nodes)
+	ni.class = -1
+}
+
+// reindexAllocation moves a node to the bucket of its new free score after its allocation
+// changed (s.mu held for writing).
+func (s *Scheduler) reindexAllocation(ni *NodeInfo) {
+	if ni.class < 0 {
+		return
+	}
+	b := bucketOf(freeScore(ni))
+	if b == ni.bucket {
+		return
+	}
+	sc := s.classes[ni.class]
+	sc.remove(ni, s.nodes)
+	sc.insert(ni, b)
+}
