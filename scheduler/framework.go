@@ -302,6 +302,8 @@ type framework struct {
 	reserve   []ReservePlugin
 	bind      []BindPlugin
 	hasNorm   bool
+	// the built-in filters whose verdicts the index may decide per class
+	taintFilter, affinityFilter bool
 }
 
 func buildFramework(reg Registry, prof Profile, h Handle) (*framework, error) {
@@ -348,6 +350,12 @@ func buildFramework(reg Registry, prof Profile, h Handle) (*framework, error) {
 			return nil, fmt.Errorf("scheduler: plugin %q is not a filter plugin", n)
 		}
 		fw.filter = append(fw.filter, fp)
+		switch fp.(type) {
+		case taintToleration:
+			fw.taintFilter = true
+		case nodeAffinity:
+			fw.affinityFilter = true
+		}
 	}
 	sawRes := false
 	for _, wp := range prof.Score {

@@ -21,9 +21,22 @@ var nodeShapes = []struct {
 
 var zones = []string{"a", "b", "c", "d"}
 
-// randomNode builds node i of a realistic heterogeneous fleet.
+// randomNode builds node i of a realistic heterogeneous fleet: about one node in eight has
+// GPUs (and a taint keeping other sessions off it).
 func randomNode(rng *rand.Rand, i int) Node {
-	sh := nodeShapes[rng.IntN(len(nodeShapes))]
+	var plain, gpu []int
+	for k, sh := range nodeShapes {
+		if sh.gpu > 0 {
+			gpu = append(gpu, k)
+		} else {
+			plain = append(plain, k)
+		}
+	}
+	pick := plain[rng.IntN(len(plain))]
+	if rng.IntN(8) == 0 {
+		pick = gpu[rng.IntN(len(gpu))]
+	}
+	sh := nodeShapes[pick]
 	n := Node{
 		Name: fmt.Sprintf("h%05d", i),
 		Capacity: Resources{CPU: sh.cpu, Memory: sh.memGi << 30, Disk: sh.disk << 30,

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"math"
 	"math/bits"
+	"slices"
+	"strings"
 )
 
 // The node index. Schedulable nodes are grouped into shape classes (nodes whose capacities
@@ -23,21 +25,100 @@ const (
 	classSteps = 8
 )
 
-type classKey [NumResources]int16
+// classKey groups nodes that share a capacity band per resource, the same NoSchedule taints
+// and the same values of the indexed labels, so taints and selectors on indexed labels can be
+// decided once per class.
+type classKey struct {
+	shape  [NumResources]int16
+	taints string
+	labels string
+}
 
-func shapeKey(c Resources) classKey {
+func (s *Scheduler) classKeyOf(n *Node) (classKey, []Taint, map[string]string) {
 	var k classKey
-	for r, v := range c {
+	for r, v := range n.Capacity {
 		if v <= 0 {
 			continue
 		}
-		k[r] = int16(math.Floor(math.Log2(float64(v))*classSteps)) + 1
+		k.shape[r] = int16(math.Floor(math.Log2(float64(v))*classSteps)) + 1
 	}
-	return k
+	var taints []Taint
+	for _, t := range n.Taints {
+		if t.Effect == NoSchedule {
+			taints = append(taints, t)
+		}
+	}
+	slices.SortFunc(taints, func(a, b Taint) int { return strings.Compare(a.Key+"\x00"+a.Value, b.Key+"\x00"+b.Value) })
+	var b strings.Builder
+	for _, t := range taints {
+		b.WriteString(t.Key + "\x00" + t.Value + "\x01")
+	}
+	k.taints = b.String()
+	b.Reset()
+	var labels map[string]string
+	for _, key := range s.indexedLabels {
+		if v, ok := n.Labels[key]; ok {
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[key] = v
+			b.WriteString("=" + v + "\x01")
+		} else {
+			b.WriteString("\x00\x01")
+		}
+	}
+	k.labels = b.String()
+	return k, taints, labels
 }
+
+// admits reports whether the class's shared taints and indexed labels allow the request;
+// false means no node of the class can pass the TaintToleration and NodeAffinity filters.
+func (s *Scheduler) admits(sc *shapeClass, req *Request) bool {
+	if s.fw.taintFilter {
+	next:
+		for _, t := range sc.taints {
+			for _, tol := range req.Tolerations {
+				if tol.Tolerates(t) {
+					continue next
+				}
+			}
+			return false
+		}
+	}
+	if !s.fw.affinityFilter || len(s.indexedLabels) == 0 {
+		return true
+	}
+	for k, v := range req.NodeSelector {
+		if s.isIndexedLabel(k) {
+			if got, ok := sc.labels[k]; !ok || got != v {
+				return false
+			}
+		}
+	}
+	if req.Affinity == nil || len(req.Affinity.Required) == 0 {
+		return true
+	}
+	for _, term := range req.Affinity.Required {
+		possible := true
+		for _, r := range term {
+			if s.isIndexedLabel(r.Key) && !r.Matches(sc.labels) {
+				possible = false
+				break
+			}
+		}
+		if possible {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Scheduler) isIndexedLabel(k string) bool { return slices.Contains(s.indexedLabels, k) }
 
 type shapeClass struct {
 	key     classKey
+	taints  []Taint
+	labels  map[string]string
 	maxCap  Resources
 	minCap  Resources
 	wnorm   [NumResources]float64 // 100·w_r/Σw over resources this class has (cap>0)
@@ -193,11 +274,12 @@ func (s *Scheduler) advance(c *cursor) bool {
 	return true
 }
 
-func (s *Scheduler) firstCursor(sc *shapeClass, req *Resources) (cursor, bool) {
+func (s *Scheduler) firstCursor(sc *shapeClass, r *Request) (cursor, bool) {
 	c := cursor{class: sc}
-	if sc.count == 0 {
+	if sc.count == 0 || !s.admits(sc, r) {
 		return c, false
 	}
+	req := &r.Resources
 	for r := range req {
 		if req[r] > sc.maxCap[r] {
 			return c, false // no node of this shape can ever fit
@@ -252,11 +334,13 @@ func (s *Scheduler) indexNode(ni *NodeInfo) {
 	if ni.removed || !ni.node.Schedulable() {
 		return
 	}
-	k := shapeKey(ni.node.Capacity)
+	k, taints, labels := s.classKeyOf(&ni.node)
 	ci, ok := s.classByKey[k]
 	if !ok {
 		ci = int32(len(s.classes))
-		s.classes = append(s.classes, newShapeClass(k, ni.node.Capacity, s.strategy))
+		sc := newShapeClass(k, ni.node.Capacity, s.strategy)
+		sc.taints, sc.labels = taints, labels
+		s.classes = append(s.classes, sc)
 		s.classByKey[k] = ci
 	}
 	sc := s.classes[ci]

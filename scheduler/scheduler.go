@@ -35,8 +35,10 @@ type Placement struct {
 	Resources Resources
 	// Score is the chosen node's total weighted score.
 	Score float64
-	// Evaluated is how many nodes the search ran filters on.
+	// Evaluated is how many nodes passed the filters and were scored.
 	Evaluated int
+	// Visited is how many nodes the search looked at.
+	Visited int
 
 	id  uint64
 	req *Request
@@ -68,6 +70,14 @@ func WithTolerance(f float64) Option { return func(x *Scheduler) { x.tolerance =
 // baseline the indexed search is measured against; do not use it in production.
 func WithExhaustiveSearch() Option { return func(x *Scheduler) { x.exhaustive = true } }
 
+// WithIndexedLabels names node labels (such as "zone" or "pool") that have few distinct
+// values and that requests select on. Nodes are indexed by their values, so a selector on
+// them rules out whole groups of nodes at once instead of node by node. Do not index labels
+// that are unique per node (hostname).
+func WithIndexedLabels(keys ...string) Option {
+	return func(x *Scheduler) { x.indexedLabels = append([]string(nil), keys...) }
+}
+
 // WithLogger sets the logger for rare events (retries under contention, plugin errors).
 func WithLogger(l *slog.Logger) Option { return func(x *Scheduler) { x.logger = l } }
 
@@ -75,13 +85,14 @@ func WithLogger(l *slog.Logger) Option { return func(x *Scheduler) { x.logger = 
 // under a read lock, and a choice is committed under the write lock only after re-checking the
 // node if it changed in between, so a node is never over-committed.
 type Scheduler struct {
-	strategy   ScoringStrategy
-	registry   Registry
-	profile    Profile
-	tolerance  float64
-	exhaustive bool
-	logger     *slog.Logger
-	fw         *framework
+	strategy      ScoringStrategy
+	registry      Registry
+	profile       Profile
+	tolerance     float64
+	exhaustive    bool
+	indexedLabels []string
+	logger        *slog.Logger
+	fw            *framework
 
 	mu         sync.RWMutex
 	nodes      []*NodeInfo
@@ -277,6 +288,7 @@ type searchResult struct {
 	ver       uint64
 	score     float64
 	evaluated int
+	visited   int
 	found     bool
 }
 
@@ -315,6 +327,7 @@ func (s *Scheduler) Place(ctx context.Context, req *Request) (Placement, error) 
 			s.mu.RLock()
 		}
 		r, err := s.search(ctx, c, req, s.exhaustive)
+		pl.Visited = r.visited
 		if err != nil || !r.found {
 			var nf error
 			if err == nil {
@@ -348,7 +361,7 @@ func (s *Scheduler) Place(ctx context.Context, req *Request) (Placement, error) 
 			id = s.nextID
 			s.held[id] = held{idx: r.idx, gen: ni.gen, res: req.Resources}
 			pl = Placement{Request: req.ID, Node: ni.node.Name, Resources: req.Resources,
-				Score: r.score, Evaluated: r.evaluated, id: id, req: req}
+				Score: r.score, Evaluated: r.evaluated, Visited: r.visited, id: id, req: req}
 			committed = true
 		}
 		s.mu.Unlock()
@@ -453,7 +466,7 @@ func (s *Scheduler) search(ctx context.Context, c *cycle, req *Request, exhausti
 	c.cursors = c.cursors[:0]
 	c.cands = c.cands[:0]
 	for _, sc := range s.classes {
-		if cur, ok := s.firstCursor(sc, &req.Resources); ok {
+		if cur, ok := s.firstCursor(sc, req); ok {
 			c.cursors = append(c.cursors, cur)
 		}
 	}
@@ -477,6 +490,7 @@ func (s *Scheduler) search(ctx context.Context, c *cycle, req *Request, exhausti
 				break
 			}
 			ni := s.nodes[idx]
+			res.visited++
 			if !req.Resources.Fits(ni.node.Capacity.Sub(ni.allocated)) {
 				continue // cheap pre-check; NodeResourcesFit would reject it too
 			}

@@ -361,7 +361,7 @@ func TestPropertyNoOvercommitConcurrent(t *testing.T) {
 		if seed%2 == 0 {
 			strat.Type = MostAllocated
 		}
-		s := newTestScheduler(t, WithScoringStrategy(strat))
+		s := newTestScheduler(t, WithScoringStrategy(strat), WithIndexedLabels("zone"))
 		nodes := 20 + rng.IntN(40)
 		for i := range nodes {
 			require.NoError(t, s.AddNode(randomNode(rng, i)))
@@ -467,7 +467,11 @@ func TestPropertyIndexedWithinOnePercent(t *testing.T) {
 		if seed%4 == 0 {
 			strat.Weights = [NumResources]float64{CPU: 1 + rng.Float64()*3, Memory: rng.Float64() * 2, Disk: rng.Float64(), GPU: 1, EncoderSlots: 1}
 		}
-		s := newTestScheduler(t, WithScoringStrategy(strat))
+		opts := []Option{WithScoringStrategy(strat)}
+		if seed%2 == 1 {
+			opts = append(opts, WithIndexedLabels("zone", "pool"))
+		}
+		s := newTestScheduler(t, opts...)
 		n := 50 + rng.IntN(400)
 		for i := range n {
 			require.NoError(t, s.AddNode(randomNode(rng, i)))
