@@ -38,7 +38,7 @@ func (b *Broker) Drain(ctx context.Context, name string, action Maintenance, for
 
 // ScheduleMaintenance arranges a reboot or reset: from at the VM drains (no new users); the
 // maintenance runs when the VM is empty, or at at+grace whoever is still on it (they are
-// moved as with a forced Drain). Tick carries the schedule out.
+// moved as with a forced Drain). A zero at means now. Tick carries the schedule out.
 func (b *Broker) ScheduleMaintenance(name string, action Maintenance, at time.Time, grace time.Duration) error {
 	if grace < 0 {
 		return fmt.Errorf("broker: %w: negative grace %v", ErrInvalid, grace)
@@ -48,6 +48,9 @@ func (b *Broker) ScheduleMaintenance(name string, action Maintenance, at time.Ti
 	v, ok := b.vms[name]
 	if !ok {
 		return fmt.Errorf("broker: %w %s", ErrUnknownVM, name)
+	}
+	if at.IsZero() {
+		at = b.clock.Now()
 	}
 	v.pending, v.action, v.startAt, v.forceAt = true, action, at, at.Add(grace)
 	return nil
