@@ -149,3 +149,17 @@ func BenchmarkPlacementParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "placements/s")
 }
+
+// BenchmarkNoFit measures the explained failure: every node, every plugin, in words.
+func BenchmarkNoFit(b *testing.B) {
+	s, _, _ := benchCluster(b, 5000, WithIndexedLabels("zone", "pool"))
+	ctx := context.Background()
+	req := &Request{ID: "huge", Resources: Resources{CPU: 500000, Memory: 1 << 40}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := s.Place(ctx, req); !errors.Is(err, ErrNoFit) {
+			b.Fatal(err)
+		}
+	}
+}

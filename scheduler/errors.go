@@ -126,15 +126,26 @@ func firstReason(st *Status) string {
 	return st.Message()
 }
 
-// diagnose runs every filter plugin on every node and builds the NoFitError (s.mu held).
+// snapshotNodes copies every node's state (s.mu held). Node descriptions are replaced, never
+// modified, on update, so the copies can share their label maps and slices.
+func (s *Scheduler) snapshotNodes() []NodeInfo {
+	out := make([]NodeInfo, 0, len(s.byName))
+	for _, idx := range s.byName {
+		out = append(out, *s.nodes[idx])
+	}
+	return out
+}
+
+// diagnose runs every filter plugin on every node of a snapshot and builds the NoFitError.
 // A node the NodeStatus plugin rejects is reported for that alone: its resources do not
 // matter while it takes no sessions.
-func (s *Scheduler) diagnose(ctx context.Context, req *Request) error {
+func (s *Scheduler) diagnose(ctx context.Context, req *Request, nodes []NodeInfo) error {
 	st := &CycleState{diagnosing: true}
-	e := &NoFitError{Request: req.ID, TotalNodes: len(s.byName)}
+	e := &NoFitError{Request: req.ID, TotalNodes: len(nodes)}
+	e.Nodes = make([]NodeRejection, 0, len(nodes))
 	counts := map[string]int{}
-	for _, idx := range s.byName {
-		ni := s.nodes[idx]
+	for i := range nodes {
+		ni := &nodes[i]
 		nr := NodeRejection{Node: ni.node.Name}
 		for _, p := range s.fw.filter {
 			r := p.Filter(ctx, st, req, ni)

@@ -329,9 +329,9 @@ func (s *Scheduler) Place(ctx context.Context, req *Request) (Placement, error) 
 		r, err := s.search(ctx, c, req, s.exhaustive)
 		pl.Visited = r.visited
 		if err != nil || !r.found {
-			var nf error
+			var snap []NodeInfo
 			if err == nil {
-				nf = s.diagnose(ctx, req)
+				snap = s.snapshotNodes()
 			}
 			if exclusive {
 				s.mu.Unlock()
@@ -341,7 +341,9 @@ func (s *Scheduler) Place(ctx context.Context, req *Request) (Placement, error) 
 			if err != nil {
 				return Placement{}, err
 			}
-			return Placement{}, nf
+			// explaining is slow (every node, every plugin, in words): do it on a copy,
+			// without holding up other placements
+			return Placement{}, s.diagnose(ctx, req, snap)
 		}
 		if !exclusive {
 			s.mu.RUnlock()
