@@ -285,20 +285,20 @@ func (s *Scheduler) firstCursor(sc *shapeClass, r *Request) (cursor, bool) {
 			return c, false // no node of this shape can ever fit
 		}
 	}
-	var pen float64
+	// penLow ≤ Σ inv_r·q_r ≤ penHigh for every node of the class. A node fits only if its
+	// free score s0 = Σ inv_r·free_r ≥ Σ inv_r·q_r ≥ penLow, so lower buckets hold no fit.
+	var penLow, penHigh float64
 	for r := range req {
 		if sc.wnorm[r] == 0 || req[r] == 0 {
 			continue
 		}
-		if s.strategy.Type == MostAllocated {
-			pen += sc.wnorm[r] * float64(req[r]) / float64(sc.minCap[r])
-		} else {
-			pen += sc.wnorm[r] * float64(req[r]) / float64(sc.maxCap[r])
-		}
+		penHigh += sc.wnorm[r] * float64(req[r]) / float64(sc.minCap[r])
+		penLow += sc.wnorm[r] * float64(req[r]) / float64(sc.maxCap[r])
 	}
-	c.pen = pen
+	c.pen = penLow
 	if s.strategy.Type == MostAllocated {
-		c.b = sc.lowestAbove(0)
+		c.pen = penHigh
+		c.b = sc.lowestAbove(max(0, bucketOf(penLow*(1-1e-9))-1))
 	} else {
 		c.b = sc.highestBelow(numBuckets - 1)
 	}
