@@ -524,6 +524,37 @@ func TestPropertyIndexedWithinOnePercent(t *testing.T) {
 	t.Logf("%d comparisons, %d exact", checked, exact)
 }
 
+// TestZeroToleranceIsExact: with tolerance 0 the indexed search finds the exhaustive best.
+func TestZeroToleranceIsExact(t *testing.T) {
+	ctx := context.Background()
+	for seed := uint64(1); seed <= 10; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		strat := DefaultScoringStrategy()
+		if seed%2 == 0 {
+			strat.Type = MostAllocated
+		}
+		s := newTestScheduler(t, WithScoringStrategy(strat), WithTolerance(0), WithIndexedLabels("zone"))
+		for i := range 200 {
+			require.NoError(t, s.AddNode(randomNode(rng, i)))
+		}
+		for i := range 300 {
+			req := randomRequest(rng, i)
+			c := &cycle{}
+			s.mu.RLock()
+			fast, err := s.search(ctx, c, req, false)
+			require.NoError(t, err)
+			full, err := s.search(ctx, c, req, true)
+			require.NoError(t, err)
+			s.mu.RUnlock()
+			require.Equal(t, full.found, fast.found)
+			if full.found {
+				require.InDelta(t, full.score, fast.score, 1e-9, "seed %d req %d", seed, i)
+			}
+			_, _ = s.Place(ctx, req)
+		}
+	}
+}
+
 // TestIndexedEvaluatesFewNodes shows the search does not scan the fleet.
 func TestIndexedEvaluatesFewNodes(t *testing.T) {
 	ctx := context.Background()
@@ -532,15 +563,18 @@ func TestIndexedEvaluatesFewNodes(t *testing.T) {
 	for i := range 3000 {
 		require.NoError(t, s.AddNode(randomNode(rng, i)))
 	}
-	total := 0
+	total, visited := 0, 0
 	const n = 2000
 	for i := range n {
 		p, err := s.Place(ctx, randomRequest(rng, i))
 		require.NoError(t, err)
 		total += p.Evaluated
+		visited += p.Visited
+		assert.LessOrEqual(t, p.Evaluated, p.Visited)
 	}
 	avg := float64(total) / n
-	assert.Less(t, avg, 100.0, "mean nodes evaluated per placement")
-	t.Logf("mean nodes evaluated: %.1f of 3000", avg)
+	assert.Less(t, avg, 100.0, "mean nodes scored per placement")
+	assert.Less(t, float64(visited)/n, 300.0, "mean nodes visited per placement (a tenth of the fleet)")
+	t.Logf("mean nodes scored: %.1f, visited %.1f of 3000", avg, float64(visited)/n)
 	assert.True(t, strings.HasPrefix(s.Nodes()[0].Node.Name, "h"))
 }
