@@ -125,6 +125,19 @@ func BenchmarkPlacementExhaustive(b *testing.B) {
 	}
 }
 
+// BenchmarkPlacementMostAllocated is the bin-packing strategy on the same workload: the
+// fullest node that fits wins, so the search walks past full nodes.
+func BenchmarkPlacementMostAllocated(b *testing.B) {
+	st := DefaultScoringStrategy()
+	st.Type = MostAllocated
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			s, held, reqs := benchCluster(b, n, WithScoringStrategy(st), WithIndexedLabels("zone", "pool"))
+			runPlacements(b, s, held, reqs)
+		})
+	}
+}
+
 // BenchmarkPlacementParallel places from many goroutines at once.
 func BenchmarkPlacementParallel(b *testing.B) {
 	s, held, reqs := benchCluster(b, 5000, WithIndexedLabels("zone", "pool"))

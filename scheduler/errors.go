@@ -165,11 +165,9 @@ func (s *Scheduler) diagnose(ctx context.Context, req *Request, nodes []NodeInfo
 			}
 			nr.Plugins = append(nr.Plugins, PluginRejection{Plugin: NodeStatusName, Reasons: r.Reasons, Detail: r.Message()})
 		}
-		seen := map[string]bool{}
-		for _, p := range nr.Plugins {
-			for _, r := range p.Reasons {
-				if !seen[r] {
-					seen[r] = true
+		for i, p := range nr.Plugins {
+			for j, r := range p.Reasons {
+				if !reasonSeen(nr.Plugins[:i], p.Reasons[:j], r) {
 					counts[r]++
 				}
 			}
@@ -190,3 +188,20 @@ func (s *Scheduler) diagnose(ctx context.Context, req *Request, nodes []NodeInfo
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// reasonSeen reports whether r already occurs in the earlier plugins or earlier reasons.
+func reasonSeen(earlier []PluginRejection, before []string, r string) bool {
+	for _, x := range before {
+		if x == r {
+			return true
+		}
+	}
+	for _, p := range earlier {
+		for _, x := range p.Reasons {
+			if x == r {
+				return true
+			}
+		}
+	}
+	return false
+}
