@@ -29,9 +29,10 @@
 // sample's luck, and typically looks at one or two nodes. Updates after a placement or
 // release are O(1). Score plugins other than NodeResourcesFit loosen the bound unless they
 // implement ScoreBounder; normalizing plugins see only the evaluated candidates. Under
-// MostAllocated the best-bound nodes are the fullest, and many of them lack room in one
-// resource, so the search walks past more nodes (about a tenth of a packed fleet) than under
-// LeastAllocated (one or two).
+// MostAllocated the best-bound nodes are the fullest, and many lack room in one resource;
+// classes are then also split by each node's bottleneck (its smallest free fraction) so that
+// nearly exhausted nodes are skipped in bulk, but the search still walks past more nodes (a
+// few percent of a packed fleet) than under LeastAllocated (one or two).
 //
 // Place is safe for concurrent use: searches run in parallel under a read lock; the choice is
 // committed under the write lock after re-running the filters on the node if it changed

@@ -32,6 +32,7 @@ type classKey struct {
 	shape  [NumResources]int16
 	taints string
 	labels string
+	band   int8
 }
 
 func (s *Scheduler) classKeyOf(n *Node) (classKey, []Taint, map[string]string) {
@@ -119,6 +120,7 @@ type shapeClass struct {
 	key     classKey
 	taints  []Taint
 	labels  map[string]string
+	mUpper  float64 // every node's bottleneck free fraction is below this
 	maxCap  Resources
 	minCap  Resources
 	wnorm   [NumResources]float64 // 100·w_r/Σw over resources this class has (cap>0)
@@ -280,6 +282,19 @@ func (s *Scheduler) firstCursor(sc *shapeClass, r *Request) (cursor, bool) {
 		return c, false
 	}
 	req := &r.Resources
+	if sc.key.band != 0 {
+		// a node fits only if its bottleneck free fraction m ≥ q_r/cap_r for the bottleneck
+		// resource r, so m ≥ min_r q_r/maxCap_r; the band guarantees m < mUpper
+		need := math.Inf(1)
+		for k := range req {
+			if sc.wnorm[k] > 0 {
+				need = min(need, float64(req[k])/float64(sc.maxCap[k]))
+			}
+		}
+		if need >= sc.mUpper {
+			return c, false
+		}
+	}
 	for r := range req {
 		if req[r] > sc.maxCap[r] {
 			return c, false // no node of this shape can ever fit
@@ -335,22 +350,61 @@ func (s *Scheduler) indexNode(ni *NodeInfo) {
 		return
 	}
 	k, taints, labels := s.classKeyOf(&ni.node)
+	ni.baseKey = k
+	ci := s.classFor(k, ni.node.Capacity, taints, labels)
+	ni.inv = s.classes[ci].nodeInv(ni.node.Capacity)
+	if b := s.bandOf(ni); b != 0 {
+		k.band = b
+		ci = s.classFor(k, ni.node.Capacity, taints, labels)
+	}
+	ni.class = ci
+	s.classes[ci].insert(ni, bucketOf(freeScore(ni)))
+}
+
+// classFor finds or creates the class for a key and widens its capacity range to include c.
+func (s *Scheduler) classFor(k classKey, c Resources, taints []Taint, labels map[string]string) int32 {
 	ci, ok := s.classByKey[k]
 	if !ok {
 		ci = int32(len(s.classes))
-		sc := newShapeClass(k, ni.node.Capacity, s.strategy)
+		sc := newShapeClass(k, c, s.strategy)
 		sc.taints, sc.labels = taints, labels
+		sc.mUpper = bandUpper[k.band]
 		s.classes = append(s.classes, sc)
 		s.classByKey[k] = ci
 	}
 	sc := s.classes[ci]
-	for r, v := range ni.node.Capacity {
+	for r, v := range c {
 		sc.maxCap[r] = max(sc.maxCap[r], v)
 		sc.minCap[r] = min(sc.minCap[r], v)
 	}
-	ni.class = ci
-	ni.inv = sc.nodeInv(ni.node.Capacity)
-	sc.insert(ni, bucketOf(freeScore(ni)))
+	return ci
+}
+
+// Bands split classes by a node's bottleneck: the smallest free fraction over its weighted
+// resources. Under MostAllocated the fullest nodes score best but often lack room in one
+// resource; a band whose bottleneck is below what a request needs is skipped whole.
+var bandUpper = [...]float64{math.Inf(1), 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 8}
+
+// bandOf returns the node's band: 0 (no bottleneck, or not MostAllocated), else 1..4 for a
+// bottleneck free fraction below 1/64, 1/32, 1/16, 1/8.
+func (s *Scheduler) bandOf(ni *NodeInfo) int8 {
+	if s.strategy.Type != MostAllocated {
+		return 0
+	}
+	m := math.Inf(1)
+	for r := range ni.inv {
+		if ni.inv[r] == 0 {
+			continue
+		}
+		f := float64(max(0, ni.node.Capacity[r]-ni.allocated[r])) / float64(ni.node.Capacity[r])
+		m = min(m, f)
+	}
+	for b := int8(1); b < int8(len(bandUpper)); b++ {
+		if m < bandUpper[b] {
+			return b
+		}
+	}
+	return 0
 }
 
 // unindexNode takes a node out of the index (s.mu held for writing).
@@ -369,11 +423,19 @@ func (s *Scheduler) reindexAllocation(ni *NodeInfo) {
 	if ni.class < 0 {
 		return
 	}
+	sc := s.classes[ni.class]
+	if band := s.bandOf(ni); band != sc.key.band {
+		sc.remove(ni, s.nodes)
+		k := ni.baseKey
+		k.band = band
+		ni.class = s.classFor(k, ni.node.Capacity, sc.taints, sc.labels)
+		s.classes[ni.class].insert(ni, bucketOf(freeScore(ni)))
+		return
+	}
 	b := bucketOf(freeScore(ni))
 	if b == ni.bucket {
 		return
 	}
-	sc := s.classes[ni.class]
 	sc.remove(ni, s.nodes)
 	sc.insert(ni, b)
 }

@@ -104,11 +104,12 @@ type NodeInfo struct {
 	gen       uint32
 
 	// index bookkeeping
-	inv    [NumResources]float64 // score weight per unit free, per resource
-	idx    int32
-	class  int32
-	bucket int32
-	pos    int32
+	inv     [NumResources]float64 // score weight per unit free, per resource
+	baseKey classKey              // class key without the band
+	idx     int32
+	class   int32
+	bucket  int32
+	pos     int32
 }
 
 // Node returns the node's description. Do not modify it.

@@ -444,6 +444,7 @@ func checkIndex(t *testing.T, s *Scheduler) {
 				assert.Equal(t, int32(b), ni.bucket)
 				assert.Equal(t, int32(pos), ni.pos)
 				assert.Equal(t, bucketOf(freeScore(ni)), int32(b))
+				assert.Equal(t, s.bandOf(ni), sc.key.band)
 			}
 		}
 		assert.Equal(t, sc.count, total)
