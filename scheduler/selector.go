@@ -130,7 +130,7 @@ func parseRequirement(p string) (Requirement, error) {
 		return req(k, NotIn, v)
 	}
 	if k, v, ok := strings.Cut(p, "="); ok {
-		return req(k, In, strings.TrimPrefix(v, "="))
+		return req(k, In, strings.TrimPrefix(v, "=")) // "k==v" is "k=v"
 	}
 	for _, op := range []struct {
 		word string
@@ -164,6 +164,9 @@ func req(k string, op Operator, vals ...string) (Requirement, error) {
 	}
 	for i := range vals {
 		vals[i] = strings.TrimSpace(vals[i])
+		if strings.ContainsAny(vals[i], " ()!=,") {
+			return Requirement{}, fmt.Errorf("bad label value %q", vals[i])
+		}
 	}
 	return Requirement{Key: k, Operator: op, Values: vals}, nil
 }
