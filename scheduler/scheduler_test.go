@@ -579,3 +579,42 @@ func TestIndexedEvaluatesFewNodes(t *testing.T) {
 	t.Logf("mean nodes scored: %.1f, visited %.1f of 3000", avg, float64(visited)/n)
 	assert.True(t, strings.HasPrefix(s.Nodes()[0].Node.Name, "h"))
 }
+
+// TestContendedPlacementExact races many goroutines for a tiny fleet: exactly as many
+// placements succeed as fit, and none beyond.
+func TestContendedPlacementExact(t *testing.T) {
+	ctx := context.Background()
+	for round := range 20 {
+		s := newTestScheduler(t)
+		for i := range 3 {
+			require.NoError(t, s.AddNode(Node{Name: fmt.Sprintf("n%d", i), Capacity: cpuMem(4000, 16)}))
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok, nofit := 0, 0
+		for w := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 3 {
+					_, err := s.Place(ctx, &Request{ID: fmt.Sprintf("r%d-%d", w, i), Resources: cpuMem(1000, 1)})
+					mu.Lock()
+					if err == nil {
+						ok++
+					} else {
+						assert.ErrorIs(t, err, ErrNoFit)
+						nofit++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, 12, ok, "round %d: 3 nodes × 4 cores take exactly 12 one-core sessions", round)
+		require.Equal(t, 48-12, nofit)
+		for _, n := range s.Nodes() {
+			require.Equal(t, int64(4000), n.Allocated[CPU], "round %d node %s", round, n.Node.Name)
+			require.Equal(t, 4, n.Sessions)
+		}
+	}
+}
