@@ -748,6 +748,10 @@ func (b *Broker) Unassign(ctx context.Context, groupName, user string) error {
 		b.unlock()
 		return fmt.Errorf("broker: %s has no dedicated VM in %q: %w", user, groupName, ErrNoSession)
 	}
+	if v.state == Cleaning || v.state == Restarting {
+		b.unlock()
+		return fmt.Errorf("broker: %s's VM %s is %s; unassign after its maintenance: %w", user, v.name, v.state, ErrInvalid)
+	}
 	if s, ok := g.sessions[user]; ok {
 		b.dropSession(s)
 	}
@@ -766,10 +770,7 @@ func (b *Broker) Unassign(ctx context.Context, groupName, user string) error {
 	}
 	clear(v.dirty)
 	if v.state == Cleaning {
-		v.state = prev
-		if prev == Cleaning || prev == Restarting {
-			v.state = Available
-		}
+		v.state = prev // Available, Draining or Unhealthy, as before
 	}
 	b.promote(g)
 	return nil

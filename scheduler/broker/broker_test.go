@@ -163,6 +163,7 @@ func TestDedicated(t *testing.T) {
 	require.ErrorAs(t, err, &nv)
 	assert.Equal(t, OwnVMUnavailable, nv.Reason)
 	assert.Contains(t, err.Error(), "the user's dedicated VM vm1 is restarting")
+	assert.ErrorIs(t, b.Unassign(ctx, "eng", "alice"), ErrInvalid, "not while her VM restarts")
 	require.NoError(t, b.MaintenanceDone("vm1"))
 	a, err = b.Connect(ctx, "eng", "alice")
 	require.NoError(t, err)
