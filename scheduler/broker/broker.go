@@ -478,6 +478,9 @@ func (b *Broker) SetHealthy(name string, healthy bool) error {
 	}
 	switch {
 	case !healthy:
+		if v.state == Cleaning || v.state == Restarting {
+			v.pending = false // the maintenance in flight is abandoned
+		}
 		v.state = Unhealthy
 	case v.state == Unhealthy:
 		v.state = Available

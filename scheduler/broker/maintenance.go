@@ -129,6 +129,11 @@ func (b *Broker) runMaintenance(ctx context.Context, v *vm) error {
 	if g.cfg.Mode == Shared {
 		clear(v.dirty)
 	}
+	if v.state != Cleaning { // marked unhealthy or removed meanwhile: leave it to the operator
+		st := v.state
+		b.unlock()
+		return fmt.Errorf("broker: %s of %s abandoned: the VM became %s: %w", action, v.name, st, ErrInvalid)
+	}
 	v.state = Restarting
 	b.unlock()
 	if err := b.actions.Restart(ctx, v.name, action); err != nil {
