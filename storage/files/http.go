@@ -242,3 +242,12 @@ func pathEscape(name string) string {
 	}
 	return string(b)
 }
+
+// Handler serves both APIs on one listener: the REST API under /api/v1/ and WebDAV on
+// every other path (so "/api" is not available as a WebDAV name at the root).
+func (s *Service) Handler(auth Authenticator) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", s.HTTPHandler(auth))
+	mux.Handle("/", s.WebDAVHandler("", auth))
+	return mux
+}

@@ -872,6 +872,12 @@ func (u *userTx) trashEntry(id uint64) (trashEntry, error) {
 // already counts toward it, and a user whose quota was lowered below their usage cannot
 // restore until they make room (ErrQuotaExceeded; the item stays in the trash).
 func (s *Service) Restore(ctx context.Context, user string, id uint64, to string) (FileInfo, error) {
+	if to != "" {
+		var err error
+		if to, err = CleanPath(to); err != nil {
+			return FileInfo{}, err
+		}
+	}
 	var fi FileInfo
 	err := s.update(ctx, user, func(u *userTx) error {
 		e, err := u.trashEntry(id)
@@ -881,9 +887,6 @@ func (s *Service) Restore(ctx context.Context, user string, id uint64, to string
 		target := e.Path
 		if to != "" {
 			target = to
-		}
-		if target, err = CleanPath(target); err != nil {
-			return err
 		}
 		if target == "/" {
 			return fmt.Errorf("%w: cannot restore onto the root", ErrInvalid)
