@@ -895,3 +895,19 @@ func (r *seqReservation) next() (uint64, error) {
 	r.next_++
 	return n, nil
 }
+
+// Present returns a bitmap (LSB first) of the blocks of a chunk that hold data, for the
+// first n blocks.
+func (s *Store) Present(id ID, n uint32) []byte {
+	bm := make([]byte, (n+7)/8)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if st := s.index[id]; st != nil {
+		for b, l := range st.blocks {
+			if l.seg != nil && b < n {
+				bm[b/8] |= 1 << (b % 8)
+			}
+		}
+	}
+	return bm
+}

@@ -633,3 +633,9 @@ func (s *Store) Replace(vol, idx uint64, failed []string, epoch uint64) (Placeme
 	})
 	return p, err
 }
+
+// WrapBackupKey wraps a backup's own data key with the master key.
+func (s *Store) WrapBackupKey(key []byte) ([]byte, error) { return s.wrap(0, key) }
+
+// UnwrapBackupKey unwraps a key made by WrapBackupKey.
+func (s *Store) UnwrapBackupKey(wrapped []byte) ([]byte, error) { return s.unwrap(0, wrapped) }

@@ -1,0 +1,324 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/shadowless-dev/shadowless/storage/meta"
+	"github.com/shadowless-dev/shadowless/storage/storagepb"
+	"github.com/shadowless-dev/shadowless/storage/storagepb/storagepbconnect"
+)
+
+// ErrNoVolume is returned for a volume the manager does not know.
+var ErrNoVolume = errors.New("cluster: no such volume")
+
+// ErrWriteFailed is returned when a write could not be made durable on a full replica set
+// (the write is not acknowledged; some replicas may hold it).
+var ErrWriteFailed = errors.New("cluster: write not durable on every replica")
+
+// ManagerConfig configures the metadata service and volume manager.
+type ManagerConfig struct {
+	// Meta is the opened metadata store.
+	Meta *meta.Store
+	// Listen is the address to serve MetaService and VolumeService on.
+	Listen string
+	// HeartbeatTimeout marks a node unhealthy after this long without a heartbeat; zero
+	// means three seconds.
+	HeartbeatTimeout time.Duration
+	// RepairInterval is how often degraded chunks are looked for; zero means one second.
+	RepairInterval time.Duration
+	// RPCTimeout bounds each call to a chunk server; zero means ten seconds.
+	RPCTimeout time.Duration
+	Logger     *slog.Logger
+}
+
+// Manager is the metadata service plus the owner of every volume's data path: it serves
+// MetaService (for chunk servers) and VolumeService (for administration), opens volumes as
+// block devices, watches node health and repairs degraded chunks in the background.
+type Manager struct {
+	cfg  ManagerConfig
+	meta *meta.Store
+	log  *slog.Logger
+	hc   *http.Client
+	ln   net.Listener
+	srv  *http.Server
+
+	mu       sync.Mutex
+	clients  map[string]storagepbconnect.ChunkServiceClient // by address
+	lastSeen map[string]time.Time
+	nodeStat map[string]*storagepb.Node
+	volumes  map[uint64]*Volume
+
+	repairsDone, repairsFailed, repairBytes, repairsPending atomic.Uint64
+	scrubbed, scrubMismatch                                 atomic.Uint64
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var (
+	_ storagepbconnect.MetaServiceHandler   = (*Manager)(nil)
+	_ storagepbconnect.VolumeServiceHandler = volumeService{}
+)
+
+// StartManager starts serving and the health and repair loops.
+func StartManager(cfg ManagerConfig) (*Manager, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = 3 * time.Second
+	}
+	if cfg.RepairInterval <= 0 {
+		cfg.RepairInterval = time.Second
+	}
+	if cfg.RPCTimeout <= 0 {
+		cfg.RPCTimeout = 10 * time.Second
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	m := &Manager{
+		cfg: cfg, meta: cfg.Meta, log: cfg.Logger, hc: newH2CClient(), ln: ln,
+		clients: map[string]storagepbconnect.ChunkServiceClient{}, lastSeen: map[string]time.Time{},
+		nodeStat: map[string]*storagepb.Node{}, volumes: map[uint64]*Volume{},
+	}
+	mux := http.NewServeMux()
+	mux.Handle(storagepbconnect.NewMetaServiceHandler(m))
+	mux.Handle(storagepbconnect.NewVolumeServiceHandler(volumeService{m}))
+	m.srv = serveH2C(ln, mux)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(1)
+	go m.loop(ctx)
+	return m, nil
+}
+
+// Addr is the address MetaService and VolumeService are served on.
+func (m *Manager) Addr() string { return m.ln.Addr().String() }
+
+// Meta is the metadata store.
+func (m *Manager) Meta() *meta.Store { return m.meta }
+
+// Close stops the manager (not the chunk servers).
+func (m *Manager) Close() error {
+	m.cancel()
+	m.srv.Close()
+	m.wg.Wait()
+	return nil
+}
+
+func (m *Manager) client(addr string) storagepbconnect.ChunkServiceClient {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clients[addr]
+	if !ok {
+		c = storagepbconnect.NewChunkServiceClient(m.hc, baseURL(addr))
+		m.clients[addr] = c
+	}
+	return c
+}
+
+// nodeClient returns the client of a node by id.
+func (m *Manager) nodeClient(id string) (storagepbconnect.ChunkServiceClient, error) {
+	nodes, err := m.meta.Nodes()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n.ID == id {
+			return m.client(n.Addr), nil
+		}
+	}
+	return nil, fmt.Errorf("%w: node %q", meta.ErrNotFound, id)
+}
+
+func (m *Manager) rpcCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, m.cfg.RPCTimeout)
+}
+
+// markDown records that a node failed to answer, so placement avoids it until its next
+// heartbeat.
+func (m *Manager) markDown(id string, err error) {
+	if connect.CodeOf(err) != connect.CodeUnavailable && connect.CodeOf(err) != connect.CodeDeadlineExceeded && connect.CodeOf(err) != connect.CodeUnknown {
+		return
+	}
+	m.log.Warn("chunk server unreachable", "node", id, "err", err)
+	m.mu.Lock()
+	delete(m.lastSeen, id)
+	m.mu.Unlock()
+	if err := m.meta.SetHealth(id, false); err != nil {
+		m.log.Warn("mark node down", "node", id, "err", err)
+	}
+}
+
+// RegisterNode implements storagepbconnect.MetaServiceHandler (registration and heartbeat).
+func (m *Manager) RegisterNode(_ context.Context, req *connect.Request[storagepb.RegisterNodeRequest]) (*connect.Response[storagepb.RegisterNodeResponse], error) {
+	n := req.Msg.Node
+	if n == nil || n.Id == "" || n.Addr == "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("node id and addr required"))
+	}
+	now := time.Now()
+	m.mu.Lock()
+	_, known := m.lastSeen[n.Id]
+	prev := m.nodeStat[n.Id]
+	m.lastSeen[n.Id] = now
+	m.nodeStat[n.Id] = n
+	m.mu.Unlock()
+	if !known || prev == nil || prev.Addr != n.Addr || prev.Zone != n.Zone || prev.Rack != n.Rack || prev.Host != n.Host {
+		err := m.meta.UpsertNode(meta.Node{ID: n.Id, Addr: n.Addr, Zone: n.Zone, Rack: n.Rack, Host: n.Host, Healthy: true, LastSeenUnixMilli: now.UnixMilli()})
+		if err != nil {
+			return nil, toConnect(err)
+		}
+	}
+	return connect.NewResponse(&storagepb.RegisterNodeResponse{}), nil
+}
+
+// VolumeKey implements storagepbconnect.MetaServiceHandler.
+func (m *Manager) VolumeKey(_ context.Context, req *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error) {
+	k, err := m.meta.DataKey(req.Msg.Volume)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&storagepb.VolumeKeyResponse{Key: k}), nil
+}
+
+func (m *Manager) loop(ctx context.Context) {
+	defer m.wg.Done()
+	health := time.NewTicker(m.cfg.HeartbeatTimeout / 3)
+	repair := time.NewTicker(m.cfg.RepairInterval)
+	defer health.Stop()
+	defer repair.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-health.C:
+			m.checkHealth()
+		case <-repair.C:
+			if _, err := m.RepairDegraded(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("repair pass", "err", err)
+			}
+		}
+	}
+}
+
+func (m *Manager) checkHealth() {
+	nodes, err := m.meta.Nodes()
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, n := range nodes {
+		m.mu.Lock()
+		seen, ok := m.lastSeen[n.ID]
+		m.mu.Unlock()
+		healthy := ok && now.Sub(seen) <= m.cfg.HeartbeatTimeout
+		if healthy != n.Healthy {
+			m.log.Info("node health changed", "node", n.ID, "healthy", healthy)
+			m.meta.SetHealth(n.ID, healthy)
+		}
+	}
+}
+
+// OpenVolume returns the block device of a volume (or snapshot) by name. The same *Volume
+// is returned to every caller.
+func (m *Manager) OpenVolume(name string) (*Volume, error) {
+	v, err := m.meta.Volume(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoVolume, err)
+	}
+	return m.volume(v), nil
+}
+
+func (m *Manager) volume(v meta.Volume) *Volume {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if vol, ok := m.volumes[v.ID]; ok {
+		return vol
+	}
+	vol := newVolume(m, v)
+	m.volumes[v.ID] = vol
+	return vol
+}
+
+func (m *Manager) volumeByID(id uint64) (*Volume, error) {
+	m.mu.Lock()
+	vol, ok := m.volumes[id]
+	m.mu.Unlock()
+	if ok {
+		return vol, nil
+	}
+	v, err := m.meta.VolumeByID(id)
+	if err != nil {
+		return nil, err
+	}
+	return m.volume(v), nil
+}
+
+// RepairDegraded replaces every replica that sits on an unhealthy node and rebuilds it from
+// a healthy one. It returns the number of chunks repaired.
+func (m *Manager) RepairDegraded(ctx context.Context) (int, error) {
+	nodes, err := m.meta.Nodes()
+	if err != nil {
+		return 0, err
+	}
+	down := map[string]bool{}
+	for _, n := range nodes {
+		if !n.Healthy {
+			down[n.ID] = true
+		}
+	}
+	if len(down) == 0 {
+		m.repairsPending.Store(0)
+		return 0, nil
+	}
+	ps, err := m.meta.Placements(0)
+	if err != nil {
+		return 0, err
+	}
+	var todo []meta.Placement
+	for _, p := range ps {
+		for _, n := range p.Nodes {
+			if down[n] {
+				todo = append(todo, p)
+				break
+			}
+		}
+	}
+	m.repairsPending.Store(uint64(len(todo)))
+	repaired := 0
+	var firstErr error
+	for _, p := range todo {
+		if ctx.Err() != nil {
+			return repaired, ctx.Err()
+		}
+		vol, err := m.volumeByID(p.Volume)
+		if err != nil {
+			continue
+		}
+		if err := vol.repairChunk(ctx, p.Index, down); err != nil {
+			m.repairsFailed.Add(1)
+			if firstErr == nil {
+				firstErr = err
+			}
+		} else {
+			repaired++
+		}
+		m.repairsPending.Add(^uint64(0))
+	}
+	return repaired, firstErr
+}
