@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shadowless-dev/shadowless/storage"
@@ -194,9 +195,10 @@ type transmission struct {
 	size uint64
 	conn net.Conn
 
-	wmu  sync.Mutex
-	w    *bufio.Writer
-	werr error
+	wmu    sync.Mutex
+	queued atomic.Int32
+	w      *bufio.Writer
+	werr   error
 
 	sem     chan struct{}
 	tracker tracker
@@ -317,10 +319,14 @@ func errnoFor(req Request, err error, ctx context.Context) uint32 {
 	}
 }
 
-// reply writes one complete reply; replies of concurrent requests never interleave.
+// reply writes one complete reply; replies of concurrent requests never interleave. The
+// buffered writer is flushed by the last of the replies queued at the same time, so
+// concurrent replies share system calls.
 func (t *transmission) reply(handle uint64, errno uint32, data []byte) error {
+	t.queued.Add(1)
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
+	last := t.queued.Add(-1) == 0
 	if t.werr != nil {
 		return t.werr
 	}
@@ -330,7 +336,7 @@ func (t *transmission) reply(handle uint64, errno uint32, data []byte) error {
 	if err == nil && len(data) > 0 {
 		_, err = t.w.Write(data)
 	}
-	if err == nil {
+	if err == nil && last {
 		err = t.w.Flush()
 	}
 	if err != nil {

@@ -3,10 +3,12 @@ package nbd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"testing"
 
+	"github.com/shadowless-dev/shadowless/storage/blockdevtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -279,4 +281,48 @@ func TestServeStopsOnCancel(t *testing.T) {
 	assert.Zero(t, rep.errno)
 	// startServer's cleanup cancels Serve and requires it to return nil with the
 	// connection still open.
+}
+
+// failingDevice fails every I/O in [badStart, badEnd).
+type failingDevice struct {
+	*blockdevtest.Memory
+	badStart, badEnd int64
+}
+
+var errMedium = errors.New("medium error")
+
+func (d failingDevice) bad(off, n int64) bool { return off < d.badEnd && off+n > d.badStart }
+
+func (d failingDevice) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if d.bad(off, int64(len(p))) {
+		return 0, errMedium
+	}
+	return d.Memory.ReadAt(ctx, p, off)
+}
+
+func (d failingDevice) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if d.bad(off, int64(len(p))) {
+		return 0, errMedium
+	}
+	return d.Memory.WriteAt(ctx, p, off)
+}
+
+func TestDeviceErrorsBecomeEIO(t *testing.T) {
+	dev := failingDevice{Memory: blockdevtest.NewMemory(1 << 20), badStart: 4096, badEnd: 8192}
+	addr := startServer(t, NewExportSet(Export{Name: "default", Device: dev}))
+	c := dial(t, addr, "default")
+	rep, err := c.do(Request{Type: CmdRead, Offset: 4000, Length: 200}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, EIO, rep.errno)
+	assert.Empty(t, rep.data, "a failed read sends no data")
+	rep, err = c.do(Request{Type: CmdWrite, Offset: 8000, Length: 300}, make([]byte, 300))
+	require.NoError(t, err)
+	assert.Equal(t, EIO, rep.errno)
+	// The connection is still usable.
+	rep, err = c.do(Request{Type: CmdWrite, Offset: 0, Length: 2}, []byte("ok"))
+	require.NoError(t, err)
+	assert.Zero(t, rep.errno)
+	rep, err = c.do(Request{Type: CmdRead, Offset: 0, Length: 2}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(rep.data))
 }
