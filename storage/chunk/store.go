@@ -911,3 +911,19 @@ func (s *Store) Present(id ID, n uint32) []byte {
 	}
 	return bm
 }
+
+// BlockLocation returns the segment file and offset of a block's frame (for tools and
+// fault-injection tests); ok is false for a block that holds no data.
+func (s *Store) BlockLocation(id ID, block uint32) (path string, off int64, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := s.index[id]
+	if st == nil {
+		return "", 0, false
+	}
+	l, found := st.blocks[block]
+	if !found || l.seg == nil {
+		return "", 0, false
+	}
+	return l.seg.path, l.off, true
+}
