@@ -26,6 +26,7 @@ import (
 //	DELETE /api/v1/trash                 empty the trash
 //	GET    /api/v1/recent?limit=N        []FileInfo
 //	GET    /api/v1/quota                 Usage
+//	PUT    /api/v1/admin/quota/{user}    {"quota": bytes}; Usage (administrators, see WithAdmins)
 //
 // Errors are {"error": "..."} with 400 (bad path or request), 401, 403 (policy), 404, 409
 // (exists, not a directory, is a directory), 507 (quota exceeded).
@@ -163,6 +164,24 @@ func (s *Service) HTTPHandler(auth Authenticator) http.Handler {
 	})
 	handle("GET /api/v1/quota", func(w http.ResponseWriter, r *http.Request, user string) error {
 		us, err := s.Usage(r.Context(), user)
+		return reply(w, http.StatusOK, us, err)
+	})
+	handle("PUT /api/v1/admin/quota/{user}", func(w http.ResponseWriter, r *http.Request, user string) error {
+		if s.isAdmin == nil || !s.isAdmin(user) {
+			return fmt.Errorf("%w: %s is not an administrator", ErrDenied, user)
+		}
+		var body struct {
+			Quota int64 `json:"quota"`
+		}
+		if err := decode(r, &body); err != nil {
+			return err
+		}
+		target := r.PathValue("user")
+		if err := s.SetQuota(r.Context(), target, body.Quota); err != nil {
+			return err
+		}
+		s.log.Info("quota changed", "admin", user, "user", target, "quota", body.Quota)
+		us, err := s.Usage(r.Context(), target)
 		return reply(w, http.StatusOK, us, err)
 	})
 	return mux

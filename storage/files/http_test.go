@@ -184,9 +184,10 @@ func TestBadPaths(t *testing.T) {
 
 func TestQuota(t *testing.T) {
 	ctx := context.Background()
-	s := newService(t, WithDefaultQuota(100))
+	s := newService(t, WithDefaultQuota(100), WithAdmins(func(u string) bool { return u == "bob" }))
 	base := serve(t, s.Handler(testUsers))
 	c := client{t, base, "alice", "wonderland"}
+	admin := client{t, base, "bob", "builder"}
 
 	resp, body := c.do("PUT", "/api/v1/content/a", bytes.NewReader(make([]byte, 60)))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
@@ -241,8 +242,11 @@ func TestQuota(t *testing.T) {
 	items, err := s.Trash(ctx, "alice")
 	require.NoError(t, err)
 	require.Len(t, items, 1, "the item stays in the trash")
-	// Quota expansion by the admin lets the restore through.
-	require.NoError(t, s.SetQuota(ctx, "alice", 200))
+	// Quota expansion by the admin lets the restore through; users cannot raise their own.
+	require.Equal(t, http.StatusForbidden, c.json("PUT", "/api/v1/admin/quota/alice", map[string]int64{"quota": 1 << 40}, nil))
+	require.Equal(t, http.StatusBadRequest, admin.json("PUT", "/api/v1/admin/quota/alice", map[string]int64{"quota": -1}, nil))
+	require.Equal(t, http.StatusOK, admin.json("PUT", "/api/v1/admin/quota/alice", map[string]int64{"quota": 200}, &us))
+	assert.Equal(t, int64(200), us.Quota)
 	require.Equal(t, http.StatusOK, c.json("POST", fmt.Sprintf("/api/v1/trash/%d/restore", item.ID), nil, nil))
 	assert.Equal(t, string(bytes.Repeat([]byte{1}, 90)), content(t, s, "alice", "/a"))
 }

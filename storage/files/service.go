@@ -66,6 +66,12 @@ func WithAutoPurgeTrash(on bool) Option { return func(s *Service) { s.autoPurge 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
+// WithAdmins names who may change other users' quotas over the REST API
+// (PUT /api/v1/admin/quota/{user}); by default nobody may (SetQuota remains for Go callers).
+func WithAdmins(isAdmin func(user string) bool) Option {
+	return func(s *Service) { s.isAdmin = isAdmin }
+}
+
 // WithRecentLimit sets how many recent files are remembered per user (default 100).
 func WithRecentLimit(n int) Option { return func(s *Service) { s.recentLimit = n } }
 
@@ -80,6 +86,7 @@ type Service struct {
 	defaultQuota int64
 	autoPurge    bool
 	recentLimit  int
+	isAdmin      func(user string) bool
 	log          *slog.Logger
 	now          func() time.Time
 

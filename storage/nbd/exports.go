@@ -88,3 +88,36 @@ func (s *ExportSet) List(context.Context) ([]string, error) {
 	slices.Sort(names)
 	return names, nil
 }
+
+// ExportFuncs adapts two functions to Exports, e.g. to serve a cluster's volumes without
+// keeping a second list of them:
+//
+//	nbd.ExportFuncs{
+//		LookupFunc: func(ctx context.Context, name string) (nbd.Export, error) {
+//			v, err := cluster.Volume(ctx, name)
+//			if err != nil {
+//				return nbd.Export{}, fmt.Errorf("%w: %w", nbd.ErrUnknownExport, err)
+//			}
+//			return nbd.Export{Name: name, Device: v}, nil
+//		},
+//		ListFunc: cluster.VolumeNames,
+//	}
+type ExportFuncs struct {
+	LookupFunc func(ctx context.Context, name string) (Export, error)
+	ListFunc   func(ctx context.Context) ([]string, error)
+}
+
+var _ Exports = ExportFuncs{}
+
+// Lookup calls LookupFunc.
+func (f ExportFuncs) Lookup(ctx context.Context, name string) (Export, error) {
+	return f.LookupFunc(ctx, name)
+}
+
+// List calls ListFunc, or lists nothing if it is nil.
+func (f ExportFuncs) List(ctx context.Context) ([]string, error) {
+	if f.ListFunc == nil {
+		return nil, nil
+	}
+	return f.ListFunc(ctx)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -325,4 +326,27 @@ func TestDeviceErrorsBecomeEIO(t *testing.T) {
 	rep, err = c.do(Request{Type: CmdRead, Offset: 0, Length: 2}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "ok", string(rep.data))
+}
+
+func TestExportFuncs(t *testing.T) {
+	mem := blockdevtest.NewMemory(8192)
+	exports := ExportFuncs{LookupFunc: func(_ context.Context, name string) (Export, error) {
+		if name != "vol-a" {
+			return Export{}, fmt.Errorf("%w: %s", ErrUnknownExport, name)
+		}
+		return Export{Name: name, Device: mem}, nil
+	}}
+	addr := startServer(t, exports, WithDefaultExport("vol-a"))
+	c := dial(t, addr, "")
+	assert.Equal(t, uint64(8192), c.size)
+	conn, r := dialRaw(t, addr)
+	_, err := conn.Write(AppendOption(nil, OptList, nil))
+	require.NoError(t, err)
+	reps := readOptReplies(t, r)
+	require.Len(t, reps, 1)
+	assert.Equal(t, RepAck, reps[0].Type)
+	_, err = conn.Write(AppendOption(nil, OptGo, AppendInfoRequest(nil, InfoRequest{Name: "vol-b"})))
+	require.NoError(t, err)
+	reps = readOptReplies(t, r)
+	assert.Equal(t, RepErrUnknown, reps[0].Type)
 }
