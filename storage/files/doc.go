@@ -23,11 +23,13 @@
 //
 // Metadata (tree, trash, recent files, quota and usage, WebDAV dead properties) lives in
 // go.etcd.io/bbolt, one bucket per user. File contents live in a ContentStore of
-// immutable blobs: DirStore keeps them in a local directory. The interface is small
-// (create a blob, open it, delete it) so that a store on a replicated volume can
-// implement it later, e.g. by allocating extents of a storage.BlockDevice and keeping the
-// extent map next to the tree in bbolt; blobs are never rewritten in place, which suits
-// a log-structured volume.
+// immutable blobs, an interface small enough (create a blob, open it, delete it) for any
+// store: DirStore keeps blobs as files in a local directory; VolumeStore keeps them on a
+// storage.BlockDevice — a replicated volume — as extents whose map lives in bbolt next to
+// the tree, so files get the volume's three replicas, checksums and encryption. Blobs
+// are never rewritten in place, which suits a log-structured volume. Give the file center
+// a volume of its own: a volume exported over NBD to a virtual machine must not also hold
+// a VolumeStore.
 //
 // Wiring, as `shadowless storage up --webdav ADDR` does it:
 //

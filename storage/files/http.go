@@ -222,7 +222,7 @@ func reply(w http.ResponseWriter, status int, v any, err error) error {
 // httpStatus maps the service's errors to HTTP status codes.
 func httpStatus(err error) int {
 	switch {
-	case errors.Is(err, ErrQuotaExceeded):
+	case errors.Is(err, ErrQuotaExceeded), errors.Is(err, ErrNoSpace):
 		return http.StatusInsufficientStorage
 	case errors.Is(err, ErrDenied):
 		return http.StatusForbidden

@@ -52,10 +52,21 @@ type DirStore struct {
 
 var _ ContentStore = (*DirStore)(nil)
 
-// NewDirStore returns a store in dir, creating it if needed.
+// NewDirStore returns a store in dir, creating it if needed. Blobs left half-written by
+// a crash are removed, so one store directory must belong to one process.
 func NewDirStore(dir string) (*DirStore, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("files: content store: %w", err)
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("files: content store: %w", err)
+	}
+	for _, e := range left {
+		if err := os.Remove(filepath.Join(tmp, e.Name())); err != nil {
+			return nil, fmt.Errorf("files: content store: removing half-written blob: %w", err)
+		}
 	}
 	return &DirStore{dir: dir}, nil
 }

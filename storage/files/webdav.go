@@ -123,7 +123,7 @@ func note(ctx context.Context, op, name string, err error) error {
 		return nil
 	}
 	st := stateOf(ctx)
-	if st.err == nil && errorsIsAny(err, ErrQuotaExceeded, ErrDenied, ErrInvalidPath) {
+	if st.err == nil && errorsIsAny(err, ErrQuotaExceeded, ErrNoSpace, ErrDenied, ErrInvalidPath) {
 		st.err = err
 	}
 	switch {
