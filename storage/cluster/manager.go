@@ -322,3 +322,16 @@ func (m *Manager) RepairDegraded(ctx context.Context) (int, error) {
 	}
 	return repaired, firstErr
 }
+
+// VolumeNames lists the names of volumes and snapshots (for exports).
+func (m *Manager) VolumeNames(context.Context) ([]string, error) {
+	vols, err := m.meta.Volumes()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(vols))
+	for _, v := range vols {
+		names = append(names, v.Name)
+	}
+	return names, nil
+}

@@ -353,7 +353,6 @@ func (v *Volume) install(ctx context.Context, node string, idx uint64, data, pre
 		v.m.markDown(node, err)
 		return replicaError{node, err}
 	}
-	v.m.repairBytes.Add(uint64(len(data)))
 	return nil
 }
 
@@ -378,6 +377,7 @@ func (v *Volume) fix(ctx context.Context, h *chunkHandle, idx uint64, bad []stri
 			continue
 		}
 		v.m.repairsDone.Add(1)
+		v.m.repairBytes.Add(uint64(len(data)))
 	}
 	if len(failed) == 0 {
 		return nil
@@ -407,6 +407,7 @@ func (v *Volume) replaceWith(ctx context.Context, h *chunkHandle, idx uint64, fa
 				continue
 			}
 			v.m.repairsDone.Add(1)
+			v.m.repairBytes.Add(uint64(len(data)))
 		}
 		if len(failed) == 0 {
 			return nil
