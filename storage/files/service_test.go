@@ -178,3 +178,26 @@ func TestUploadEdgeCases(t *testing.T) {
 	_, err = s.Stat(ctx, "bad\x00user", "/")
 	require.ErrorIs(t, err, ErrInvalid)
 }
+
+func TestUploadRevokedBeforeCommit(t *testing.T) {
+	ctx := context.Background()
+	allowed := true
+	s := newService(t, WithPolicy(func(context.Context, string, Action, string) error {
+		if !allowed {
+			return ErrDenied
+		}
+		return nil
+	}))
+	upload(t, s, "alice", "/f", "original")
+	up, err := s.BeginUpload(ctx, "alice", "/f", -1)
+	require.NoError(t, err)
+	_, err = up.Write([]byte("replacement"))
+	require.NoError(t, err)
+	allowed = false
+	_, err = up.Commit()
+	require.ErrorIs(t, err, ErrDenied)
+	allowed = true
+	assert.Equal(t, "original", content(t, s, "alice", "/f"), "a revoked upload changes nothing")
+	_, err = up.Write([]byte("more"))
+	require.Error(t, err)
+}
