@@ -115,8 +115,9 @@ type segment struct {
 
 	smu     sync.Mutex
 	cond    *sync.Cond
-	synced  int64
-	syncing bool
+	synced  int64 // durable up to here
+	pending int64 // an fsync in flight will make it durable up to here
+	syncing int   // fsyncs in flight
 	syncErr error
 }
 
@@ -408,9 +409,13 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// syncTo returns once the segment is durable up to pos. Concurrent callers share fsyncs:
-// while one fsync runs, later writers wait and the next fsync covers all of them (group
-// commit).
+// maxSyncs bounds the fsyncs in flight on one segment.
+const maxSyncs = 4
+
+// syncTo returns once the segment is durable up to pos. Concurrent callers share fsyncs
+// (group commit): a writer whose bytes an fsync already in flight will cover waits for it;
+// otherwise it starts one (up to maxSyncs at once, which the kernel folds into shared
+// journal commits) covering everything written so far.
 func (seg *segment) syncTo(pos int64, written func() int64) error {
 	seg.smu.Lock()
 	defer seg.smu.Unlock()
@@ -418,16 +423,17 @@ func (seg *segment) syncTo(pos int64, written func() int64) error {
 		if seg.syncErr != nil {
 			return seg.syncErr
 		}
-		if seg.syncing {
+		if seg.pending >= pos || seg.syncing >= maxSyncs {
 			seg.cond.Wait()
 			continue
 		}
-		seg.syncing = true
+		seg.syncing++
 		target := written()
+		seg.pending = max(seg.pending, target)
 		seg.smu.Unlock()
 		err := seg.f.Sync()
 		seg.smu.Lock()
-		seg.syncing = false
+		seg.syncing--
 		if err != nil {
 			seg.syncErr = fmt.Errorf("chunk: fsync %s: %w", seg.path, err)
 		} else if target > seg.synced {

@@ -108,7 +108,7 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
-	metaClient := storagepbconnect.NewMetaServiceClient(newH2CClient(), baseURL(cfg.MetaAddr))
+	metaClient := storagepbconnect.NewMetaServiceClient(newH2CClient(), baseURL(cfg.MetaAddr), clientOptions()...)
 	keys := &remoteKeys{meta: metaClient, keys: map[uint64][]byte{}}
 	store, err := chunk.Open(cfg.Dir, chunk.Options{Keys: keys, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger})
 	if err != nil {

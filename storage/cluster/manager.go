@@ -53,7 +53,9 @@ type Manager struct {
 	srv  *http.Server
 
 	mu       sync.Mutex
-	clients  map[string]storagepbconnect.ChunkServiceClient // by address
+	hcs      [connsPerNode]*http.Client
+	clients  map[string]*clientPool // by address
+	addrs    map[string]string      // node id -> address
 	lastSeen map[string]time.Time
 	nodeStat map[string]*storagepb.Node
 	volumes  map[uint64]*Volume
@@ -93,8 +95,11 @@ func StartManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, meta: cfg.Meta, log: cfg.Logger, hc: newH2CClient(), ln: ln,
-		clients: map[string]storagepbconnect.ChunkServiceClient{}, lastSeen: map[string]time.Time{},
+		clients: map[string]*clientPool{}, addrs: map[string]string{}, lastSeen: map[string]time.Time{},
 		nodeStat: map[string]*storagepb.Node{}, volumes: map[uint64]*Volume{},
+	}
+	for i := range m.hcs {
+		m.hcs[i] = newH2CClient()
 	}
 	mux := http.NewServeMux()
 	mux.Handle(storagepbconnect.NewMetaServiceHandler(m))
@@ -121,29 +126,54 @@ func (m *Manager) Close() error {
 	return nil
 }
 
+// connsPerNode is the number of HTTP/2 connections kept to each chunk server: one
+// connection's reader and writer loops serialize every stream on it, so a few connections
+// in parallel carry more small RPCs.
+const connsPerNode = 4
+
 func (m *Manager) client(addr string) storagepbconnect.ChunkServiceClient {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.clients[addr]
+	pool, ok := m.clients[addr]
 	if !ok {
-		c = storagepbconnect.NewChunkServiceClient(m.hc, baseURL(addr))
-		m.clients[addr] = c
+		pool = &clientPool{}
+		for i := range pool.c {
+			pool.c[i] = storagepbconnect.NewChunkServiceClient(m.hcs[i], baseURL(addr), clientOptions()...)
+		}
+		m.clients[addr] = pool
 	}
-	return c
+	return pool.c[pool.next.Add(1)%connsPerNode]
 }
 
-// nodeClient returns the client of a node by id.
+type clientPool struct {
+	c    [connsPerNode]storagepbconnect.ChunkServiceClient
+	next atomic.Uint32
+}
+
+// nodeClient returns the client of a node by id. Addresses are cached from heartbeats
+// and, for nodes not heard from since start, read from the metadata store.
 func (m *Manager) nodeClient(id string) (storagepbconnect.ChunkServiceClient, error) {
-	nodes, err := m.meta.Nodes()
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range nodes {
-		if n.ID == id {
-			return m.client(n.Addr), nil
+	m.mu.Lock()
+	addr, ok := m.addrs[id]
+	m.mu.Unlock()
+	if !ok {
+		nodes, err := m.meta.Nodes()
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		for _, n := range nodes {
+			if _, seen := m.addrs[n.ID]; !seen {
+				m.addrs[n.ID] = n.Addr
+			}
+		}
+		addr, ok = m.addrs[id]
+		m.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("%w: node %q", meta.ErrNotFound, id)
 		}
 	}
-	return nil, fmt.Errorf("%w: node %q", meta.ErrNotFound, id)
+	return m.client(addr), nil
 }
 
 func (m *Manager) rpcCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -177,6 +207,7 @@ func (m *Manager) RegisterNode(_ context.Context, req *connect.Request[storagepb
 	prev := m.nodeStat[n.Id]
 	m.lastSeen[n.Id] = now
 	m.nodeStat[n.Id] = n
+	m.addrs[n.Id] = n.Addr
 	m.mu.Unlock()
 	if !known || prev == nil || prev.Addr != n.Addr || prev.Zone != n.Zone || prev.Rack != n.Rack || prev.Host != n.Host {
 		err := m.meta.UpsertNode(meta.Node{ID: n.Id, Addr: n.Addr, Zone: n.Zone, Rack: n.Rack, Host: n.Host, Healthy: true, LastSeenUnixMilli: now.UnixMilli()})
