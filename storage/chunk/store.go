@@ -410,7 +410,7 @@ func syncDir(dir string) error {
 }
 
 // maxSyncs bounds the fsyncs in flight on one segment.
-const maxSyncs = 4
+const maxSyncs = 2
 
 // syncTo returns once the segment is durable up to pos. Concurrent callers share fsyncs
 // (group commit): a writer whose bytes an fsync already in flight will cover waits for it;

@@ -65,8 +65,12 @@ func (m *Manager) copyChunk(ctx context.Context, src *Volume, sh *chunkHandle, d
 		if !dh.placed {
 			return nil
 		}
-		return dst.replicate(ctx, dh, idx, func(ctx context.Context, c chunkClient, version, epoch uint64) error {
-			_, err := c.Trim(ctx, connect.NewRequest(&storagepb.TrimRequest{Chunk: dst.ref(idx), Offset: 0, Length: uint32(dst.chunkSize), Version: version, Epoch: epoch}))
+		return dst.replicate(ctx, dh, idx, func(ctx context.Context, node string, version, epoch uint64) error {
+			c, err := m.nodeClient(node)
+			if err != nil {
+				return err
+			}
+			_, err = c.Trim(ctx, connect.NewRequest(&storagepb.TrimRequest{Chunk: dst.ref(idx), Offset: 0, Length: uint32(dst.chunkSize), Version: version, Epoch: epoch}))
 			return err
 		})
 	}

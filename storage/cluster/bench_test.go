@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,6 +165,7 @@ func BenchmarkRandWrite4KiB(b *testing.B) {
 	blocks := benchVolume / 4096
 	n := b.N
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	baseline, replicated, err := interleave(n, workers, func(r *rand.Rand) error {
 		buf := make([]byte, 4096)
 		buf[0] = byte(r.Uint32())
@@ -179,6 +181,7 @@ func BenchmarkRandWrite4KiB(b *testing.B) {
 	})
 	require.NoError(b, err)
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "cpu_us/op")
 	report(b, "IOPS", n, 4096, baseline, replicated, true)
 }
 
@@ -250,4 +253,13 @@ func BenchmarkRebuild(b *testing.B) {
 	}
 	b.ReportMetric(float64(bytes)/total.Seconds()/1e6, "rebuild_MB/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -362,3 +362,28 @@ func (cs *ChunkServer) GC(ctx context.Context, _ *connect.Request[storagepb.GCRe
 	}
 	return connect.NewResponse(&storagepb.GCResponse{BytesBefore: st.BytesBefore, BytesAfter: st.BytesAfter}), nil
 }
+
+// WriteBatch implements storagepbconnect.ChunkServiceHandler: the writes run concurrently,
+// so the store's group commit makes them durable with shared fsyncs.
+func (cs *ChunkServer) WriteBatch(ctx context.Context, req *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
+	results := make([]*storagepb.WriteResult, len(req.Msg.Writes))
+	var wg sync.WaitGroup
+	for i, w := range req.Msg.Writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := &storagepb.WriteResult{}
+			results[i] = res
+			id, err := ref(w.Chunk)
+			if err == nil {
+				err = toConnect(cs.store.Write(ctx, id, w.Offset, w.Data, w.Version, w.Epoch))
+			}
+			if err != nil {
+				res.Code = uint32(connect.CodeOf(err))
+				res.Message = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	return connect.NewResponse(&storagepb.WriteBatchResponse{Results: results}), nil
+}

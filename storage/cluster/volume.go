@@ -419,7 +419,7 @@ func (v *Volume) replaceWith(ctx context.Context, h *chunkHandle, idx uint64, fa
 // replicate runs op on every replica of a write-locked chunk at version h.version+1. It
 // succeeds only when every replica of the (possibly new) placement holds the change
 // durably: replicas that fail are replaced and rebuilt from one that succeeded.
-func (v *Volume) replicate(ctx context.Context, h *chunkHandle, idx uint64, op func(ctx context.Context, c chunkClient, version, epoch uint64) error) error {
+func (v *Volume) replicate(ctx context.Context, h *chunkHandle, idx uint64, op func(ctx context.Context, node string, version, epoch uint64) error) error {
 	if !h.placed {
 		p, err := v.m.meta.Place(v.id, idx)
 		if err != nil {
@@ -434,13 +434,9 @@ func (v *Volume) replicate(ctx context.Context, h *chunkHandle, idx uint64, op f
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := v.m.nodeClient(node)
-			if err == nil {
-				rctx, cancel := v.m.rpcCtx(ctx)
-				err = op(rctx, c, next, h.p.Epoch)
-				cancel()
-			}
-			errs[i] = err
+			rctx, cancel := v.m.rpcCtx(ctx)
+			errs[i] = op(rctx, node, next, h.p.Epoch)
+			cancel()
 		}()
 	}
 	wg.Wait()
@@ -471,11 +467,6 @@ func (v *Volume) replicate(ctx context.Context, h *chunkHandle, idx uint64, op f
 		return fmt.Errorf("%w: %s chunk %d: %w", ErrWriteFailed, v.name, idx, err)
 	}
 	return nil
-}
-
-type chunkClient interface {
-	Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error)
-	Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error)
 }
 
 // WriteAt implements storage.BlockDevice.
@@ -522,9 +513,12 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 		}
 		copy(buf[coff-start:], data)
 	}
-	return v.replicate(ctx, h, idx, func(ctx context.Context, c chunkClient, version, epoch uint64) error {
-		_, err := c.Write(ctx, connect.NewRequest(&storagepb.WriteRequest{Chunk: v.ref(idx), Offset: uint32(start), Data: buf, Version: version, Epoch: epoch}))
-		return err
+	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
+		b, err := v.m.batcher(node)
+		if err != nil {
+			return err
+		}
+		return b.write(ctx, &storagepb.WriteRequest{Chunk: v.ref(idx), Offset: uint32(start), Data: buf, Version: version, Epoch: epoch})
 	})
 }
 
@@ -580,8 +574,12 @@ func (v *Volume) trimChunk(ctx context.Context, idx uint64, start, n int64) erro
 	if !h.placed {
 		return nil // never written: already zeroes
 	}
-	return v.replicate(ctx, h, idx, func(ctx context.Context, c chunkClient, version, epoch uint64) error {
-		_, err := c.Trim(ctx, connect.NewRequest(&storagepb.TrimRequest{Chunk: v.ref(idx), Offset: uint32(start), Length: uint32(n), Version: version, Epoch: epoch}))
+	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
+		c, err := v.m.nodeClient(node)
+		if err != nil {
+			return err
+		}
+		_, err = c.Trim(ctx, connect.NewRequest(&storagepb.TrimRequest{Chunk: v.ref(idx), Offset: uint32(start), Length: uint32(n), Version: version, Epoch: epoch}))
 		return err
 	})
 }

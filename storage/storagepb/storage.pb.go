@@ -191,6 +191,151 @@ func (*WriteResponse) Descriptor() ([]byte, []int) {
 	return file_storage_proto_rawDescGZIP(), []int{2}
 }
 
+// WriteBatchRequest carries writes to several chunks at once: the manager batches the
+// writes that are waiting for one chunk server into one call, and the server makes them
+// durable with shared fsyncs.
+type WriteBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Writes        []*WriteRequest        `protobuf:"bytes,1,rep,name=writes,proto3" json:"writes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteBatchRequest) Reset() {
+	*x = WriteBatchRequest{}
+	mi := &file_storage_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteBatchRequest) ProtoMessage() {}
+
+func (x *WriteBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteBatchRequest.ProtoReflect.Descriptor instead.
+func (*WriteBatchRequest) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WriteBatchRequest) GetWrites() []*WriteRequest {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+// WriteResult is the outcome of one write of a batch: code is a Connect error code
+// (0 for success) and message its text.
+type WriteResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          uint32                 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteResult) Reset() {
+	*x = WriteResult{}
+	mi := &file_storage_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteResult) ProtoMessage() {}
+
+func (x *WriteResult) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
+func (*WriteResult) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WriteResult) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *WriteResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type WriteBatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*WriteResult         `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteBatchResponse) Reset() {
+	*x = WriteBatchResponse{}
+	mi := &file_storage_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteBatchResponse) ProtoMessage() {}
+
+func (x *WriteBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteBatchResponse.ProtoReflect.Descriptor instead.
+func (*WriteBatchResponse) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WriteBatchResponse) GetResults() []*WriteResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 type ReadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Chunk         *ChunkRef              `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
@@ -202,7 +347,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_storage_proto_msgTypes[3]
+	mi := &file_storage_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +359,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[3]
+	mi := &file_storage_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +372,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{3}
+	return file_storage_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReadRequest) GetChunk() *ChunkRef {
@@ -261,7 +406,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_storage_proto_msgTypes[4]
+	mi := &file_storage_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +418,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[4]
+	mi := &file_storage_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +431,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{4}
+	return file_storage_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReadResponse) GetData() []byte {
@@ -316,7 +461,7 @@ type TrimRequest struct {
 
 func (x *TrimRequest) Reset() {
 	*x = TrimRequest{}
-	mi := &file_storage_proto_msgTypes[5]
+	mi := &file_storage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +473,7 @@ func (x *TrimRequest) String() string {
 func (*TrimRequest) ProtoMessage() {}
 
 func (x *TrimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[5]
+	mi := &file_storage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +486,7 @@ func (x *TrimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrimRequest.ProtoReflect.Descriptor instead.
 func (*TrimRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{5}
+	return file_storage_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TrimRequest) GetChunk() *ChunkRef {
@@ -387,7 +532,7 @@ type TrimResponse struct {
 
 func (x *TrimResponse) Reset() {
 	*x = TrimResponse{}
-	mi := &file_storage_proto_msgTypes[6]
+	mi := &file_storage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +544,7 @@ func (x *TrimResponse) String() string {
 func (*TrimResponse) ProtoMessage() {}
 
 func (x *TrimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[6]
+	mi := &file_storage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +557,7 @@ func (x *TrimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrimResponse.ProtoReflect.Descriptor instead.
 func (*TrimResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{6}
+	return file_storage_proto_rawDescGZIP(), []int{9}
 }
 
 type StatRequest struct {
@@ -424,7 +569,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +581,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +594,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{7}
+	return file_storage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatRequest) GetChunk() *ChunkRef {
@@ -471,7 +616,7 @@ type StatResponse struct {
 
 func (x *StatResponse) Reset() {
 	*x = StatResponse{}
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +628,7 @@ func (x *StatResponse) String() string {
 func (*StatResponse) ProtoMessage() {}
 
 func (x *StatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +641,7 @@ func (x *StatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatResponse.ProtoReflect.Descriptor instead.
 func (*StatResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{8}
+	return file_storage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatResponse) GetPresent() bool {
@@ -537,7 +682,7 @@ type DigestRequest struct {
 
 func (x *DigestRequest) Reset() {
 	*x = DigestRequest{}
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +694,7 @@ func (x *DigestRequest) String() string {
 func (*DigestRequest) ProtoMessage() {}
 
 func (x *DigestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +707,7 @@ func (x *DigestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestRequest.ProtoReflect.Descriptor instead.
 func (*DigestRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{9}
+	return file_storage_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DigestRequest) GetChunk() *ChunkRef {
@@ -590,7 +735,7 @@ type DigestResponse struct {
 
 func (x *DigestResponse) Reset() {
 	*x = DigestResponse{}
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +747,7 @@ func (x *DigestResponse) String() string {
 func (*DigestResponse) ProtoMessage() {}
 
 func (x *DigestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +760,7 @@ func (x *DigestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestResponse.ProtoReflect.Descriptor instead.
 func (*DigestResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{10}
+	return file_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DigestResponse) GetSha256() []byte {
@@ -642,7 +787,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +799,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +812,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{11}
+	return file_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FetchRequest) GetChunk() *ChunkRef {
@@ -697,7 +842,7 @@ type FetchResponse struct {
 
 func (x *FetchResponse) Reset() {
 	*x = FetchResponse{}
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +854,7 @@ func (x *FetchResponse) String() string {
 func (*FetchResponse) ProtoMessage() {}
 
 func (x *FetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +867,7 @@ func (x *FetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchResponse.ProtoReflect.Descriptor instead.
 func (*FetchResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{12}
+	return file_storage_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FetchResponse) GetData() []byte {
@@ -766,7 +911,7 @@ type InstallRequest struct {
 
 func (x *InstallRequest) Reset() {
 	*x = InstallRequest{}
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +923,7 @@ func (x *InstallRequest) String() string {
 func (*InstallRequest) ProtoMessage() {}
 
 func (x *InstallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +936,7 @@ func (x *InstallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRequest.ProtoReflect.Descriptor instead.
 func (*InstallRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{13}
+	return file_storage_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InstallRequest) GetChunk() *ChunkRef {
@@ -837,7 +982,7 @@ type InstallResponse struct {
 
 func (x *InstallResponse) Reset() {
 	*x = InstallResponse{}
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +994,7 @@ func (x *InstallResponse) String() string {
 func (*InstallResponse) ProtoMessage() {}
 
 func (x *InstallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +1007,7 @@ func (x *InstallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallResponse.ProtoReflect.Descriptor instead.
 func (*InstallResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{14}
+	return file_storage_proto_rawDescGZIP(), []int{17}
 }
 
 type DropChunkRequest struct {
@@ -874,7 +1019,7 @@ type DropChunkRequest struct {
 
 func (x *DropChunkRequest) Reset() {
 	*x = DropChunkRequest{}
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1031,7 @@ func (x *DropChunkRequest) String() string {
 func (*DropChunkRequest) ProtoMessage() {}
 
 func (x *DropChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1044,7 @@ func (x *DropChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropChunkRequest.ProtoReflect.Descriptor instead.
 func (*DropChunkRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{15}
+	return file_storage_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DropChunkRequest) GetChunk() *ChunkRef {
@@ -917,7 +1062,7 @@ type DropChunkResponse struct {
 
 func (x *DropChunkResponse) Reset() {
 	*x = DropChunkResponse{}
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1074,7 @@ func (x *DropChunkResponse) String() string {
 func (*DropChunkResponse) ProtoMessage() {}
 
 func (x *DropChunkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1087,7 @@ func (x *DropChunkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropChunkResponse.ProtoReflect.Descriptor instead.
 func (*DropChunkResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{16}
+	return file_storage_proto_rawDescGZIP(), []int{19}
 }
 
 type DropVolumeRequest struct {
@@ -954,7 +1099,7 @@ type DropVolumeRequest struct {
 
 func (x *DropVolumeRequest) Reset() {
 	*x = DropVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[17]
+	mi := &file_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1111,7 @@ func (x *DropVolumeRequest) String() string {
 func (*DropVolumeRequest) ProtoMessage() {}
 
 func (x *DropVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[17]
+	mi := &file_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1124,7 @@ func (x *DropVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropVolumeRequest.ProtoReflect.Descriptor instead.
 func (*DropVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{17}
+	return file_storage_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DropVolumeRequest) GetVolume() uint64 {
@@ -997,7 +1142,7 @@ type DropVolumeResponse struct {
 
 func (x *DropVolumeResponse) Reset() {
 	*x = DropVolumeResponse{}
-	mi := &file_storage_proto_msgTypes[18]
+	mi := &file_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1154,7 @@ func (x *DropVolumeResponse) String() string {
 func (*DropVolumeResponse) ProtoMessage() {}
 
 func (x *DropVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[18]
+	mi := &file_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1167,7 @@ func (x *DropVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropVolumeResponse.ProtoReflect.Descriptor instead.
 func (*DropVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{18}
+	return file_storage_proto_rawDescGZIP(), []int{21}
 }
 
 type ChunkInfo struct {
@@ -1037,7 +1182,7 @@ type ChunkInfo struct {
 
 func (x *ChunkInfo) Reset() {
 	*x = ChunkInfo{}
-	mi := &file_storage_proto_msgTypes[19]
+	mi := &file_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1194,7 @@ func (x *ChunkInfo) String() string {
 func (*ChunkInfo) ProtoMessage() {}
 
 func (x *ChunkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[19]
+	mi := &file_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1207,7 @@ func (x *ChunkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChunkInfo.ProtoReflect.Descriptor instead.
 func (*ChunkInfo) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{19}
+	return file_storage_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ChunkInfo) GetChunk() *ChunkRef {
@@ -1102,7 +1247,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_storage_proto_msgTypes[20]
+	mi := &file_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1259,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[20]
+	mi := &file_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1272,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{20}
+	return file_storage_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListRequest) GetVolume() uint64 {
@@ -1146,7 +1291,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_storage_proto_msgTypes[21]
+	mi := &file_storage_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1303,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[21]
+	mi := &file_storage_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1316,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{21}
+	return file_storage_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListResponse) GetChunks() []*ChunkInfo {
@@ -1189,7 +1334,7 @@ type GCRequest struct {
 
 func (x *GCRequest) Reset() {
 	*x = GCRequest{}
-	mi := &file_storage_proto_msgTypes[22]
+	mi := &file_storage_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1346,7 @@ func (x *GCRequest) String() string {
 func (*GCRequest) ProtoMessage() {}
 
 func (x *GCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[22]
+	mi := &file_storage_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1359,7 @@ func (x *GCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCRequest.ProtoReflect.Descriptor instead.
 func (*GCRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{22}
+	return file_storage_proto_rawDescGZIP(), []int{25}
 }
 
 type GCResponse struct {
@@ -1227,7 +1372,7 @@ type GCResponse struct {
 
 func (x *GCResponse) Reset() {
 	*x = GCResponse{}
-	mi := &file_storage_proto_msgTypes[23]
+	mi := &file_storage_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1384,7 @@ func (x *GCResponse) String() string {
 func (*GCResponse) ProtoMessage() {}
 
 func (x *GCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[23]
+	mi := &file_storage_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1397,7 @@ func (x *GCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCResponse.ProtoReflect.Descriptor instead.
 func (*GCResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{23}
+	return file_storage_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GCResponse) GetBytesBefore() int64 {
@@ -1287,7 +1432,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_storage_proto_msgTypes[24]
+	mi := &file_storage_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1444,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[24]
+	mi := &file_storage_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1457,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{24}
+	return file_storage_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Node) GetId() string {
@@ -1394,7 +1539,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_storage_proto_msgTypes[25]
+	mi := &file_storage_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1551,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[25]
+	mi := &file_storage_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1564,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{25}
+	return file_storage_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RegisterNodeRequest) GetNode() *Node {
@@ -1437,7 +1582,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_storage_proto_msgTypes[26]
+	mi := &file_storage_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1594,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[26]
+	mi := &file_storage_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1607,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{26}
+	return file_storage_proto_rawDescGZIP(), []int{29}
 }
 
 type VolumeKeyRequest struct {
@@ -1474,7 +1619,7 @@ type VolumeKeyRequest struct {
 
 func (x *VolumeKeyRequest) Reset() {
 	*x = VolumeKeyRequest{}
-	mi := &file_storage_proto_msgTypes[27]
+	mi := &file_storage_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1631,7 @@ func (x *VolumeKeyRequest) String() string {
 func (*VolumeKeyRequest) ProtoMessage() {}
 
 func (x *VolumeKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[27]
+	mi := &file_storage_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1644,7 @@ func (x *VolumeKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeKeyRequest.ProtoReflect.Descriptor instead.
 func (*VolumeKeyRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{27}
+	return file_storage_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *VolumeKeyRequest) GetVolume() uint64 {
@@ -1518,7 +1663,7 @@ type VolumeKeyResponse struct {
 
 func (x *VolumeKeyResponse) Reset() {
 	*x = VolumeKeyResponse{}
-	mi := &file_storage_proto_msgTypes[28]
+	mi := &file_storage_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1675,7 @@ func (x *VolumeKeyResponse) String() string {
 func (*VolumeKeyResponse) ProtoMessage() {}
 
 func (x *VolumeKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[28]
+	mi := &file_storage_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1688,7 @@ func (x *VolumeKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeKeyResponse.ProtoReflect.Descriptor instead.
 func (*VolumeKeyResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{28}
+	return file_storage_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *VolumeKeyResponse) GetKey() []byte {
@@ -1568,7 +1713,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_storage_proto_msgTypes[29]
+	mi := &file_storage_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1725,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[29]
+	mi := &file_storage_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1738,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{29}
+	return file_storage_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Volume) GetId() uint64 {
@@ -1656,7 +1801,7 @@ type CreateVolumeRequest struct {
 
 func (x *CreateVolumeRequest) Reset() {
 	*x = CreateVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1813,7 @@ func (x *CreateVolumeRequest) String() string {
 func (*CreateVolumeRequest) ProtoMessage() {}
 
 func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1826,7 @@ func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolumeRequest.ProtoReflect.Descriptor instead.
 func (*CreateVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{30}
+	return file_storage_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CreateVolumeRequest) GetName() string {
@@ -1715,7 +1860,7 @@ type ResizeVolumeRequest struct {
 
 func (x *ResizeVolumeRequest) Reset() {
 	*x = ResizeVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1872,7 @@ func (x *ResizeVolumeRequest) String() string {
 func (*ResizeVolumeRequest) ProtoMessage() {}
 
 func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1885,7 @@ func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizeVolumeRequest.ProtoReflect.Descriptor instead.
 func (*ResizeVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{31}
+	return file_storage_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ResizeVolumeRequest) GetName() string {
@@ -1767,7 +1912,7 @@ type SnapshotVolumeRequest struct {
 
 func (x *SnapshotVolumeRequest) Reset() {
 	*x = SnapshotVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1924,7 @@ func (x *SnapshotVolumeRequest) String() string {
 func (*SnapshotVolumeRequest) ProtoMessage() {}
 
 func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1937,7 @@ func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotVolumeRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{32}
+	return file_storage_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SnapshotVolumeRequest) GetVolume() string {
@@ -1819,7 +1964,7 @@ type RestoreVolumeRequest struct {
 
 func (x *RestoreVolumeRequest) Reset() {
 	*x = RestoreVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[33]
+	mi := &file_storage_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +1976,7 @@ func (x *RestoreVolumeRequest) String() string {
 func (*RestoreVolumeRequest) ProtoMessage() {}
 
 func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[33]
+	mi := &file_storage_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +1989,7 @@ func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreVolumeRequest.ProtoReflect.Descriptor instead.
 func (*RestoreVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{33}
+	return file_storage_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RestoreVolumeRequest) GetVolume() string {
@@ -1870,7 +2015,7 @@ type DeleteVolumeRequest struct {
 
 func (x *DeleteVolumeRequest) Reset() {
 	*x = DeleteVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[34]
+	mi := &file_storage_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2027,7 @@ func (x *DeleteVolumeRequest) String() string {
 func (*DeleteVolumeRequest) ProtoMessage() {}
 
 func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[34]
+	mi := &file_storage_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2040,7 @@ func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{34}
+	return file_storage_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteVolumeRequest) GetName() string {
@@ -1914,7 +2059,7 @@ type DeleteVolumeResponse struct {
 
 func (x *DeleteVolumeResponse) Reset() {
 	*x = DeleteVolumeResponse{}
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2071,7 @@ func (x *DeleteVolumeResponse) String() string {
 func (*DeleteVolumeResponse) ProtoMessage() {}
 
 func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2084,7 @@ func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{35}
+	return file_storage_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteVolumeResponse) GetRemoved() []uint64 {
@@ -1958,7 +2103,7 @@ type VolumeResponse struct {
 
 func (x *VolumeResponse) Reset() {
 	*x = VolumeResponse{}
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2115,7 @@ func (x *VolumeResponse) String() string {
 func (*VolumeResponse) ProtoMessage() {}
 
 func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2128,7 @@ func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeResponse.ProtoReflect.Descriptor instead.
 func (*VolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{36}
+	return file_storage_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *VolumeResponse) GetVolume() *Volume {
@@ -2001,7 +2146,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2158,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2171,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{37}
+	return file_storage_proto_rawDescGZIP(), []int{40}
 }
 
 type ListVolumesResponse struct {
@@ -2038,7 +2183,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2195,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2208,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{38}
+	return file_storage_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -2083,7 +2228,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2240,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2253,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{39}
+	return file_storage_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *BackupRequest) GetVolume() string {
@@ -2135,7 +2280,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2292,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2305,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{40}
+	return file_storage_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BackupResponse) GetChunks() int64 {
@@ -2187,7 +2332,7 @@ type RestoreBackupRequest struct {
 
 func (x *RestoreBackupRequest) Reset() {
 	*x = RestoreBackupRequest{}
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2344,7 @@ func (x *RestoreBackupRequest) String() string {
 func (*RestoreBackupRequest) ProtoMessage() {}
 
 func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +2357,7 @@ func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreBackupRequest.ProtoReflect.Descriptor instead.
 func (*RestoreBackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{41}
+	return file_storage_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RestoreBackupRequest) GetDir() string {
@@ -2237,7 +2382,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2394,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +2407,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{42}
+	return file_storage_proto_rawDescGZIP(), []int{45}
 }
 
 type VolumeHealth struct {
@@ -2277,7 +2422,7 @@ type VolumeHealth struct {
 
 func (x *VolumeHealth) Reset() {
 	*x = VolumeHealth{}
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2434,7 @@ func (x *VolumeHealth) String() string {
 func (*VolumeHealth) ProtoMessage() {}
 
 func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2447,7 @@ func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeHealth.ProtoReflect.Descriptor instead.
 func (*VolumeHealth) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{43}
+	return file_storage_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *VolumeHealth) GetName() string {
@@ -2342,7 +2487,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2354,7 +2499,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2367,7 +2512,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{44}
+	return file_storage_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StatusResponse) GetNodes() []*Node {
@@ -2435,7 +2580,7 @@ type ScrubRequest struct {
 
 func (x *ScrubRequest) Reset() {
 	*x = ScrubRequest{}
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2592,7 @@ func (x *ScrubRequest) String() string {
 func (*ScrubRequest) ProtoMessage() {}
 
 func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2605,7 @@ func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubRequest.ProtoReflect.Descriptor instead.
 func (*ScrubRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{45}
+	return file_storage_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ScrubRequest) GetVolume() string {
@@ -2481,7 +2626,7 @@ type ScrubResponse struct {
 
 func (x *ScrubResponse) Reset() {
 	*x = ScrubResponse{}
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2493,7 +2638,7 @@ func (x *ScrubResponse) String() string {
 func (*ScrubResponse) ProtoMessage() {}
 
 func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2506,7 +2651,7 @@ func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubResponse.ProtoReflect.Descriptor instead.
 func (*ScrubResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{46}
+	return file_storage_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ScrubResponse) GetChunks() uint64 {
@@ -2544,7 +2689,14 @@ const file_storage_proto_rawDesc = "" +
 	"\x04data\x18\x03 \x01(\fR\x04data\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x14\n" +
 	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\"\x0f\n" +
-	"\rWriteResponse\"t\n" +
+	"\rWriteResponse\"P\n" +
+	"\x11WriteBatchRequest\x12;\n" +
+	"\x06writes\x18\x01 \x03(\v2#.shadowless.storage.v1.WriteRequestR\x06writes\";\n" +
+	"\vWriteResult\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"R\n" +
+	"\x12WriteBatchResponse\x12<\n" +
+	"\aresults\x18\x01 \x03(\v2\".shadowless.storage.v1.WriteResultR\aresults\"t\n" +
 	"\vReadRequest\x125\n" +
 	"\x05chunk\x18\x01 \x01(\v2\x1f.shadowless.storage.v1.ChunkRefR\x05chunk\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\rR\x06offset\x12\x16\n" +
@@ -2691,9 +2843,11 @@ const file_storage_proto_rawDesc = "" +
 	"\n" +
 	"mismatches\x18\x02 \x01(\x04R\n" +
 	"mismatches\x12\x1a\n" +
-	"\brepaired\x18\x03 \x01(\x04R\brepaired2\xb9\a\n" +
+	"\brepaired\x18\x03 \x01(\x04R\brepaired2\x9c\b\n" +
 	"\fChunkService\x12R\n" +
-	"\x05Write\x12#.shadowless.storage.v1.WriteRequest\x1a$.shadowless.storage.v1.WriteResponse\x12O\n" +
+	"\x05Write\x12#.shadowless.storage.v1.WriteRequest\x1a$.shadowless.storage.v1.WriteResponse\x12a\n" +
+	"\n" +
+	"WriteBatch\x12(.shadowless.storage.v1.WriteBatchRequest\x1a).shadowless.storage.v1.WriteBatchResponse\x12O\n" +
 	"\x04Read\x12\".shadowless.storage.v1.ReadRequest\x1a#.shadowless.storage.v1.ReadResponse\x12O\n" +
 	"\x04Trim\x12\".shadowless.storage.v1.TrimRequest\x1a#.shadowless.storage.v1.TrimResponse\x12O\n" +
 	"\x04Stat\x12\".shadowless.storage.v1.StatRequest\x1a#.shadowless.storage.v1.StatResponse\x12U\n" +
@@ -2732,123 +2886,130 @@ func file_storage_proto_rawDescGZIP() []byte {
 	return file_storage_proto_rawDescData
 }
 
-var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_storage_proto_goTypes = []any{
 	(*ChunkRef)(nil),              // 0: shadowless.storage.v1.ChunkRef
 	(*WriteRequest)(nil),          // 1: shadowless.storage.v1.WriteRequest
 	(*WriteResponse)(nil),         // 2: shadowless.storage.v1.WriteResponse
-	(*ReadRequest)(nil),           // 3: shadowless.storage.v1.ReadRequest
-	(*ReadResponse)(nil),          // 4: shadowless.storage.v1.ReadResponse
-	(*TrimRequest)(nil),           // 5: shadowless.storage.v1.TrimRequest
-	(*TrimResponse)(nil),          // 6: shadowless.storage.v1.TrimResponse
-	(*StatRequest)(nil),           // 7: shadowless.storage.v1.StatRequest
-	(*StatResponse)(nil),          // 8: shadowless.storage.v1.StatResponse
-	(*DigestRequest)(nil),         // 9: shadowless.storage.v1.DigestRequest
-	(*DigestResponse)(nil),        // 10: shadowless.storage.v1.DigestResponse
-	(*FetchRequest)(nil),          // 11: shadowless.storage.v1.FetchRequest
-	(*FetchResponse)(nil),         // 12: shadowless.storage.v1.FetchResponse
-	(*InstallRequest)(nil),        // 13: shadowless.storage.v1.InstallRequest
-	(*InstallResponse)(nil),       // 14: shadowless.storage.v1.InstallResponse
-	(*DropChunkRequest)(nil),      // 15: shadowless.storage.v1.DropChunkRequest
-	(*DropChunkResponse)(nil),     // 16: shadowless.storage.v1.DropChunkResponse
-	(*DropVolumeRequest)(nil),     // 17: shadowless.storage.v1.DropVolumeRequest
-	(*DropVolumeResponse)(nil),    // 18: shadowless.storage.v1.DropVolumeResponse
-	(*ChunkInfo)(nil),             // 19: shadowless.storage.v1.ChunkInfo
-	(*ListRequest)(nil),           // 20: shadowless.storage.v1.ListRequest
-	(*ListResponse)(nil),          // 21: shadowless.storage.v1.ListResponse
-	(*GCRequest)(nil),             // 22: shadowless.storage.v1.GCRequest
-	(*GCResponse)(nil),            // 23: shadowless.storage.v1.GCResponse
-	(*Node)(nil),                  // 24: shadowless.storage.v1.Node
-	(*RegisterNodeRequest)(nil),   // 25: shadowless.storage.v1.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),  // 26: shadowless.storage.v1.RegisterNodeResponse
-	(*VolumeKeyRequest)(nil),      // 27: shadowless.storage.v1.VolumeKeyRequest
-	(*VolumeKeyResponse)(nil),     // 28: shadowless.storage.v1.VolumeKeyResponse
-	(*Volume)(nil),                // 29: shadowless.storage.v1.Volume
-	(*CreateVolumeRequest)(nil),   // 30: shadowless.storage.v1.CreateVolumeRequest
-	(*ResizeVolumeRequest)(nil),   // 31: shadowless.storage.v1.ResizeVolumeRequest
-	(*SnapshotVolumeRequest)(nil), // 32: shadowless.storage.v1.SnapshotVolumeRequest
-	(*RestoreVolumeRequest)(nil),  // 33: shadowless.storage.v1.RestoreVolumeRequest
-	(*DeleteVolumeRequest)(nil),   // 34: shadowless.storage.v1.DeleteVolumeRequest
-	(*DeleteVolumeResponse)(nil),  // 35: shadowless.storage.v1.DeleteVolumeResponse
-	(*VolumeResponse)(nil),        // 36: shadowless.storage.v1.VolumeResponse
-	(*ListVolumesRequest)(nil),    // 37: shadowless.storage.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),   // 38: shadowless.storage.v1.ListVolumesResponse
-	(*BackupRequest)(nil),         // 39: shadowless.storage.v1.BackupRequest
-	(*BackupResponse)(nil),        // 40: shadowless.storage.v1.BackupResponse
-	(*RestoreBackupRequest)(nil),  // 41: shadowless.storage.v1.RestoreBackupRequest
-	(*StatusRequest)(nil),         // 42: shadowless.storage.v1.StatusRequest
-	(*VolumeHealth)(nil),          // 43: shadowless.storage.v1.VolumeHealth
-	(*StatusResponse)(nil),        // 44: shadowless.storage.v1.StatusResponse
-	(*ScrubRequest)(nil),          // 45: shadowless.storage.v1.ScrubRequest
-	(*ScrubResponse)(nil),         // 46: shadowless.storage.v1.ScrubResponse
+	(*WriteBatchRequest)(nil),     // 3: shadowless.storage.v1.WriteBatchRequest
+	(*WriteResult)(nil),           // 4: shadowless.storage.v1.WriteResult
+	(*WriteBatchResponse)(nil),    // 5: shadowless.storage.v1.WriteBatchResponse
+	(*ReadRequest)(nil),           // 6: shadowless.storage.v1.ReadRequest
+	(*ReadResponse)(nil),          // 7: shadowless.storage.v1.ReadResponse
+	(*TrimRequest)(nil),           // 8: shadowless.storage.v1.TrimRequest
+	(*TrimResponse)(nil),          // 9: shadowless.storage.v1.TrimResponse
+	(*StatRequest)(nil),           // 10: shadowless.storage.v1.StatRequest
+	(*StatResponse)(nil),          // 11: shadowless.storage.v1.StatResponse
+	(*DigestRequest)(nil),         // 12: shadowless.storage.v1.DigestRequest
+	(*DigestResponse)(nil),        // 13: shadowless.storage.v1.DigestResponse
+	(*FetchRequest)(nil),          // 14: shadowless.storage.v1.FetchRequest
+	(*FetchResponse)(nil),         // 15: shadowless.storage.v1.FetchResponse
+	(*InstallRequest)(nil),        // 16: shadowless.storage.v1.InstallRequest
+	(*InstallResponse)(nil),       // 17: shadowless.storage.v1.InstallResponse
+	(*DropChunkRequest)(nil),      // 18: shadowless.storage.v1.DropChunkRequest
+	(*DropChunkResponse)(nil),     // 19: shadowless.storage.v1.DropChunkResponse
+	(*DropVolumeRequest)(nil),     // 20: shadowless.storage.v1.DropVolumeRequest
+	(*DropVolumeResponse)(nil),    // 21: shadowless.storage.v1.DropVolumeResponse
+	(*ChunkInfo)(nil),             // 22: shadowless.storage.v1.ChunkInfo
+	(*ListRequest)(nil),           // 23: shadowless.storage.v1.ListRequest
+	(*ListResponse)(nil),          // 24: shadowless.storage.v1.ListResponse
+	(*GCRequest)(nil),             // 25: shadowless.storage.v1.GCRequest
+	(*GCResponse)(nil),            // 26: shadowless.storage.v1.GCResponse
+	(*Node)(nil),                  // 27: shadowless.storage.v1.Node
+	(*RegisterNodeRequest)(nil),   // 28: shadowless.storage.v1.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),  // 29: shadowless.storage.v1.RegisterNodeResponse
+	(*VolumeKeyRequest)(nil),      // 30: shadowless.storage.v1.VolumeKeyRequest
+	(*VolumeKeyResponse)(nil),     // 31: shadowless.storage.v1.VolumeKeyResponse
+	(*Volume)(nil),                // 32: shadowless.storage.v1.Volume
+	(*CreateVolumeRequest)(nil),   // 33: shadowless.storage.v1.CreateVolumeRequest
+	(*ResizeVolumeRequest)(nil),   // 34: shadowless.storage.v1.ResizeVolumeRequest
+	(*SnapshotVolumeRequest)(nil), // 35: shadowless.storage.v1.SnapshotVolumeRequest
+	(*RestoreVolumeRequest)(nil),  // 36: shadowless.storage.v1.RestoreVolumeRequest
+	(*DeleteVolumeRequest)(nil),   // 37: shadowless.storage.v1.DeleteVolumeRequest
+	(*DeleteVolumeResponse)(nil),  // 38: shadowless.storage.v1.DeleteVolumeResponse
+	(*VolumeResponse)(nil),        // 39: shadowless.storage.v1.VolumeResponse
+	(*ListVolumesRequest)(nil),    // 40: shadowless.storage.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),   // 41: shadowless.storage.v1.ListVolumesResponse
+	(*BackupRequest)(nil),         // 42: shadowless.storage.v1.BackupRequest
+	(*BackupResponse)(nil),        // 43: shadowless.storage.v1.BackupResponse
+	(*RestoreBackupRequest)(nil),  // 44: shadowless.storage.v1.RestoreBackupRequest
+	(*StatusRequest)(nil),         // 45: shadowless.storage.v1.StatusRequest
+	(*VolumeHealth)(nil),          // 46: shadowless.storage.v1.VolumeHealth
+	(*StatusResponse)(nil),        // 47: shadowless.storage.v1.StatusResponse
+	(*ScrubRequest)(nil),          // 48: shadowless.storage.v1.ScrubRequest
+	(*ScrubResponse)(nil),         // 49: shadowless.storage.v1.ScrubResponse
 }
 var file_storage_proto_depIdxs = []int32{
 	0,  // 0: shadowless.storage.v1.WriteRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 1: shadowless.storage.v1.ReadRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 2: shadowless.storage.v1.TrimRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 3: shadowless.storage.v1.StatRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 4: shadowless.storage.v1.DigestRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 5: shadowless.storage.v1.FetchRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 6: shadowless.storage.v1.InstallRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 7: shadowless.storage.v1.DropChunkRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 8: shadowless.storage.v1.ChunkInfo.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	19, // 9: shadowless.storage.v1.ListResponse.chunks:type_name -> shadowless.storage.v1.ChunkInfo
-	24, // 10: shadowless.storage.v1.RegisterNodeRequest.node:type_name -> shadowless.storage.v1.Node
-	29, // 11: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
-	29, // 12: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
-	24, // 13: shadowless.storage.v1.StatusResponse.nodes:type_name -> shadowless.storage.v1.Node
-	43, // 14: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
-	1,  // 15: shadowless.storage.v1.ChunkService.Write:input_type -> shadowless.storage.v1.WriteRequest
-	3,  // 16: shadowless.storage.v1.ChunkService.Read:input_type -> shadowless.storage.v1.ReadRequest
-	5,  // 17: shadowless.storage.v1.ChunkService.Trim:input_type -> shadowless.storage.v1.TrimRequest
-	7,  // 18: shadowless.storage.v1.ChunkService.Stat:input_type -> shadowless.storage.v1.StatRequest
-	9,  // 19: shadowless.storage.v1.ChunkService.Digest:input_type -> shadowless.storage.v1.DigestRequest
-	11, // 20: shadowless.storage.v1.ChunkService.Fetch:input_type -> shadowless.storage.v1.FetchRequest
-	13, // 21: shadowless.storage.v1.ChunkService.Install:input_type -> shadowless.storage.v1.InstallRequest
-	15, // 22: shadowless.storage.v1.ChunkService.DropChunk:input_type -> shadowless.storage.v1.DropChunkRequest
-	17, // 23: shadowless.storage.v1.ChunkService.DropVolume:input_type -> shadowless.storage.v1.DropVolumeRequest
-	20, // 24: shadowless.storage.v1.ChunkService.List:input_type -> shadowless.storage.v1.ListRequest
-	22, // 25: shadowless.storage.v1.ChunkService.GC:input_type -> shadowless.storage.v1.GCRequest
-	25, // 26: shadowless.storage.v1.MetaService.RegisterNode:input_type -> shadowless.storage.v1.RegisterNodeRequest
-	27, // 27: shadowless.storage.v1.MetaService.VolumeKey:input_type -> shadowless.storage.v1.VolumeKeyRequest
-	30, // 28: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
-	31, // 29: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
-	32, // 30: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
-	33, // 31: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
-	34, // 32: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
-	37, // 33: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
-	39, // 34: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
-	41, // 35: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
-	42, // 36: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
-	45, // 37: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
-	2,  // 38: shadowless.storage.v1.ChunkService.Write:output_type -> shadowless.storage.v1.WriteResponse
-	4,  // 39: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
-	6,  // 40: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
-	8,  // 41: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
-	10, // 42: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
-	12, // 43: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
-	14, // 44: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
-	16, // 45: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
-	18, // 46: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
-	21, // 47: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
-	23, // 48: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
-	26, // 49: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
-	28, // 50: shadowless.storage.v1.MetaService.VolumeKey:output_type -> shadowless.storage.v1.VolumeKeyResponse
-	36, // 51: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	36, // 52: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	36, // 53: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	36, // 54: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	35, // 55: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
-	38, // 56: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
-	40, // 57: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
-	36, // 58: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
-	44, // 59: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
-	46, // 60: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
-	38, // [38:61] is the sub-list for method output_type
-	15, // [15:38] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	1,  // 1: shadowless.storage.v1.WriteBatchRequest.writes:type_name -> shadowless.storage.v1.WriteRequest
+	4,  // 2: shadowless.storage.v1.WriteBatchResponse.results:type_name -> shadowless.storage.v1.WriteResult
+	0,  // 3: shadowless.storage.v1.ReadRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 4: shadowless.storage.v1.TrimRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 5: shadowless.storage.v1.StatRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 6: shadowless.storage.v1.DigestRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 7: shadowless.storage.v1.FetchRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 8: shadowless.storage.v1.InstallRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 9: shadowless.storage.v1.DropChunkRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 10: shadowless.storage.v1.ChunkInfo.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	22, // 11: shadowless.storage.v1.ListResponse.chunks:type_name -> shadowless.storage.v1.ChunkInfo
+	27, // 12: shadowless.storage.v1.RegisterNodeRequest.node:type_name -> shadowless.storage.v1.Node
+	32, // 13: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
+	32, // 14: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
+	27, // 15: shadowless.storage.v1.StatusResponse.nodes:type_name -> shadowless.storage.v1.Node
+	46, // 16: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
+	1,  // 17: shadowless.storage.v1.ChunkService.Write:input_type -> shadowless.storage.v1.WriteRequest
+	3,  // 18: shadowless.storage.v1.ChunkService.WriteBatch:input_type -> shadowless.storage.v1.WriteBatchRequest
+	6,  // 19: shadowless.storage.v1.ChunkService.Read:input_type -> shadowless.storage.v1.ReadRequest
+	8,  // 20: shadowless.storage.v1.ChunkService.Trim:input_type -> shadowless.storage.v1.TrimRequest
+	10, // 21: shadowless.storage.v1.ChunkService.Stat:input_type -> shadowless.storage.v1.StatRequest
+	12, // 22: shadowless.storage.v1.ChunkService.Digest:input_type -> shadowless.storage.v1.DigestRequest
+	14, // 23: shadowless.storage.v1.ChunkService.Fetch:input_type -> shadowless.storage.v1.FetchRequest
+	16, // 24: shadowless.storage.v1.ChunkService.Install:input_type -> shadowless.storage.v1.InstallRequest
+	18, // 25: shadowless.storage.v1.ChunkService.DropChunk:input_type -> shadowless.storage.v1.DropChunkRequest
+	20, // 26: shadowless.storage.v1.ChunkService.DropVolume:input_type -> shadowless.storage.v1.DropVolumeRequest
+	23, // 27: shadowless.storage.v1.ChunkService.List:input_type -> shadowless.storage.v1.ListRequest
+	25, // 28: shadowless.storage.v1.ChunkService.GC:input_type -> shadowless.storage.v1.GCRequest
+	28, // 29: shadowless.storage.v1.MetaService.RegisterNode:input_type -> shadowless.storage.v1.RegisterNodeRequest
+	30, // 30: shadowless.storage.v1.MetaService.VolumeKey:input_type -> shadowless.storage.v1.VolumeKeyRequest
+	33, // 31: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
+	34, // 32: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
+	35, // 33: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
+	36, // 34: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
+	37, // 35: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
+	40, // 36: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
+	42, // 37: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
+	44, // 38: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
+	45, // 39: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
+	48, // 40: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
+	2,  // 41: shadowless.storage.v1.ChunkService.Write:output_type -> shadowless.storage.v1.WriteResponse
+	5,  // 42: shadowless.storage.v1.ChunkService.WriteBatch:output_type -> shadowless.storage.v1.WriteBatchResponse
+	7,  // 43: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
+	9,  // 44: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
+	11, // 45: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
+	13, // 46: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
+	15, // 47: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
+	17, // 48: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
+	19, // 49: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
+	21, // 50: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
+	24, // 51: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
+	26, // 52: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
+	29, // 53: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
+	31, // 54: shadowless.storage.v1.MetaService.VolumeKey:output_type -> shadowless.storage.v1.VolumeKeyResponse
+	39, // 55: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	39, // 56: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	39, // 57: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	39, // 58: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	38, // 59: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
+	41, // 60: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
+	43, // 61: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
+	39, // 62: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
+	47, // 63: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
+	49, // 64: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
+	41, // [41:65] is the sub-list for method output_type
+	17, // [17:41] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_storage_proto_init() }
@@ -2862,7 +3023,7 @@ func file_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_storage_proto_rawDesc), len(file_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

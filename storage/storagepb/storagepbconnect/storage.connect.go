@@ -43,6 +43,8 @@ const (
 const (
 	// ChunkServiceWriteProcedure is the fully-qualified name of the ChunkService's Write RPC.
 	ChunkServiceWriteProcedure = "/shadowless.storage.v1.ChunkService/Write"
+	// ChunkServiceWriteBatchProcedure is the fully-qualified name of the ChunkService's WriteBatch RPC.
+	ChunkServiceWriteBatchProcedure = "/shadowless.storage.v1.ChunkService/WriteBatch"
 	// ChunkServiceReadProcedure is the fully-qualified name of the ChunkService's Read RPC.
 	ChunkServiceReadProcedure = "/shadowless.storage.v1.ChunkService/Read"
 	// ChunkServiceTrimProcedure is the fully-qualified name of the ChunkService's Trim RPC.
@@ -100,6 +102,7 @@ const (
 // ChunkServiceClient is a client for the shadowless.storage.v1.ChunkService service.
 type ChunkServiceClient interface {
 	Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error)
+	WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error)
 	Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error)
 	Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error)
 	Stat(context.Context, *connect.Request[storagepb.StatRequest]) (*connect.Response[storagepb.StatResponse], error)
@@ -127,6 +130,12 @@ func NewChunkServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			httpClient,
 			baseURL+ChunkServiceWriteProcedure,
 			connect.WithSchema(chunkServiceMethods.ByName("Write")),
+			connect.WithClientOptions(opts...),
+		),
+		writeBatch: connect.NewClient[storagepb.WriteBatchRequest, storagepb.WriteBatchResponse](
+			httpClient,
+			baseURL+ChunkServiceWriteBatchProcedure,
+			connect.WithSchema(chunkServiceMethods.ByName("WriteBatch")),
 			connect.WithClientOptions(opts...),
 		),
 		read: connect.NewClient[storagepb.ReadRequest, storagepb.ReadResponse](
@@ -195,6 +204,7 @@ func NewChunkServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 // chunkServiceClient implements ChunkServiceClient.
 type chunkServiceClient struct {
 	write      *connect.Client[storagepb.WriteRequest, storagepb.WriteResponse]
+	writeBatch *connect.Client[storagepb.WriteBatchRequest, storagepb.WriteBatchResponse]
 	read       *connect.Client[storagepb.ReadRequest, storagepb.ReadResponse]
 	trim       *connect.Client[storagepb.TrimRequest, storagepb.TrimResponse]
 	stat       *connect.Client[storagepb.StatRequest, storagepb.StatResponse]
@@ -210,6 +220,11 @@ type chunkServiceClient struct {
 // Write calls shadowless.storage.v1.ChunkService.Write.
 func (c *chunkServiceClient) Write(ctx context.Context, req *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error) {
 	return c.write.CallUnary(ctx, req)
+}
+
+// WriteBatch calls shadowless.storage.v1.ChunkService.WriteBatch.
+func (c *chunkServiceClient) WriteBatch(ctx context.Context, req *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
+	return c.writeBatch.CallUnary(ctx, req)
 }
 
 // Read calls shadowless.storage.v1.ChunkService.Read.
@@ -265,6 +280,7 @@ func (c *chunkServiceClient) GC(ctx context.Context, req *connect.Request[storag
 // ChunkServiceHandler is an implementation of the shadowless.storage.v1.ChunkService service.
 type ChunkServiceHandler interface {
 	Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error)
+	WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error)
 	Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error)
 	Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error)
 	Stat(context.Context, *connect.Request[storagepb.StatRequest]) (*connect.Response[storagepb.StatResponse], error)
@@ -288,6 +304,12 @@ func NewChunkServiceHandler(svc ChunkServiceHandler, opts ...connect.HandlerOpti
 		ChunkServiceWriteProcedure,
 		svc.Write,
 		connect.WithSchema(chunkServiceMethods.ByName("Write")),
+		connect.WithHandlerOptions(opts...),
+	)
+	chunkServiceWriteBatchHandler := connect.NewUnaryHandler(
+		ChunkServiceWriteBatchProcedure,
+		svc.WriteBatch,
+		connect.WithSchema(chunkServiceMethods.ByName("WriteBatch")),
 		connect.WithHandlerOptions(opts...),
 	)
 	chunkServiceReadHandler := connect.NewUnaryHandler(
@@ -354,6 +376,8 @@ func NewChunkServiceHandler(svc ChunkServiceHandler, opts ...connect.HandlerOpti
 		switch r.URL.Path {
 		case ChunkServiceWriteProcedure:
 			chunkServiceWriteHandler.ServeHTTP(w, r)
+		case ChunkServiceWriteBatchProcedure:
+			chunkServiceWriteBatchHandler.ServeHTTP(w, r)
 		case ChunkServiceReadProcedure:
 			chunkServiceReadHandler.ServeHTTP(w, r)
 		case ChunkServiceTrimProcedure:
@@ -385,6 +409,10 @@ type UnimplementedChunkServiceHandler struct{}
 
 func (UnimplementedChunkServiceHandler) Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.ChunkService.Write is not implemented"))
+}
+
+func (UnimplementedChunkServiceHandler) WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.ChunkService.WriteBatch is not implemented"))
 }
 
 func (UnimplementedChunkServiceHandler) Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error) {
