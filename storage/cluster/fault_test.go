@@ -243,8 +243,18 @@ func TestStaleReplicaNeverServes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, newData, got)
 	}
-	// A fresh manager view (as after a restart) also never picks the stale copy.
+	// The returning node's copy is older than the placement, and the sweep drops it.
 	info, ok := l.Servers[idx-1].Store().Stat(chunkID(vol.ID(), 0))
 	require.True(t, ok)
 	assert.Less(t, info.Epoch, np.Epoch)
+	require.Eventually(t, func() bool {
+		n, err := l.Manager.SweepOrphans(ctx)
+		return err == nil && n > 0
+	}, 5*time.Second, 100*time.Millisecond)
+	_, ok = l.Servers[idx-1].Store().Stat(chunkID(vol.ID(), 0))
+	assert.False(t, ok, "orphan replica not dropped")
+	got := make([]byte, 4096)
+	_, err = vol.ReadAt(ctx, got, 0)
+	require.NoError(t, err)
+	assert.Equal(t, newData, got)
 }

@@ -56,6 +56,8 @@ type LocalConfig struct {
 	HeartbeatTimeout time.Duration
 	RepairInterval   time.Duration
 	Heartbeat        time.Duration
+	// ScrubInterval is the period of background scrubs (zero: 24 h, negative: never).
+	ScrubInterval time.Duration
 	// SegmentSize is the chunk stores' segment size (zero: 64 MiB).
 	SegmentSize int64
 	Logger      *slog.Logger
@@ -92,7 +94,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := StartManager(ManagerConfig{Meta: ms, Listen: cfg.MetaListen, HeartbeatTimeout: cfg.HeartbeatTimeout, RepairInterval: cfg.RepairInterval, Logger: cfg.Logger})
+	mgr, err := StartManager(ManagerConfig{Meta: ms, Listen: cfg.MetaListen, HeartbeatTimeout: cfg.HeartbeatTimeout, RepairInterval: cfg.RepairInterval, ScrubInterval: cfg.ScrubInterval, Logger: cfg.Logger})
 	if err != nil {
 		ms.Close()
 		return nil, err

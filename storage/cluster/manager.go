@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +39,13 @@ type ManagerConfig struct {
 	RepairInterval time.Duration
 	// RPCTimeout bounds each call to a chunk server; zero means ten seconds.
 	RPCTimeout time.Duration
-	Logger     *slog.Logger
+	// ScrubInterval runs a scrub of every volume this often; zero means every 24 hours,
+	// negative never.
+	ScrubInterval time.Duration
+	// SweepInterval drops replicas left on nodes that are no longer in their chunk's
+	// placement (or whose volume was deleted) this often; zero means one minute.
+	SweepInterval time.Duration
+	Logger        *slog.Logger
 }
 
 // Manager is the metadata service plus the owner of every volume's data path: it serves
@@ -85,6 +92,12 @@ func StartManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	if cfg.RPCTimeout <= 0 {
 		cfg.RPCTimeout = 10 * time.Second
+	}
+	if cfg.ScrubInterval == 0 {
+		cfg.ScrubInterval = 24 * time.Hour
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Minute
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -244,8 +257,16 @@ func (m *Manager) loop(ctx context.Context) {
 	defer m.wg.Done()
 	health := time.NewTicker(m.cfg.HeartbeatTimeout / 3)
 	repair := time.NewTicker(m.cfg.RepairInterval)
+	sweep := time.NewTicker(m.cfg.SweepInterval)
 	defer health.Stop()
 	defer repair.Stop()
+	defer sweep.Stop()
+	var scrub <-chan time.Time
+	if m.cfg.ScrubInterval > 0 {
+		t := time.NewTicker(m.cfg.ScrubInterval)
+		defer t.Stop()
+		scrub = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -256,8 +277,77 @@ func (m *Manager) loop(ctx context.Context) {
 			if _, err := m.RepairDegraded(ctx); err != nil && ctx.Err() == nil {
 				m.log.Warn("repair pass", "err", err)
 			}
+		case <-sweep.C:
+			if _, err := m.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("orphan sweep", "err", err)
+			}
+		case <-scrub:
+			if res, err := m.Scrub(ctx, ""); err != nil && ctx.Err() == nil {
+				m.log.Warn("scrub", "err", err)
+			} else if res.Mismatches > 0 {
+				m.log.Warn("scrub repaired replicas", "chunks", res.Chunks, "mismatches", res.Mismatches, "repaired", res.Repaired)
+			}
 		}
 	}
+}
+
+// SweepOrphans asks every healthy node for its chunks and drops those it should not hold:
+// replicas of chunks whose placement moved elsewhere (a replaced node that came back) and
+// chunks of deleted volumes (a node that was down during the delete). It returns the number
+// of chunks dropped.
+func (m *Manager) SweepOrphans(ctx context.Context) (int, error) {
+	nodes, err := m.meta.Nodes()
+	if err != nil {
+		return 0, err
+	}
+	vols, err := m.meta.Volumes()
+	if err != nil {
+		return 0, err
+	}
+	known := map[uint64]bool{}
+	for _, v := range vols {
+		known[v.ID] = true
+	}
+	dropped := 0
+	for _, n := range nodes {
+		if !n.Healthy {
+			continue
+		}
+		c := m.client(n.Addr)
+		rctx, cancel := m.rpcCtx(ctx)
+		list, err := c.List(rctx, connect.NewRequest(&storagepb.ListRequest{}))
+		cancel()
+		if err != nil {
+			m.markDown(n.ID, err)
+			continue
+		}
+		gone := map[uint64]bool{}
+		for _, ci := range list.Msg.Chunks {
+			vol, idx := ci.Chunk.GetVolume(), ci.Chunk.GetIndex()
+			rctx, cancel := m.rpcCtx(ctx)
+			switch {
+			case !known[vol]:
+				if !gone[vol] {
+					gone[vol] = true
+					if _, err := c.DropVolume(rctx, connect.NewRequest(&storagepb.DropVolumeRequest{Volume: vol})); err == nil {
+						dropped++
+					}
+				}
+			default:
+				p, ok, err := m.meta.Placement(vol, idx)
+				if err == nil && (!ok || !slices.Contains(p.Nodes, n.ID)) {
+					if _, err := c.DropChunk(rctx, connect.NewRequest(&storagepb.DropChunkRequest{Chunk: ci.Chunk})); err == nil {
+						dropped++
+					}
+				}
+			}
+			cancel()
+		}
+	}
+	if dropped > 0 {
+		m.log.Info("dropped orphan replicas", "count", dropped)
+	}
+	return dropped, nil
 }
 
 func (m *Manager) checkHealth() {

@@ -150,6 +150,7 @@ func newStorageUpCmd() *cobra.Command {
 	var (
 		dir, listen, size, chunkSize string
 		nodes                        int
+		scrubEvery                   time.Duration
 		hooks                        exportHooks
 	)
 	cmd := &cobra.Command{
@@ -177,7 +178,7 @@ over loopback. Each chunk server keeps its chunks in DIR/node-N and is its own f
 			}
 			log := cliLogger(cmd)
 			ctx := cmd.Context()
-			l, err := cluster.StartLocal(ctx, cluster.LocalConfig{Dir: dir, Nodes: nodes, MetaListen: listen, DefaultVolumeSize: vs, ChunkSize: cs, Logger: log})
+			l, err := cluster.StartLocal(ctx, cluster.LocalConfig{Dir: dir, Nodes: nodes, MetaListen: listen, DefaultVolumeSize: vs, ChunkSize: cs, ScrubInterval: scrubEvery, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -201,6 +202,7 @@ over loopback. Each chunk server keeps its chunks in DIR/node-N and is its own f
 	cmd.Flags().StringVar(&listen, "listen", defaultMetaAddr, "address of the metadata and volume services")
 	cmd.Flags().StringVar(&size, "size", "1G", "size of the default volume when it is created")
 	cmd.Flags().StringVar(&chunkSize, "chunk-size", "4M", "chunk size of the default volume")
+	cmd.Flags().DurationVar(&scrubEvery, "scrub-interval", 24*time.Hour, "scrub every replica this often (negative: never)")
 	hooks.flags(cmd)
 	return cmd
 }
@@ -208,6 +210,7 @@ over loopback. Each chunk server keeps its chunks in DIR/node-N and is its own f
 func newStorageMetaCmd() *cobra.Command {
 	var (
 		dir, listen, masterKey string
+		scrubEvery             time.Duration
 		hooks                  exportHooks
 	)
 	cmd := &cobra.Command{
@@ -233,7 +236,7 @@ func newStorageMetaCmd() *cobra.Command {
 			}
 			defer ms.Close()
 			log := cliLogger(cmd)
-			m, err := cluster.StartManager(cluster.ManagerConfig{Meta: ms, Listen: listen, Logger: log})
+			m, err := cluster.StartManager(cluster.ManagerConfig{Meta: ms, Listen: listen, ScrubInterval: scrubEvery, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -254,6 +257,7 @@ func newStorageMetaCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "directory of meta.db")
 	cmd.Flags().StringVar(&listen, "listen", defaultMetaAddr, "address to serve on")
 	cmd.Flags().StringVar(&masterKey, "master-key", "", "file holding the 32-byte master key (default DIR/master.key, created if missing)")
+	cmd.Flags().DurationVar(&scrubEvery, "scrub-interval", 24*time.Hour, "scrub every replica this often (negative: never)")
 	hooks.flags(cmd)
 	return cmd
 }
