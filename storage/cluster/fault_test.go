@@ -258,3 +258,27 @@ func TestStaleReplicaNeverServes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, newData, got)
 }
+
+// TestDeleteWhileNodeDown: a node down during a delete keeps ciphertext it can no longer
+// decrypt (the key is gone), and the sweep drops it when the node is back.
+func TestDeleteWhileNodeDown(t *testing.T) {
+	ctx := context.Background()
+	l := startLocal(t, t.TempDir(), 3)
+	defer l.Close()
+	vol, err := l.Manager.CreateVolume(ctx, "doomed", 1<<20, testChunk)
+	require.NoError(t, err)
+	_, err = vol.WriteAt(ctx, randBytes(31, 8192), 0)
+	require.NoError(t, err)
+	require.NoError(t, l.StopNode(3))
+	_, err = l.Manager.DeleteVolume(ctx, "doomed")
+	require.NoError(t, err)
+	cs, err := l.StartNode(ctx, 3)
+	require.NoError(t, err)
+	require.NotEmpty(t, cs.Store().List(vol.ID()), "the down node still holds the chunks")
+	_, err = cs.Store().Read(ctx, chunkID(vol.ID(), 0), 0, make([]byte, 4096))
+	require.ErrorIs(t, err, chunk.ErrNoKey, "nobody can hand out the key any more")
+	require.Eventually(t, func() bool {
+		_, err := l.Manager.SweepOrphans(ctx)
+		return err == nil && len(cs.Store().List(vol.ID())) == 0
+	}, 5*time.Second, 100*time.Millisecond)
+}
