@@ -46,6 +46,7 @@ type ChunkServer struct {
 	store *chunk.Store
 	keys  *remoteKeys
 	meta  storagepbconnect.MetaServiceClient
+	hc    *http.Client
 	srv   *http.Server
 	ln    net.Listener
 	log   *slog.Logger
@@ -108,7 +109,8 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
-	metaClient := storagepbconnect.NewMetaServiceClient(newH2CClient(), baseURL(cfg.MetaAddr), clientOptions()...)
+	hc := newH2CClient()
+	metaClient := storagepbconnect.NewMetaServiceClient(hc, baseURL(cfg.MetaAddr), clientOptions()...)
 	keys := &remoteKeys{meta: metaClient, keys: map[uint64][]byte{}}
 	store, err := chunk.Open(cfg.Dir, chunk.Options{Keys: keys, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger})
 	if err != nil {
@@ -126,7 +128,7 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 		store.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	cs := &ChunkServer{cfg: cfg, store: store, keys: keys, meta: metaClient, ln: ln, log: cfg.Logger.With("node", cfg.ID)}
+	cs := &ChunkServer{cfg: cfg, store: store, keys: keys, meta: metaClient, hc: hc, ln: ln, log: cfg.Logger.With("node", cfg.ID)}
 	mux := http.NewServeMux()
 	mux.Handle(storagepbconnect.NewChunkServiceHandler(cs))
 	cs.srv = serveH2C(ln, mux)
@@ -193,6 +195,7 @@ func (cs *ChunkServer) Stop() error {
 	}
 	cs.srv.Close()
 	cs.wg.Wait()
+	cs.hc.CloseIdleConnections()
 	return cs.store.Close()
 }
 

@@ -136,6 +136,10 @@ func (m *Manager) Close() error {
 	m.cancel()
 	m.srv.Close()
 	m.wg.Wait()
+	m.hc.CloseIdleConnections()
+	for _, hc := range m.hcs {
+		hc.CloseIdleConnections()
+	}
 	return nil
 }
 
