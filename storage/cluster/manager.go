@@ -438,28 +438,54 @@ func (m *Manager) RepairDegraded(ctx context.Context) (int, error) {
 		}
 	}
 	m.repairsPending.Store(uint64(len(todo)))
-	repaired := 0
-	var firstErr error
+	// Chunks are repaired by a few workers at once: each holds only its own chunk's lock,
+	// and sources and targets differ from chunk to chunk.
+	var (
+		mu       sync.Mutex
+		repaired int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan meta.Placement)
+	for w := 0; w < repairWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				vol, err := m.volumeByID(p.Volume)
+				if err == nil {
+					err = vol.repairChunk(ctx, p.Index, down)
+				}
+				mu.Lock()
+				if err != nil {
+					m.repairsFailed.Add(1)
+					if firstErr == nil {
+						firstErr = err
+					}
+				} else {
+					repaired++
+				}
+				mu.Unlock()
+				m.repairsPending.Add(^uint64(0))
+			}
+		}()
+	}
 	for _, p := range todo {
 		if ctx.Err() != nil {
-			return repaired, ctx.Err()
+			break
 		}
-		vol, err := m.volumeByID(p.Volume)
-		if err != nil {
-			continue
-		}
-		if err := vol.repairChunk(ctx, p.Index, down); err != nil {
-			m.repairsFailed.Add(1)
-			if firstErr == nil {
-				firstErr = err
-			}
-		} else {
-			repaired++
-		}
-		m.repairsPending.Add(^uint64(0))
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return repaired, ctx.Err()
 	}
 	return repaired, firstErr
 }
+
+// repairWorkers is the number of chunks rebuilt at once.
+const repairWorkers = 4
 
 // VolumeNames lists the names of volumes and snapshots (for exports).
 func (m *Manager) VolumeNames(context.Context) ([]string, error) {
