@@ -190,7 +190,7 @@ func TestResizeSnapshotRestoreBackupDelete(t *testing.T) {
 	assert.Equal(t, []byte("later"), five)
 
 	// Crypto-erase: delete the volume; its key is gone everywhere and nobody reads it.
-	wrapped, err := m.Meta().WrappedKey(vol.ID())
+	wrapped, err := l.meta.WrappedKey(vol.ID())
 	require.NoError(t, err)
 	key, err := m.Meta().DataKey(vol.ID())
 	require.NoError(t, err)

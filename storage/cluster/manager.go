@@ -29,7 +29,7 @@ var ErrWriteFailed = errors.New("cluster: write not durable on every replica")
 // ManagerConfig configures the metadata service and volume manager.
 type ManagerConfig struct {
 	// Meta is the opened metadata store.
-	Meta *meta.Store
+	Meta Metadata
 	// Listen is the address to serve MetaService and VolumeService on.
 	Listen string
 	// HeartbeatTimeout marks a node unhealthy after this long without a heartbeat; zero
@@ -53,7 +53,7 @@ type ManagerConfig struct {
 // block devices, watches node health and repairs degraded chunks in the background.
 type Manager struct {
 	cfg  ManagerConfig
-	meta *meta.Store
+	meta Metadata
 	log  *slog.Logger
 	hc   *http.Client
 	ln   net.Listener
@@ -129,7 +129,7 @@ func StartManager(cfg ManagerConfig) (*Manager, error) {
 func (m *Manager) Addr() string { return m.ln.Addr().String() }
 
 // Meta is the metadata store.
-func (m *Manager) Meta() *meta.Store { return m.meta }
+func (m *Manager) Meta() Metadata { return m.meta }
 
 // Close stops the manager (not the chunk servers).
 func (m *Manager) Close() error {
