@@ -134,8 +134,10 @@ func BenchmarkSeqWrite1MiB(b *testing.B) {
 	b.ResetTimer()
 	// Baseline and replicated writes alternate, so both see the same machine load.
 	var baseline, replicated time.Duration
+	var cpuBase, cpuRepl time.Duration
 	for i := 0; i < n; i++ {
 		off := int64(i%(benchVolume>>20)) << 20
+		c0 := cpuTime()
 		start := time.Now()
 		if _, err := f.WriteAt(buf, off); err != nil {
 			b.Fatal(err)
@@ -144,13 +146,18 @@ func BenchmarkSeqWrite1MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 		baseline += time.Since(start)
+		c1 := cpuTime()
 		start = time.Now()
 		if _, err := vol.WriteAt(ctx, buf, off); err != nil {
 			b.Fatal(err)
 		}
 		replicated += time.Since(start)
+		cpuRepl += cpuTime() - c1
+		cpuBase += c1 - c0
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuBase.Microseconds())/float64(n), "baseline_cpu_us/op")
+	b.ReportMetric(float64(cpuRepl.Microseconds())/float64(n), "replicated_cpu_us/op")
 	report(b, "ops/s", n, len(buf), baseline, replicated, true)
 }
 
