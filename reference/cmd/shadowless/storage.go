@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -79,6 +81,45 @@ func cliLogger(cmd *cobra.Command) *slog.Logger {
 // cluster: NBD for virtual machines, the file center over WebDAV and HTTP for people.
 type exportHooks struct {
 	nbdAddr, webdavAddr, webdavUser, webdavPassword string
+	filesSize                                       string
+}
+
+// filesVolume is the volume that holds the file center's file contents.
+const filesVolume = "files"
+
+// openFileCenter opens the file center with its tree in DIR/files/files.db and the file
+// contents on the replicated volume "files" (created on first use).
+func (h *exportHooks) openFileCenter(ctx context.Context, m *cluster.Manager, dir string, log *slog.Logger) (*files.Service, func(), error) {
+	vol, err := m.OpenVolume(filesVolume)
+	if errors.Is(err, cluster.ErrNoVolume) {
+		size, perr := parseSize(h.filesSize)
+		if perr != nil {
+			return nil, nil, perr
+		}
+		vol, err = m.CreateVolume(ctx, filesVolume, size, 4<<20)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o700); err != nil {
+		return nil, nil, err
+	}
+	db, err := bolt.Open(filepath.Join(dir, "files", "files.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := files.NewVolumeStore(db, vol)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	svc, err := files.NewService(db, store, files.WithLogger(log))
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	log.Info("file center contents on replicated volume", "volume", filesVolume, "size", vol.Size())
+	return svc, func() { svc.Close(); db.Close() }, nil
 }
 
 func (h *exportHooks) flags(cmd *cobra.Command) {
@@ -86,6 +127,7 @@ func (h *exportHooks) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&h.webdavAddr, "webdav", "", "serve the file center over WebDAV (/) and HTTP (/api/) on this address")
 	cmd.Flags().StringVar(&h.webdavUser, "webdav-user", "", "user name for the file center (basic auth)")
 	cmd.Flags().StringVar(&h.webdavPassword, "webdav-password", "", "password for the file center user")
+	cmd.Flags().StringVar(&h.filesSize, "files-size", "1G", "size of the replicated volume \"files\" holding the file center's contents, when it is created")
 }
 
 // start runs the exports until ctx ends; the returned channel yields their first error.
@@ -117,7 +159,7 @@ func (h *exportHooks) start(ctx context.Context, m *cluster.Manager, dir string,
 		if h.webdavUser == "" || h.webdavPassword == "" {
 			return nil, errors.New("--webdav needs --webdav-user and --webdav-password")
 		}
-		svc, err := files.Open(filepath.Join(dir, "files"), files.WithLogger(log))
+		svc, closeFiles, err := h.openFileCenter(ctx, m, dir, log)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +169,7 @@ func (h *exportHooks) start(ctx context.Context, m *cluster.Manager, dir string,
 		mux.Handle("/", svc.WebDAVHandler("", auth))
 		ln, err := net.Listen("tcp", h.webdavAddr)
 		if err != nil {
-			svc.Close()
+			closeFiles()
 			return nil, err
 		}
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -135,7 +177,7 @@ func (h *exportHooks) start(ctx context.Context, m *cluster.Manager, dir string,
 		go func() {
 			<-ctx.Done()
 			hs.Close()
-			svc.Close()
+			closeFiles()
 		}()
 		go func() {
 			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
