@@ -44,6 +44,7 @@ const (
 	RecordVersion RecordType = 5
 )
 
+// String names the record type.
 func (t RecordType) String() string {
 	switch t {
 	case RecordData:
@@ -66,6 +67,7 @@ type ID struct {
 	Index  uint64
 }
 
+// String formats the id as volume/index.
 func (id ID) String() string { return fmt.Sprintf("%d/%d", id.Volume, id.Index) }
 
 // Header is the fixed part of every log record.

@@ -40,6 +40,7 @@ type CorruptionError struct {
 	Err     error
 }
 
+// Error says which segment is damaged where.
 func (e *CorruptionError) Error() string {
 	return fmt.Sprintf("chunk: corrupt log %s at offset %d: %v", e.Segment, e.Offset, e.Err)
 }

@@ -143,8 +143,10 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	return cs, nil
 }
 
-// ID is the node id; Addr the address it serves on.
-func (cs *ChunkServer) ID() string   { return cs.cfg.ID }
+// ID is the node id.
+func (cs *ChunkServer) ID() string { return cs.cfg.ID }
+
+// Addr is the address the server listens on.
 func (cs *ChunkServer) Addr() string { return cs.ln.Addr().String() }
 
 // Store is the server's chunk store (for tests and tools).

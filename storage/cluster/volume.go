@@ -56,9 +56,11 @@ func newVolume(m *Manager, v meta.Volume) *Volume {
 	return vol
 }
 
-// Name is the volume's name; ID its metadata id.
+// Name is the volume's name.
 func (v *Volume) Name() string { return v.name }
-func (v *Volume) ID() uint64   { return v.id }
+
+// ID is the volume's metadata id.
+func (v *Volume) ID() uint64 { return v.id }
 
 // ChunkSize is the number of bytes per chunk.
 func (v *Volume) ChunkSize() int64 { return v.chunkSize }
