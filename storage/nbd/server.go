@@ -18,13 +18,14 @@ import (
 // Server serves Exports over NBD. Create it with NewServer; it is safe to Serve several
 // listeners with one Server.
 type Server struct {
-	exports       Exports
-	log           *slog.Logger
-	maxInFlight   int
-	maxPayload    uint32
-	defaultExport string
-	handshakeTime time.Duration
-	pool          bufferPool
+	exports          Exports
+	log              *slog.Logger
+	maxInFlight      int
+	maxInFlightBytes int64
+	maxPayload       uint32
+	defaultExport    string
+	handshakeTime    time.Duration
+	pool             bufferPool
 }
 
 // ServerOption configures a Server.
@@ -40,6 +41,16 @@ func WithMaxInFlight(n int) ServerOption {
 	return func(s *Server) {
 		if n > 0 {
 			s.maxInFlight = n
+		}
+	}
+}
+
+// WithMaxInFlightBytes bounds the READ and WRITE bytes one connection may have buffered
+// at once (default 64 MiB; never less than the maximum payload).
+func WithMaxInFlightBytes(n int64) ServerOption {
+	return func(s *Server) {
+		if n > 0 {
+			s.maxInFlightBytes = n
 		}
 	}
 }
@@ -67,12 +78,13 @@ func WithHandshakeTimeout(d time.Duration) ServerOption {
 // NewServer returns a server for the given exports.
 func NewServer(exports Exports, opts ...ServerOption) *Server {
 	s := &Server{
-		exports:       exports,
-		log:           slog.New(slog.DiscardHandler),
-		maxInFlight:   16,
-		maxPayload:    DefaultMaxPayload,
-		defaultExport: "default",
-		handshakeTime: 30 * time.Second,
+		exports:          exports,
+		log:              slog.New(slog.DiscardHandler),
+		maxInFlight:      16,
+		maxInFlightBytes: 64 << 20,
+		maxPayload:       DefaultMaxPayload,
+		defaultExport:    "default",
+		handshakeTime:    30 * time.Second,
 	}
 	for _, o := range opts {
 		o(s)
@@ -128,13 +140,13 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 	_ = conn.SetDeadline(time.Time{})
 	s.log.Debug("nbd transmission", "export", exp.Name, "remote", conn.RemoteAddr().String())
 	t := &transmission{
-		s:    s,
-		dev:  exp.Device,
-		ro:   exp.ReadOnly,
-		size: uint64(exp.Device.Size()),
-		conn: conn,
-		w:    bufio.NewWriterSize(conn, 256<<10),
-		sem:  make(chan struct{}, s.maxInFlight),
+		s:      s,
+		dev:    exp.Device,
+		ro:     exp.ReadOnly,
+		size:   uint64(exp.Device.Size()),
+		conn:   conn,
+		w:      bufio.NewWriterSize(conn, 256<<10),
+		budget: newBudget(s.maxInFlight, max(s.maxInFlightBytes, int64(s.maxPayload))),
 	}
 	return t.run(ctx, r)
 }
@@ -200,7 +212,7 @@ type transmission struct {
 	w      *bufio.Writer
 	werr   error
 
-	sem     chan struct{}
+	budget  *budget
 	tracker tracker
 	wg      sync.WaitGroup
 }
@@ -223,35 +235,38 @@ func (t *transmission) run(ctx context.Context, r *bufio.Reader) error {
 			return nil // deferred Wait lets in-flight requests finish and reply
 		}
 		errno := Validate(req, t.size, t.ro, t.s.maxPayload)
-		var payload []byte
-		if req.HasPayload() {
-			if errno == 0 {
-				payload = t.s.pool.get(int(req.Length))
-				if _, err := io.ReadFull(r, payload); err != nil {
-					t.s.pool.put(payload)
-					return fmt.Errorf("nbd: write payload: %w", err)
-				}
-			} else if _, err := io.CopyN(io.Discard, r, int64(req.Length)); err != nil {
-				return fmt.Errorf("nbd: skipping write payload: %w", err)
-			}
-		}
 		if errno != 0 {
+			if req.HasPayload() {
+				if _, err := io.CopyN(io.Discard, r, int64(req.Length)); err != nil {
+					return fmt.Errorf("nbd: skipping write payload: %w", err)
+				}
+			}
 			if err := t.reply(req.Handle, errno, nil); err != nil {
 				return err
 			}
 			continue
 		}
-		select {
-		case t.sem <- struct{}{}:
-		case <-ctx.Done():
-			t.s.pool.put(payload)
-			return nil
+		// Wait for room (requests and buffered bytes) before taking the payload in: a
+		// client cannot make the server hold more than the budget.
+		var weight int64
+		if req.Type == CmdRead || req.Type == CmdWrite {
+			weight = int64(req.Length)
+		}
+		t.budget.acquire(weight)
+		var payload []byte
+		if req.HasPayload() {
+			payload = t.s.pool.get(int(req.Length))
+			if _, err := io.ReadFull(r, payload); err != nil {
+				t.s.pool.put(payload)
+				t.budget.release(weight)
+				return fmt.Errorf("nbd: write payload: %w", err)
+			}
 		}
 		op, deps := t.tracker.add(req)
 		t.wg.Add(1)
 		go func() {
 			defer t.wg.Done()
-			defer func() { <-t.sem }()
+			defer t.budget.release(weight)
 			defer t.tracker.done(op)
 			for _, d := range deps {
 				<-d
@@ -343,6 +358,41 @@ func (t *transmission) reply(handle uint64, errno uint32, data []byte) error {
 		t.werr = fmt.Errorf("nbd: reply: %w", err)
 	}
 	return t.werr
+}
+
+// budget bounds a connection's in-flight requests and buffered bytes. A request heavier
+// than the whole byte budget is still let through when nothing else is in flight, and
+// requests without data (FLUSH, TRIM, WRITE_ZEROES) need only a request slot.
+type budget struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	n, maxN  int
+	bytes    int64
+	maxBytes int64
+}
+
+func newBudget(maxN int, maxBytes int64) *budget {
+	b := &budget{maxN: maxN, maxBytes: maxBytes}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *budget) acquire(weight int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.n >= b.maxN || (weight > 0 && b.n > 0 && b.bytes+weight > b.maxBytes) {
+		b.cond.Wait()
+	}
+	b.n++
+	b.bytes += weight
+}
+
+func (b *budget) release(weight int64) {
+	b.mu.Lock()
+	b.n--
+	b.bytes -= weight
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
 
 // tracker orders conflicting requests: a request waits for every earlier in-flight request

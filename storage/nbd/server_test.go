@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shadowless-dev/shadowless/storage/blockdevtest"
 	"github.com/stretchr/testify/assert"
@@ -237,8 +238,13 @@ func TestTransmission(t *testing.T) {
 // TestConcurrentRequests pipelines many overlapping writes and reads on one connection and
 // on several connections (CAN_MULTI_CONN): every read sees the write sent before it.
 func TestConcurrentRequests(t *testing.T) {
+	t.Run("requests bound", func(t *testing.T) { testConcurrentRequests(t, WithMaxInFlight(4)) })
+	t.Run("bytes bound", func(t *testing.T) { testConcurrentRequests(t, WithMaxInFlightBytes(10000)) })
+}
+
+func testConcurrentRequests(t *testing.T, opts ...ServerOption) {
 	mem, def := memExport("default", 8<<20, false)
-	addr := startServer(t, NewExportSet(def), WithMaxInFlight(4))
+	addr := startServer(t, NewExportSet(def), opts...)
 	var wg sync.WaitGroup
 	for conn := range 3 {
 		wg.Add(1)
@@ -349,4 +355,26 @@ func TestExportFuncs(t *testing.T) {
 	require.NoError(t, err)
 	reps = readOptReplies(t, r)
 	assert.Equal(t, RepErrUnknown, reps[0].Type)
+}
+
+func TestBudget(t *testing.T) {
+	b := newBudget(2, 100)
+	b.acquire(80)
+	done := make(chan struct{})
+	go func() {
+		b.acquire(30) // over the byte budget while something is in flight: waits
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("acquire did not wait for the byte budget")
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.release(80)
+	<-done
+	b.release(30)
+	b.acquire(1000) // heavier than the whole budget, but alone: let through
+	b.acquire(0)    // a request without data fits beside it
+	b.release(0)
+	b.release(1000)
 }
