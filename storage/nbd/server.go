@@ -213,12 +213,22 @@ type transmission struct {
 	werr   error
 
 	budget  *budget
+	changed atomic.Bool
 	tracker tracker
 	wg      sync.WaitGroup
 }
 
 func (t *transmission) run(ctx context.Context, r *bufio.Reader) error {
-	defer t.wg.Wait()
+	defer func() {
+		// In-flight requests finish and reply, then the device is flushed if anything
+		// changed: a disconnect, clean or not, leaves every completed write durable.
+		t.wg.Wait()
+		if t.changed.Load() {
+			if err := t.dev.Flush(context.WithoutCancel(ctx)); err != nil {
+				t.s.log.Warn("nbd flush at disconnect failed", "err", err)
+			}
+		}
+	}()
 	var hdr [RequestSize]byte
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -232,7 +242,7 @@ func (t *transmission) run(ctx context.Context, r *bufio.Reader) error {
 			return err // out of sync: hard disconnect
 		}
 		if req.Type == CmdDisc {
-			return nil // deferred Wait lets in-flight requests finish and reply
+			return nil
 		}
 		errno := Validate(req, t.size, t.ro, t.s.maxPayload)
 		if errno != 0 {
@@ -288,15 +298,18 @@ func (t *transmission) execute(ctx context.Context, req Request, payload []byte)
 		defer t.s.pool.put(data)
 		_, err = t.dev.ReadAt(ctx, data, off)
 	case CmdWrite:
+		t.changed.Store(true)
 		_, err = t.dev.WriteAt(ctx, payload, off)
 		t.s.pool.put(payload)
 	case CmdFlush:
 		err = t.dev.Flush(ctx)
 	case CmdTrim:
+		t.changed.Store(true)
 		if n > 0 {
 			err = t.dev.Trim(ctx, off, n)
 		}
 	case CmdWriteZeroes:
+		t.changed.Store(true)
 		if n > 0 {
 			if req.Flags&CmdFlagNoHole != 0 {
 				err = t.dev.WriteZeroes(ctx, off, n)

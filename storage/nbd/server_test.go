@@ -222,7 +222,8 @@ func TestTransmission(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, make([]byte, 4), rep.data)
 
-	// DISC ends the connection after in-flight requests are answered.
+	// DISC ends the connection after in-flight requests are answered, and flushes.
+	flushesBefore, _, _ := mem.Counts()
 	ch, err := c.send(Request{Type: CmdWrite, Offset: 4096, Length: 4}, []byte("last"))
 	require.NoError(t, err)
 	_, err = c.send(Request{Type: CmdDisc}, nil)
@@ -233,6 +234,10 @@ func TestTransmission(t *testing.T) {
 	_, err = mem.ReadAt(context.Background(), got, 4096)
 	require.NoError(t, err)
 	assert.Equal(t, []byte("last"), got)
+	require.Eventually(t, func() bool {
+		f, _, _ := mem.Counts()
+		return f == flushesBefore+1
+	}, 5*time.Second, time.Millisecond)
 }
 
 // TestConcurrentRequests pipelines many overlapping writes and reads on one connection and
