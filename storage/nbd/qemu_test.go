@@ -118,7 +118,8 @@ func TestQemuImg(t *testing.T) {
 	}
 	clear(img[1<<20 : 2<<20]) // a run of zeroes, which qemu-img sends as WRITE_ZEROES
 	require.NoError(t, os.WriteFile(src, img, 0o600))
-	out, err = exec.Command(bin, "convert", "-n", "-f", "raw", "-O", "raw", src, url).CombinedOutput()
+	// -m 8 -W: eight coroutines writing out of order, many requests in flight at once.
+	out, err = exec.Command(bin, "convert", "-n", "-m", "8", "-W", "-f", "raw", "-O", "raw", src, url).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	got := make([]byte, len(img))
 	_, err = mem.ReadAt(context.Background(), got, 0)
