@@ -35,8 +35,8 @@
 //
 //	svc, err := files.Open(filepath.Join(dir, "files"), files.WithPolicy(policy))
 //	auth := files.BasicAuth(files.Passwords(map[string]string{user: password}))
-//	mux := http.NewServeMux()
-//	mux.Handle("/api/", svc.HTTPHandler(auth))
-//	mux.Handle("/", svc.WebDAVHandler("", auth))
-//	http.Serve(listener, mux)
+//	srv := &http.Server{Handler: svc.Handler(auth)} // REST at /api/v1/, WebDAV elsewhere
+//	srv.Serve(listener)
+//
+// The REST API is specified in PROTOCOL.md next to this file.
 package files

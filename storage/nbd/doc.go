@@ -31,5 +31,6 @@
 //	ln, _ := net.Listen("tcp", "127.0.0.1:10809")
 //	err := srv.Serve(ctx, ln) // returns nil when ctx is cancelled
 //
-// and then: qemu-io -f raw nbd://127.0.0.1:10809/default -c 'read 0 1M'.
+// and then: qemu-io -f raw nbd://127.0.0.1:10809/default -c 'read 0 1M'. ExportFuncs serves
+// a cluster's volumes straight from its own lookup, without a second list to keep.
 package nbd
