@@ -82,6 +82,10 @@ type Store struct {
 
 	gcMu     sync.Mutex
 	recovery Recovery
+
+	// recs recycles record buffers: a 1 MiB write would otherwise allocate (and the
+	// garbage collector scan) a megabyte per call.
+	recs sync.Pool
 }
 
 // Recovery says what Open found.
@@ -502,7 +506,15 @@ func (s *Store) Write(ctx context.Context, id ID, off uint32, data []byte, versi
 		return err
 	}
 	h := Header{Type: RecordData, ID: id, Offset: off, Length: uint32(len(data)), Version: version, Epoch: epoch, Seq: seq}
-	rec := make([]byte, HeaderSize+h.BodySize())
+	bp, _ := s.recs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer s.recs.Put(bp)
+	if int64(cap(*bp)) < HeaderSize+h.BodySize() {
+		*bp = make([]byte, HeaderSize+h.BodySize())
+	}
+	rec := (*bp)[:HeaderSize+h.BodySize()]
 	AppendHeader(rec[:0], h)
 	first := off / BlockSize
 	for i := 0; i < len(data)/BlockSize; i++ {
