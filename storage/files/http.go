@@ -17,7 +17,8 @@ import (
 //	POST   /api/v1/mkdir/{path}          FileInfo (201)
 //	PUT    /api/v1/content/{path}        upload the body; FileInfo (201)
 //	GET    /api/v1/content/{path}        download (Range, If-Range, If-None-Match honoured)
-//	POST   /api/v1/move                  {"from","to","overwrite"}   (rename is a move)
+//	POST   /api/v1/move                  {"from","to","overwrite"}
+//	POST   /api/v1/rename                {"path","name"}; FileInfo (same directory)
 //	POST   /api/v1/copy                  {"from","to","overwrite"}
 //	DELETE /api/v1/files/{path}          move to trash; TrashItem
 //	GET    /api/v1/trash                 []TrashItem, newest first
@@ -97,6 +98,17 @@ func (s *Service) HTTPHandler(auth Authenticator) http.Handler {
 			return err
 		}
 		fi, err := s.Stat(r.Context(), user, t.To)
+		return reply(w, http.StatusOK, fi, err)
+	})
+	handle("POST /api/v1/rename", func(w http.ResponseWriter, r *http.Request, user string) error {
+		var body struct {
+			Path string `json:"path"`
+			Name string `json:"name"`
+		}
+		if err := decode(r, &body); err != nil {
+			return err
+		}
+		fi, err := s.Rename(r.Context(), user, body.Path, body.Name)
 		return reply(w, http.StatusOK, fi, err)
 	})
 	handle("POST /api/v1/copy", func(w http.ResponseWriter, r *http.Request, user string) error {

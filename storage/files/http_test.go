@@ -108,6 +108,11 @@ func TestHTTPAPI(t *testing.T) {
 	// Rename, copy, move.
 	require.Equal(t, http.StatusOK, c.json("POST", "/api/v1/move", map[string]any{"from": "/docs/report.txt", "to": "/docs/final.txt"}, &fi))
 	assert.Equal(t, "/docs/final.txt", fi.Path)
+	require.Equal(t, http.StatusOK, c.json("POST", "/api/v1/rename", map[string]any{"path": "/docs/final.txt", "name": "final-v2.txt"}, &fi))
+	assert.Equal(t, "/docs/final-v2.txt", fi.Path)
+	require.Equal(t, http.StatusBadRequest, c.json("POST", "/api/v1/rename", map[string]any{"path": "/docs/final-v2.txt", "name": "../x"}, nil))
+	require.Equal(t, http.StatusBadRequest, c.json("POST", "/api/v1/rename", map[string]any{"path": "/docs/final-v2.txt", "name": ".."}, nil))
+	require.Equal(t, http.StatusOK, c.json("POST", "/api/v1/rename", map[string]any{"path": "/docs/final-v2.txt", "name": "final.txt"}, &fi))
 	require.Equal(t, http.StatusCreated, c.json("POST", "/api/v1/copy", map[string]any{"from": "/docs", "to": "/docs2"}, &fi))
 	assert.True(t, fi.Dir)
 	require.Equal(t, http.StatusConflict, c.json("POST", "/api/v1/copy", map[string]any{"from": "/docs", "to": "/docs2"}, nil))

@@ -692,6 +692,25 @@ func (s *Service) Move(ctx context.Context, user, from, to string, overwrite boo
 	})
 }
 
+// Rename gives p a new name in the same directory.
+func (s *Service) Rename(ctx context.Context, user, p, name string) (FileInfo, error) {
+	p, err := CleanPath(p)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	if name == "" || strings.Contains(name, "/") {
+		return FileInfo{}, fmt.Errorf("%w: a new name is one path segment, got %q", ErrInvalidPath, name)
+	}
+	to, err := CleanPath(parentOf(p) + "/" + name)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	if err := s.Move(ctx, user, p, to, false); err != nil {
+		return FileInfo{}, err
+	}
+	return s.Stat(ctx, user, to)
+}
+
 func cleanPair(from, to string) (string, string, error) {
 	from, err := CleanPath(from)
 	if err != nil {
