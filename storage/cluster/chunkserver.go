@@ -95,7 +95,8 @@ func (r *remoteKeys) forget(volume uint64) {
 	r.mu.Unlock()
 }
 
-// StartChunkServer opens the store, starts serving and registers with the metadata service.
+// StartChunkServer opens the store, starts serving and registers with the metadata service
+// (retrying with every heartbeat if that service is not up yet).
 func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -133,8 +134,8 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	mux.Handle(storagepbconnect.NewChunkServiceHandler(cs))
 	cs.srv = serveH2C(ln, mux)
 	if err := cs.register(ctx); err != nil {
-		cs.Stop()
-		return nil, err
+		// The metadata service may start later; the heartbeat loop keeps trying.
+		cs.log.Warn("not registered yet", "err", err)
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	cs.cancel = cancel
