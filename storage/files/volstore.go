@@ -33,6 +33,9 @@ type VolumeStore struct {
 	db   *bolt.DB
 	unit int64
 
+	// life orders Open against Delete: a blob is either found and counted as read, or
+	// deleted and never opened again.
+	life    sync.RWMutex
 	mu      sync.Mutex
 	free    []extent // sorted, coalesced
 	readers map[string]int
@@ -314,6 +317,8 @@ func (w *volumeWriter) Abort() error {
 
 // Open opens a committed blob.
 func (v *VolumeStore) Open(ctx context.Context, id string) (Content, error) {
+	v.life.RLock()
+	defer v.life.RUnlock()
 	var rec blobRecord
 	err := v.db.View(func(tx *bolt.Tx) error {
 		val := tx.Bucket(bucketBlobs).Get([]byte(id))
@@ -333,6 +338,7 @@ func (v *VolumeStore) Open(ctx context.Context, id string) (Content, error) {
 
 // Delete removes a blob; its space is trimmed and reused once no reader has it open.
 func (v *VolumeStore) Delete(ctx context.Context, id string) error {
+	v.life.Lock()
 	var rec blobRecord
 	var found bool
 	err := v.db.Update(func(tx *bolt.Tx) error {
@@ -348,15 +354,18 @@ func (v *VolumeStore) Delete(ctx context.Context, id string) error {
 		return b.Delete([]byte(id))
 	})
 	if err != nil || !found {
+		v.life.Unlock()
 		return err
 	}
 	v.mu.Lock()
 	if v.readers[id] > 0 {
 		v.doomed[id] = rec.Extents
 		v.mu.Unlock()
+		v.life.Unlock()
 		return nil
 	}
 	v.mu.Unlock()
+	v.life.Unlock()
 	return v.reclaim(ctx, rec.Extents)
 }
 

@@ -146,3 +146,35 @@ func TestServiceOnVolume(t *testing.T) {
 	assert.Equal(t, strings.Repeat("volume!", 1000), content(t, s, "alice", "/b.txt"))
 	assert.Equal(t, int64(8<<20-64<<10), st.FreeBytes(), "only b.txt's extent is in use")
 }
+
+// TestVolumeStoreOpenDeleteRace opens and deletes blobs concurrently while new blobs take
+// freed space: a reader that got a blob always reads that blob's bytes.
+func TestVolumeStoreOpenDeleteRace(t *testing.T) {
+	db := openBolt(t, filepath.Join(t.TempDir(), "meta.db"))
+	defer db.Close()
+	st, err := NewVolumeStore(db, blockdevtest.NewMemory(4<<20))
+	require.NoError(t, err)
+	ctx := context.Background()
+	for round := range 20 {
+		data := pattern(100<<10, byte(round))
+		id := putBlob(t, st, data)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c, err := st.Open(ctx, id)
+			if err != nil {
+				assert.ErrorIs(t, err, ErrNotFound)
+				return
+			}
+			defer c.Close()
+			got, err := io.ReadAll(io.NewSectionReader(c, 0, c.Size()))
+			assert.NoError(t, err)
+			assert.True(t, bytes.Equal(data, got), "round %d: reader saw foreign bytes", round)
+		}()
+		require.NoError(t, st.Delete(ctx, id))
+		filler := putBlob(t, st, pattern(100<<10, 0xee)) // may reuse the freed extents
+		<-done
+		require.NoError(t, st.Delete(ctx, filler))
+	}
+	assert.Equal(t, int64(4<<20), st.FreeBytes())
+}
