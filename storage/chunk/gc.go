@@ -122,17 +122,23 @@ func (s *Store) GC(ctx context.Context) (GCStats, error) {
 	out := &segment{id: outID, path: outPath, f: f, size: outOff, synced: outOff}
 	out.cond = sync.NewCond(&out.smu)
 
-	s.mu.Lock()
-	for _, m := range moves {
-		st := s.index[m.id]
-		if st == nil {
-			continue
+	// Swap index entries in batches, so writers wait at most one batch for the lock.
+	const swapBatch = 4096
+	for i := 0; i < len(moves); i += swapBatch {
+		s.mu.Lock()
+		for _, m := range moves[i:min(i+swapBatch, len(moves))] {
+			st := s.index[m.id]
+			if st == nil {
+				continue
+			}
+			if l, ok := st.blocks[m.block]; ok && l.seg == m.old && l.off == m.oldOff {
+				st.blocks[m.block] = loc{seg: out, off: m.newOff, seq: l.seq}
+				stats.BlocksMoved++
+			}
 		}
-		if l, ok := st.blocks[m.block]; ok && l.seg == m.old && l.off == m.oldOff {
-			st.blocks[m.block] = loc{seg: out, off: m.newOff, seq: l.seq}
-			stats.BlocksMoved++
-		}
+		s.mu.Unlock()
 	}
+	s.mu.Lock()
 	s.segs[outID] = out
 	for _, seg := range sealed {
 		delete(s.segs, seg.id)
