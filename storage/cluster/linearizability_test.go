@@ -108,6 +108,13 @@ func TestLinearizablePerBlock(t *testing.T) {
 	require.NoError(t, l.StopNode(1))
 	wg.Wait()
 	require.Greater(t, len(history), clients*perClient/2)
+	reads := 0
+	for _, op := range history {
+		if in := op.Input.(regInput); !in.write && op.Output.(uint64) != 0 {
+			reads++
+		}
+	}
+	require.Greater(t, reads, 20, "too few reads observed a write to check anything")
 	assert.True(t, porcupine.CheckOperations(registerModel, history), "history is not linearizable")
 }
 
