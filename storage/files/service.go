@@ -594,17 +594,6 @@ func (s *Service) Stat(ctx context.Context, user, p string) (FileInfo, error) {
 	return fi, err
 }
 
-// lookup returns the node at the clean path p.
-func (s *Service) lookup(ctx context.Context, user, p string) (node, error) {
-	var n node
-	err := s.view(ctx, user, func(u *userTx) error {
-		var err error
-		n, err = u.mustGet(p)
-		return err
-	})
-	return n, err
-}
-
 // List returns the entries of the directory p, sorted by name.
 func (s *Service) List(ctx context.Context, user, p string) ([]FileInfo, error) {
 	p, err := CleanPath(p)

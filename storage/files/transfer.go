@@ -201,20 +201,42 @@ func (s *Service) Open(ctx context.Context, user, p string) (*Reader, error) {
 	if err := s.check(ctx, user, ActionDownload, p); err != nil {
 		return nil, err
 	}
-	var n node
-	err = s.update(ctx, user, func(u *userTx) error {
-		if n, err = u.mustGet(p); err != nil {
-			return err
+	return s.openLatest(ctx, user, p, true)
+}
+
+// openLatest opens the current contents of the file p, remembering it as recent if touch
+// is set. The file may be overwritten between reading its entry and opening its blob
+// (whose old version is then deleted): it looks again in that case.
+func (s *Service) openLatest(ctx context.Context, user, p string, touch bool) (*Reader, error) {
+	for attempt := 0; ; attempt++ {
+		var n node
+		get := func(u *userTx) error {
+			var err error
+			if n, err = u.mustGet(p); err != nil {
+				return err
+			}
+			if n.Dir {
+				return fmt.Errorf("%w: %s", ErrIsDir, p)
+			}
+			if touch {
+				return u.touchRecent(p, s.now())
+			}
+			return nil
 		}
-		if n.Dir {
-			return fmt.Errorf("%w: %s", ErrIsDir, p)
+		var err error
+		if touch {
+			err = s.update(ctx, user, get)
+		} else {
+			err = s.view(ctx, user, get)
 		}
-		return u.touchRecent(p, s.now())
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.openNode(ctx, user, p, n)
+		if err == nil || !errors.Is(err, ErrNotFound) || attempt == 2 {
+			return r, err
+		}
 	}
-	return s.openNode(ctx, user, p, n)
 }
 
 func (s *Service) openNode(ctx context.Context, user, p string, n node) (*Reader, error) {

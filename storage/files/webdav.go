@@ -238,11 +238,7 @@ func (d *davFS) OpenFile(ctx context.Context, name string, flag int, _ os.FileMo
 			}
 			f.checkRead = true
 		}
-		n, err := d.s.lookup(ctx, d.user, p)
-		if err != nil {
-			return nil, note(ctx, "open", name, err)
-		}
-		r, err := d.s.openNode(ctx, d.user, p, n)
+		r, err := d.s.openLatest(ctx, d.user, p, false)
 		if err != nil {
 			return nil, note(ctx, "open", name, err)
 		}
