@@ -29,7 +29,8 @@
 // the tree, so files get the volume's three replicas, checksums and encryption. Blobs
 // are never rewritten in place, which suits a log-structured volume. Give the file center
 // a volume of its own: a volume exported over NBD to a virtual machine must not also hold
-// a VolumeStore.
+// a VolumeStore. A crash between writing a blob and recording it leaves an unreferenced
+// blob; Service.CollectGarbage finds and deletes those (run it at start-up).
 //
 // Wiring, as `shadowless storage up --webdav ADDR` does it:
 //
