@@ -42,7 +42,7 @@ func (s *Service) HTTPHandler(auth Authenticator) http.Handler {
 				return
 			}
 			if err := fn(w, r, user); err != nil {
-				writeError(w, err)
+				s.writeError(w, r, err)
 			}
 		})
 	}
@@ -248,10 +248,11 @@ func httpStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
-func writeError(w http.ResponseWriter, err error) {
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpStatus(err)
 	msg := err.Error()
 	if status == http.StatusInternalServerError {
+		s.log.Error("file center request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error"
 	}
 	w.Header().Set("Content-Type", "application/json")
