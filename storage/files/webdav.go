@@ -360,10 +360,56 @@ func (f *davFile) DeadProps() (map[xml.Name]webdav.Property, error) {
 		return m, nil
 	}
 	m, err := f.d.s.deadProps(f.ctx, f.d.user, f.path)
-	return m, note(f.ctx, "props", f.path, err)
+	if err != nil {
+		return nil, note(f.ctx, "props", f.path, err)
+	}
+	if f.info.Dir {
+		// RFC 4331 quota properties on collections, so clients can show free space.
+		us, err := f.d.s.Usage(f.ctx, f.d.user)
+		if err != nil {
+			return nil, note(f.ctx, "props", f.path, err)
+		}
+		avail := max(us.Quota-us.Used, 0)
+		for name, v := range map[xml.Name]int64{quotaAvailable: avail, quotaUsed: us.Used} {
+			m[name] = webdav.Property{XMLName: name, InnerXML: []byte(strconv.FormatInt(v, 10))}
+		}
+	}
+	return m, nil
+}
+
+// The RFC 4331 quota properties, computed, never stored.
+var (
+	quotaAvailable = xml.Name{Space: "DAV:", Local: "quota-available-bytes"}
+	quotaUsed      = xml.Name{Space: "DAV:", Local: "quota-used-bytes"}
+)
+
+// protectedPatch refuses a PROPPATCH that touches a computed property: 403 for those,
+// 424 for the rest, and nothing is changed (PROPPATCH is all or nothing).
+func protectedPatch(patches []webdav.Proppatch) ([]webdav.Propstat, bool) {
+	forbidden := webdav.Propstat{Status: http.StatusForbidden}
+	failed := webdav.Propstat{Status: http.StatusFailedDependency}
+	for _, patch := range patches {
+		for _, p := range patch.Props {
+			if p.XMLName == quotaAvailable || p.XMLName == quotaUsed {
+				forbidden.Props = append(forbidden.Props, webdav.Property{XMLName: p.XMLName})
+			} else {
+				failed.Props = append(failed.Props, webdav.Property{XMLName: p.XMLName})
+			}
+		}
+	}
+	if len(forbidden.Props) == 0 {
+		return nil, false
+	}
+	if len(failed.Props) == 0 {
+		return []webdav.Propstat{forbidden}, true
+	}
+	return []webdav.Propstat{forbidden, failed}, true
 }
 
 func (f *davFile) Patch(patches []webdav.Proppatch) ([]webdav.Propstat, error) {
+	if st, refused := protectedPatch(patches); refused {
+		return st, nil
+	}
 	if f.up != nil {
 		// Not committed yet (COPY copies properties before closing): apply on Close.
 		f.pending = append(f.pending, patches...)

@@ -59,6 +59,22 @@ func TestWebDAVTrashAndProps(t *testing.T) {
 	resp, _ = c.do("PROPFIND", "/dav/e", strings.NewReader(bad), "Depth", "0")
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 
+	// Collections carry the RFC 4331 quota properties, which cannot be set.
+	quota := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>`
+	resp, body = c.do("PROPFIND", "/dav/", strings.NewReader(quota), "Depth", "0")
+	require.Equal(t, http.StatusMultiStatus, resp.StatusCode)
+	us, err := s.Usage(ctx, "alice")
+	require.NoError(t, err)
+	assert.Contains(t, string(body), fmt.Sprintf("quota-available-bytes>%d<", us.Quota-us.Used))
+	assert.Contains(t, string(body), fmt.Sprintf("quota-used-bytes>%d<", us.Used))
+	setQuota := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x"><D:set><D:prop><D:quota-available-bytes>999999999999</D:quota-available-bytes><Z:other>x</Z:other></D:prop></D:set></D:propertyupdate>`
+	resp, body = c.do("PROPPATCH", "/dav/e", strings.NewReader(setQuota))
+	require.Equal(t, http.StatusMultiStatus, resp.StatusCode)
+	assert.Contains(t, string(body), "403")
+	assert.Contains(t, string(body), "424")
+	resp, body = c.do("PROPFIND", "/dav/e", strings.NewReader(`<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><Z:other xmlns:Z="urn:x"/></D:prop></D:propfind>`), "Depth", "0")
+	assert.Contains(t, string(body), "404", "nothing of a refused PROPPATCH is applied")
+
 	// Listing with Depth 1 shows the children.
 	resp, body = c.do("PROPFIND", "/dav/e", nil, "Depth", "1")
 	require.Equal(t, http.StatusMultiStatus, resp.StatusCode)
