@@ -102,9 +102,10 @@ func (m *Manager) copyChunk(ctx context.Context, src *Volume, sh *chunkHandle, d
 	return nil
 }
 
-// Snapshot takes a consistent snapshot of a volume ("vol@snap"): I/O to the volume pauses
-// while its chunks are copied. The snapshot is encrypted with the volume's key and is
-// deleted with the volume.
+// Snapshot takes a consistent, copy-on-write snapshot of a volume ("vol@snap"): I/O to the
+// volume pauses only while the metadata records which chunks the snapshot shares; the
+// volume copies a shared chunk to the snapshot the first time it changes it afterwards.
+// The snapshot is read-only, encrypted with the volume's key, and deleted with the volume.
 func (m *Manager) Snapshot(ctx context.Context, volume, snapshot string) (meta.Volume, error) {
 	vol, err := m.OpenVolume(volume)
 	if err != nil {
@@ -116,34 +117,13 @@ func (m *Manager) Snapshot(ctx context.Context, volume, snapshot string) (meta.V
 	if err != nil {
 		return meta.Volume{}, err
 	}
-	snap := m.volume(sm)
-	idxs, err := m.placedIndexes(vol.id)
-	if err != nil {
-		return sm, err
-	}
-	for _, idx := range idxs {
-		if err := m.copyLocked(ctx, vol, snap, idx); err != nil {
-			return sm, fmt.Errorf("cluster: snapshot %s: %w", sm.Name, err)
-		}
-	}
+	vol.snapGen.Add(1)
 	return sm, nil
 }
 
-func (m *Manager) copyLocked(ctx context.Context, src, dst *Volume, idx uint64) error {
-	sh, err := src.lockLoaded(ctx, idx)
-	if err != nil {
-		return err
-	}
-	defer sh.mu.Unlock()
-	dh, err := dst.lockLoaded(ctx, idx)
-	if err != nil {
-		return err
-	}
-	defer dh.mu.Unlock()
-	return m.copyChunk(ctx, src, sh, dst, dh, idx)
-}
-
 // Restore makes a volume's contents those of one of its snapshots (the size stays).
+// Chunks the snapshot still shares with the volume are already right; the others are
+// copied back (after other snapshots sharing them got their own copy).
 func (m *Manager) Restore(ctx context.Context, volume, snapshot string) (meta.Volume, error) {
 	vol, err := m.OpenVolume(volume)
 	if err != nil {
@@ -166,11 +146,35 @@ func (m *Manager) Restore(ctx context.Context, volume, snapshot string) (meta.Vo
 	all := append(a, b...)
 	slices.Sort(all)
 	for _, idx := range slices.Compact(all) {
-		if err := m.copyLocked(ctx, snap, vol, idx); err != nil {
+		if err := m.restoreChunk(ctx, vol, snap, idx); err != nil {
 			return meta.Volume{}, fmt.Errorf("cluster: restore %s from %s: %w", volume, snapshot, err)
 		}
 	}
 	return m.meta.Volume(volume)
+}
+
+func (m *Manager) restoreChunk(ctx context.Context, vol, snap *Volume, idx uint64) error {
+	h, err := vol.lockLoaded(ctx, idx)
+	if err != nil {
+		return err
+	}
+	defer h.mu.Unlock()
+	ids, err := m.meta.SharedWith(vol.id, idx)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(ids, snap.id) {
+		return nil // unchanged since the snapshot
+	}
+	if err := vol.preserveLocked(ctx, h, idx, true); err != nil {
+		return err
+	}
+	sh, err := snap.lockLoaded(ctx, idx)
+	if err != nil {
+		return err
+	}
+	defer sh.mu.Unlock()
+	return m.copyChunk(ctx, snap, sh, vol, h, idx)
 }
 
 // DeleteVolume deletes a volume (with its snapshots) or one snapshot: its wrapped key is
@@ -248,15 +252,28 @@ func (m *Manager) Backup(ctx context.Context, volume, dir string) (chunks int, b
 	if err != nil {
 		return 0, 0, err
 	}
+	if vol.parent != 0 {
+		// A snapshot's chunks that it still shares live in its volume.
+		shared, err := m.meta.SharedChunks(vol.parent)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, idx := range shared {
+			if ids, err := m.meta.SharedWith(vol.parent, idx); err == nil && slices.Contains(ids, vol.id) {
+				idxs = append(idxs, idx)
+			}
+		}
+		slices.Sort(idxs)
+		idxs = slices.Compact(idxs)
+	}
 	man := backupManifest{Format: 1, Name: vol.name, Size: vol.Size(), ChunkSize: vol.chunkSize, WrappedKey: wrapped}
 	for _, idx := range idxs {
-		h, err := vol.lockLoaded(ctx, idx)
-		if err != nil {
-			return chunks, bytes, err
+		off := int64(idx) * vol.chunkSize
+		if off >= vol.Size() {
+			continue
 		}
-		data, _, err := vol.fetchGood(ctx, h, idx, h.p.Nodes)
-		h.mu.Unlock()
-		if err != nil {
+		data := make([]byte, min(vol.chunkSize, vol.Size()-off))
+		if _, err := vol.readAt(ctx, data, off); err != nil {
 			return chunks, bytes, err
 		}
 		nonce := make([]byte, aead.NonceSize())

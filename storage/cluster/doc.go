@@ -10,7 +10,8 @@
 // replica at the chunk's current version, so a replica that missed writes never serves.
 // Reads check every block's CRC32C and GCM tag, fall back to another replica and repair the
 // bad one. Scrub compares digests across replicas and repairs the minority; a background
-// loop re-places replicas of nodes that stopped sending heartbeats.
+// loop re-places replicas of nodes that stopped sending heartbeats. Snapshots are
+// copy-on-write per chunk and read-only.
 //
 // The Manager serves storagepb.MetaService (node registration and heartbeats, volume keys
 // for chunk servers) and storagepb.VolumeService (create, resize, snapshot, restore,

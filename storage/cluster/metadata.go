@@ -25,6 +25,10 @@ type Metadata interface {
 	Placements(vol uint64) ([]meta.Placement, error)
 	Place(vol, idx uint64) (meta.Placement, error)
 	Replace(vol, idx uint64, failed []string, epoch uint64) (meta.Placement, error)
+
+	SharedWith(vol, idx uint64) ([]uint64, error)
+	Unshare(vol, idx, snap uint64) error
+	SharedChunks(vol uint64) ([]uint64, error)
 }
 
 var _ Metadata = (*meta.Store)(nil)

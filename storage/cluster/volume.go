@@ -30,6 +30,12 @@ type Volume struct {
 	chunkSize int64
 	size      atomic.Int64
 	deleted   atomic.Bool
+	// parent is the volume a snapshot was taken of (0 for a volume). Snapshots are
+	// read-only; their chunks that the volume has not changed since are read from it.
+	parent uint64
+	// snapGen grows with every snapshot taken of the volume; a chunk handle remembers the
+	// generation at which it last found no snapshot sharing it.
+	snapGen atomic.Uint64
 
 	// quiesce is held shared by I/O and exclusively by snapshot and restore.
 	quiesce sync.RWMutex
@@ -48,11 +54,14 @@ type chunkHandle struct {
 	placed  bool
 	p       meta.Placement
 	version uint64
+	// unsharedGen is the volume's snapGen when no snapshot shared the chunk any more.
+	unsharedGen uint64
 }
 
 func newVolume(m *Manager, v meta.Volume) *Volume {
-	vol := &Volume{m: m, id: v.ID, name: v.Name, chunkSize: v.ChunkSize, chunks: map[uint64]*chunkHandle{}}
+	vol := &Volume{m: m, id: v.ID, name: v.Name, chunkSize: v.ChunkSize, parent: v.Parent, chunks: map[uint64]*chunkHandle{}}
 	vol.size.Store(v.Size)
+	vol.snapGen.Store(1)
 	return vol
 }
 
@@ -108,6 +117,9 @@ func (v *Volume) span(off, n int64, fn func(idx uint64, coff int64, pos, length 
 	return nil
 }
 
+// ErrReadOnly is returned for writes to a snapshot.
+var ErrReadOnly = errors.New("cluster: snapshots are read-only")
+
 // ReadAt implements storage.BlockDevice.
 func (v *Volume) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	if err := v.check(off, int64(len(p))); err != nil {
@@ -115,14 +127,29 @@ func (v *Volume) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 	v.quiesce.RLock()
 	defer v.quiesce.RUnlock()
+	return v.readAt(ctx, p, off)
+}
+
+// readAt is ReadAt without the quiesce lock (for callers that hold it exclusively).
+func (v *Volume) readAt(ctx context.Context, p []byte, off int64) (int, error) {
 	err := v.span(off, int64(len(p)), func(idx uint64, coff, pos, length int64) error {
+		start := coff &^ (blockSize - 1)
+		end := (coff + length + blockSize - 1) &^ (blockSize - 1)
+		if v.parent != 0 {
+			buf, shared, err := v.readShared(ctx, idx, start, end-start)
+			if err != nil {
+				return err
+			}
+			if shared {
+				copy(p[pos:pos+length], buf[coff-start:])
+				return nil
+			}
+		}
 		h, err := v.rlockLoaded(ctx, idx)
 		if err != nil {
 			return err
 		}
 		defer h.mu.RUnlock()
-		start := coff &^ (blockSize - 1)
-		end := (coff + length + blockSize - 1) &^ (blockSize - 1)
 		buf, err := v.readLocked(ctx, h, idx, start, end-start)
 		if err != nil {
 			return err
@@ -134,6 +161,68 @@ func (v *Volume) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// readShared reads a snapshot's chunk from its volume when the snapshot still shares it
+// (the volume has not changed the chunk since). The volume copies a shared chunk to the
+// snapshot, under the chunk's exclusive lock, before changing it; holding the volume's
+// chunk shared while checking and reading keeps the two consistent. No lock of the
+// snapshot is held meanwhile, so the order is always volume chunk, then snapshot chunk.
+func (v *Volume) readShared(ctx context.Context, idx uint64, start, n int64) ([]byte, bool, error) {
+	pv, err := v.m.volumeByID(v.parent)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: parent of %s: %w", ErrNoVolume, v.name, err)
+	}
+	ph, err := pv.rlockLoaded(ctx, idx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer ph.mu.RUnlock()
+	ids, err := v.m.meta.SharedWith(v.parent, idx)
+	if err != nil || !slices.Contains(ids, v.id) {
+		return nil, false, err
+	}
+	buf, err := pv.readLocked(ctx, ph, idx, start, n)
+	return buf, err == nil, err
+}
+
+// preserveLocked gives every snapshot that still shares a chunk its own copy, before the
+// volume changes the chunk. Called with h.mu held exclusively.
+func (v *Volume) preserveLocked(ctx context.Context, h *chunkHandle, idx uint64, force bool) error {
+	gen := v.snapGen.Load()
+	if v.parent != 0 || !h.placed || (!force && h.unsharedGen == gen) {
+		return nil
+	}
+	ids, err := v.m.meta.SharedWith(v.id, idx)
+	if err != nil {
+		return err
+	}
+	for _, sid := range ids {
+		snap, err := v.m.volumeByID(sid)
+		if errors.Is(err, meta.ErrNotFound) {
+			if err := v.m.meta.Unshare(v.id, idx, sid); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		dh, err := snap.lockLoaded(ctx, idx)
+		if err != nil {
+			return err
+		}
+		err = v.m.copyChunk(ctx, v, h, snap, dh, idx)
+		dh.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("cluster: copy %s chunk %d to snapshot %s before changing it: %w", v.name, idx, snap.name, err)
+		}
+		if err := v.m.meta.Unshare(v.id, idx, sid); err != nil {
+			return err
+		}
+	}
+	h.unsharedGen = gen
+	return nil
 }
 
 // rlockLoaded returns the chunk's handle read-locked and loaded.
@@ -476,6 +565,9 @@ func (v *Volume) WriteAt(ctx context.Context, p []byte, off int64) (int, error) 
 	if err := v.check(off, int64(len(p))); err != nil {
 		return 0, err
 	}
+	if v.parent != 0 {
+		return 0, fmt.Errorf("%w: %s", ErrReadOnly, v.name)
+	}
 	v.quiesce.RLock()
 	defer v.quiesce.RUnlock()
 	err := v.span(off, int64(len(p)), func(idx uint64, coff, pos, length int64) error {
@@ -515,6 +607,9 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 		}
 		copy(buf[coff-start:], data)
 	}
+	if err := v.preserveLocked(ctx, h, idx, false); err != nil {
+		return err
+	}
 	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
 		b, err := v.m.batcher(node)
 		if err != nil {
@@ -543,6 +638,9 @@ func (v *Volume) Trim(ctx context.Context, off, length int64) error {
 func (v *Volume) WriteZeroes(ctx context.Context, off, length int64) error {
 	if err := v.check(off, length); err != nil {
 		return err
+	}
+	if v.parent != 0 {
+		return fmt.Errorf("%w: %s", ErrReadOnly, v.name)
 	}
 	v.quiesce.RLock()
 	defer v.quiesce.RUnlock()
@@ -575,6 +673,9 @@ func (v *Volume) trimChunk(ctx context.Context, idx uint64, start, n int64) erro
 	defer h.mu.Unlock()
 	if !h.placed {
 		return nil // never written: already zeroes
+	}
+	if err := v.preserveLocked(ctx, h, idx, false); err != nil {
+		return err
 	}
 	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
 		c, err := v.m.nodeClient(node)

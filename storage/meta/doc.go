@@ -5,6 +5,10 @@
 // an older placement is refused. State lives in a bbolt file; Place is the pure placement
 // function (spread over zones, then racks, then hosts, then by load).
 //
+// Snapshots are copy-on-write at chunk granularity: CreateSnapshot records, for every chunk
+// the volume has placed, that the snapshot shares it (SharedWith); the volume copies such a
+// chunk to the snapshot before it first changes it and then calls Unshare.
+//
 // Snapshot and key rule: a snapshot is encrypted with its volume's key and dies with it.
 // Deleting a volume destroys its wrapped key, its snapshots and its placements, then
 // compacts the bbolt file so the wrapped key is not left in a freed page. Data meant to

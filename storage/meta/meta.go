@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -65,6 +67,7 @@ var (
 	bNodes      = []byte("nodes")      // id -> Node
 	bPlacements = []byte("placements") // volume id | index -> Placement
 	bSeq        = []byte("seq")
+	bCOW        = []byte("cow") // volume id | index -> snapshot ids still sharing the chunk
 )
 
 // Store is the metadata service's state in a bbolt file: volumes, their wrapped data keys,
@@ -105,7 +108,7 @@ func (s *Store) open() error {
 		return fmt.Errorf("meta: open %s: %w", s.path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bVolumes, bKeys, bNodes, bPlacements, bSeq} {
+		for _, b := range [][]byte{bVolumes, bKeys, bNodes, bPlacements, bSeq, bCOW} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -225,41 +228,45 @@ func (s *Store) CreateVolume(name string, size, chunkSize int64) (Volume, error)
 }
 
 func (s *Store) create(v Volume, newKey bool) (Volume, error) {
-	err := s.update(func(tx *bolt.Tx) error {
-		vb := tx.Bucket(bVolumes)
-		if vb.Get([]byte(v.Name)) != nil {
-			return fmt.Errorf("%w: volume %q", ErrExists, v.Name)
-		}
-		id, err := tx.Bucket(bSeq).NextSequence()
-		if err != nil {
-			return err
-		}
-		v.ID = id
-		v.CreatedUnixMilli = time.Now().UnixMilli()
-		if newKey {
-			v.KeyVolume = id
-			key := make([]byte, KeySize)
-			if _, err := rand.Read(key); err != nil {
-				return err
-			}
-			w, err := s.wrap(id, key)
-			clear(key)
-			if err != nil {
-				return err
-			}
-			if err := tx.Bucket(bKeys).Put(u64(id), w); err != nil {
-				return err
-			}
-		}
-		return putJSON(vb, []byte(v.Name), v)
-	})
+	err := s.update(func(tx *bolt.Tx) error { return s.createTx(tx, &v, newKey) })
 	if err != nil {
 		return Volume{}, err
 	}
 	return v, nil
 }
 
-// CreateSnapshot records a snapshot of a volume (its chunks are copied by the caller). The
+func (s *Store) createTx(tx *bolt.Tx, v *Volume, newKey bool) error {
+	vb := tx.Bucket(bVolumes)
+	if vb.Get([]byte(v.Name)) != nil {
+		return fmt.Errorf("%w: volume %q", ErrExists, v.Name)
+	}
+	id, err := tx.Bucket(bSeq).NextSequence()
+	if err != nil {
+		return err
+	}
+	v.ID = id
+	v.CreatedUnixMilli = time.Now().UnixMilli()
+	if newKey {
+		v.KeyVolume = id
+		key := make([]byte, KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		w, err := s.wrap(id, key)
+		clear(key)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bKeys).Put(u64(id), w); err != nil {
+			return err
+		}
+	}
+	return putJSON(vb, []byte(v.Name), *v)
+}
+
+// CreateSnapshot records a snapshot of a volume, copying no data: every chunk the volume
+// has placed is marked as shared with the snapshot (copy-on-write), and the volume copies a
+// shared chunk to the snapshot before it next changes it (see SharedWith and Unshare). The
 // snapshot shares the volume's data key: deleting the volume destroys its snapshots too.
 func (s *Store) CreateSnapshot(volume, snapshot string) (Volume, error) {
 	if err := ValidName(snapshot); err != nil {
@@ -272,8 +279,79 @@ func (s *Store) CreateSnapshot(volume, snapshot string) (Volume, error) {
 	if v.Parent != 0 {
 		return Volume{}, fmt.Errorf("%w: %q is a snapshot", ErrInvalid, volume)
 	}
-	return s.create(Volume{Name: SnapshotName(volume, snapshot), Size: v.Size, ChunkSize: v.ChunkSize,
-		Parent: v.ID, Snapshot: snapshot, KeyVolume: v.KeyVolume}, false)
+	snap := Volume{Name: SnapshotName(volume, snapshot), Size: v.Size, ChunkSize: v.ChunkSize,
+		Parent: v.ID, Snapshot: snapshot, KeyVolume: v.KeyVolume}
+	err = s.update(func(tx *bolt.Tx) error {
+		if err := s.createTx(tx, &snap, false); err != nil {
+			return err
+		}
+		cb := tx.Bucket(bCOW)
+		c := tx.Bucket(bPlacements).Cursor()
+		prefix := u64(v.ID)
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			var ids []uint64
+			if raw := cb.Get(k); raw != nil {
+				if err := json.Unmarshal(raw, &ids); err != nil {
+					return err
+				}
+			}
+			if err := putJSON(cb, k, append(ids, snap.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Volume{}, err
+	}
+	return snap, nil
+}
+
+// SharedWith returns the snapshots that still share chunk idx of volume vol (the chunk has
+// not changed since they were taken, and they hold no copy of their own).
+func (s *Store) SharedWith(vol, idx uint64) ([]uint64, error) {
+	var ids []uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bCOW).Get(placementKey(vol, idx))
+		if raw == nil {
+			return nil
+		}
+		return json.Unmarshal(raw, &ids)
+	})
+	return ids, err
+}
+
+// Unshare records that snapshot snap now has its own copy of chunk idx of volume vol.
+func (s *Store) Unshare(vol, idx, snap uint64) error {
+	return s.update(func(tx *bolt.Tx) error {
+		cb := tx.Bucket(bCOW)
+		k := placementKey(vol, idx)
+		var ids []uint64
+		if raw := cb.Get(k); raw != nil {
+			if err := json.Unmarshal(raw, &ids); err != nil {
+				return err
+			}
+		}
+		ids = slices.DeleteFunc(ids, func(id uint64) bool { return id == snap })
+		if len(ids) == 0 {
+			return cb.Delete(k)
+		}
+		return putJSON(cb, k, ids)
+	})
+}
+
+// SharedChunks returns the chunk indexes of vol that some snapshot still shares.
+func (s *Store) SharedChunks(vol uint64) ([]uint64, error) {
+	var out []uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bCOW).Cursor()
+		prefix := u64(vol)
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, binary.BigEndian.Uint64(k[8:]))
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Volume returns a volume or snapshot ("vol@snap") by name.
@@ -407,6 +485,9 @@ func (s *Store) DeleteVolume(name string) ([]uint64, error) {
 			}
 		}
 		pb := tx.Bucket(bPlacements)
+		if err := dropShares(tx.Bucket(bCOW), v); err != nil {
+			return err
+		}
 		for _, o := range victims {
 			if err := vb.Delete([]byte(o.Name)); err != nil {
 				return err
@@ -436,6 +517,45 @@ func (s *Store) DeleteVolume(name string) ([]uint64, error) {
 		return nil, err
 	}
 	return removed, s.compact()
+}
+
+// dropShares removes the copy-on-write records a deleted volume or snapshot leaves.
+func dropShares(cb *bolt.Bucket, v Volume) error {
+	type upd struct {
+		k   []byte
+		ids []uint64
+	}
+	var updates []upd
+	c := cb.Cursor()
+	for k, raw := c.First(); k != nil; k, raw = c.Next() {
+		owner := binary.BigEndian.Uint64(k)
+		if v.Parent == 0 {
+			if owner == v.ID {
+				updates = append(updates, upd{k: bytes.Clone(k)})
+			}
+			continue
+		}
+		if owner != v.Parent {
+			continue
+		}
+		var ids []uint64
+		if err := json.Unmarshal(raw, &ids); err != nil {
+			return err
+		}
+		updates = append(updates, upd{bytes.Clone(k), slices.DeleteFunc(ids, func(id uint64) bool { return id == v.ID })})
+	}
+	for _, u := range updates {
+		var err error
+		if len(u.ids) == 0 {
+			err = cb.Delete(u.k)
+		} else {
+			err = putJSON(cb, u.k, u.ids)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // compact rewrites the bbolt file without its free pages, then replaces the old file.

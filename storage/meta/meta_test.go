@@ -143,3 +143,49 @@ func TestVolumesPlacementAndErase(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, vols)
 }
+
+func TestSnapshotSharesChunks(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "meta.db"), masterKey(t))
+	require.NoError(t, err)
+	defer s.Close()
+	for _, z := range []string{"z1", "z2", "z3"} {
+		require.NoError(t, s.UpsertNode(Node{ID: z, Addr: "127.0.0.1:1", Zone: z, Healthy: true}))
+	}
+	v, err := s.CreateVolume("v", 64<<20, 4<<20)
+	require.NoError(t, err)
+	for _, idx := range []uint64{0, 5} {
+		_, err := s.Place(v.ID, idx)
+		require.NoError(t, err)
+	}
+	s1, err := s.CreateSnapshot("v", "s1")
+	require.NoError(t, err)
+	s2, err := s.CreateSnapshot("v", "s2")
+	require.NoError(t, err)
+	ids, err := s.SharedWith(v.ID, 5)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{s1.ID, s2.ID}, ids)
+	ids, err = s.SharedWith(v.ID, 1)
+	require.NoError(t, err)
+	assert.Empty(t, ids, "a chunk never written is not shared (the snapshot reads zeroes)")
+	require.NoError(t, s.Unshare(v.ID, 5, s1.ID))
+	ids, err = s.SharedWith(v.ID, 5)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{s2.ID}, ids)
+	shared, err := s.SharedChunks(v.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{0, 5}, shared)
+
+	_, err = s.DeleteVolume("v@s2")
+	require.NoError(t, err)
+	ids, err = s.SharedWith(v.ID, 5)
+	require.NoError(t, err)
+	assert.Empty(t, ids)
+	ids, err = s.SharedWith(v.ID, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{s1.ID}, ids)
+	_, err = s.DeleteVolume("v")
+	require.NoError(t, err)
+	shared, err = s.SharedChunks(v.ID)
+	require.NoError(t, err)
+	assert.Empty(t, shared)
+}

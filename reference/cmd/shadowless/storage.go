@@ -409,7 +409,7 @@ func newStorageVolumeCmd() *cobra.Command {
 	}
 	resize.Flags().StringVar(&newSize, "size", "", "new size (larger than the current one)")
 	snapshot := &cobra.Command{
-		Use: "snapshot VOLUME SNAPSHOT", Short: "Take a snapshot (VOLUME@SNAPSHOT; it shares the volume's key and is deleted with it)", Args: cobra.ExactArgs(2),
+		Use: "snapshot VOLUME SNAPSHOT", Short: "Take a copy-on-write, read-only snapshot (VOLUME@SNAPSHOT; it shares the volume's key and is deleted with it)", Args: cobra.ExactArgs(2),
 		Example: "  shadowless storage volume snapshot data before-upgrade",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := volumeClient(addr).SnapshotVolume(cmd.Context(), connect.NewRequest(&storagepb.SnapshotVolumeRequest{Volume: args[0], Snapshot: args[1]}))
