@@ -71,6 +71,9 @@ func (v *Volume) Name() string { return v.name }
 // ID is the volume's metadata id.
 func (v *Volume) ID() uint64 { return v.id }
 
+// ReadOnly reports whether the volume is a snapshot (which refuses writes).
+func (v *Volume) ReadOnly() bool { return v.parent != 0 }
+
 // ChunkSize is the number of bytes per chunk.
 func (v *Volume) ChunkSize() int64 { return v.chunkSize }
 

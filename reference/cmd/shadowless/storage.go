@@ -147,7 +147,7 @@ func (h *exportHooks) start(ctx context.Context, m *cluster.Manager, dir string,
 				if err != nil {
 					return nbd.Export{}, fmt.Errorf("%w: %w", nbd.ErrUnknownExport, err)
 				}
-				return nbd.Export{Name: name, Device: v}, nil
+				return nbd.Export{Name: name, Device: v, ReadOnly: v.ReadOnly()}, nil
 			},
 			ListFunc: m.VolumeNames,
 		}
