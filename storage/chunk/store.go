@@ -595,7 +595,79 @@ func (s *Store) checkFence(id ID, version, epoch uint64) error {
 	return nil
 }
 
+// WriteOp is one write of a WriteMany.
+type WriteOp struct {
+	ID      ID
+	Offset  uint32
+	Data    []byte
+	Version uint64
+	Epoch   uint64
+}
+
+// WriteMany appends several writes as consecutive records with one write call and one
+// fsync (the chunk server's batched path). errs[i] is the outcome of ops[i]: a write that
+// fails its checks fails alone; a failed write or fsync fails all. The writes must be to
+// different chunks, or ordered by the caller.
+func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
+	errs := make([]error, len(ops))
+	var hs []Header
+	var offs []int
+	var which []int
+	size := 0
+	for _, op := range ops {
+		size += HeaderSize + len(op.Data)/BlockSize*FrameSize
+	}
+	buf := make([]byte, 0, size)
+	for i, op := range ops {
+		if err := checkRange(op.Offset, len(op.Data)); err != nil {
+			errs[i] = err
+			continue
+		}
+		aead, err := s.aead(op.ID.Volume)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := s.checkFence(op.ID, op.Version, op.Epoch); err != nil {
+			errs[i] = err
+			continue
+		}
+		seq, err := s.seq.next()
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		h := Header{Type: RecordData, ID: op.ID, Offset: op.Offset, Length: uint32(len(op.Data)), Version: op.Version, Epoch: op.Epoch, Seq: seq}
+		start := len(buf)
+		buf = AppendHeader(buf, h)
+		buf = buf[:len(buf)+int(h.BodySize())]
+		first := op.Offset / BlockSize
+		for b := 0; b < len(op.Data)/BlockSize; b++ {
+			frame := buf[start+HeaderSize+b*FrameSize : start+HeaderSize+(b+1)*FrameSize]
+			sealFrame(aead, frame, op.Data[b*BlockSize:(b+1)*BlockSize], op.ID, first+uint32(b), seq)
+		}
+		hs = append(hs, h)
+		offs = append(offs, start)
+		which = append(which, i)
+	}
+	if len(hs) == 0 {
+		return errs
+	}
+	if err := s.appendRecords(ctx, hs, offs, buf); err != nil {
+		for _, i := range which {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
 func (s *Store) append(ctx context.Context, h Header, rec []byte) error {
+	return s.appendRecords(ctx, []Header{h}, []int{0}, rec)
+}
+
+// appendRecords writes consecutive records (headers hs at offsets offs of buf) with one
+// write call and returns once they are durable.
+func (s *Store) appendRecords(ctx context.Context, hs []Header, offs []int, rec []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -619,7 +691,9 @@ func (s *Store) append(ctx context.Context, h Header, rec []byte) error {
 	}
 	seg.size += int64(len(rec))
 	s.total += int64(len(rec))
-	s.apply(h, seg, off)
+	for i, h := range hs {
+		s.apply(h, seg, off+int64(offs[i]))
+	}
 	end := seg.size
 	s.mu.Unlock()
 	if err := seg.syncTo(end, func() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return seg.size }); err != nil {

@@ -422,3 +422,38 @@ func TestClosedStore(t *testing.T) {
 	err := s.Write(context.Background(), ID{Volume: 1}, 0, make([]byte, BlockSize), 1, 1)
 	assert.True(t, errors.Is(err, ErrClosed), "got %v", err)
 }
+
+func TestWriteMany(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 9}, 0, pattern("v5", BlockSize), 5, 2))
+	ops := []WriteOp{
+		{ID: ID{Volume: 1, Index: 1}, Offset: 0, Data: pattern("one", 2*BlockSize), Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 2}, Offset: 3, Data: pattern("bad", BlockSize), Version: 1, Epoch: 1},
+		{ID: ID{Volume: 2, Index: 1}, Offset: 0, Data: pattern("nokey", BlockSize), Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 9}, Offset: 0, Data: pattern("stale", BlockSize), Version: 6, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 3}, Offset: BlockSize, Data: pattern("three", BlockSize), Version: 4, Epoch: 1},
+	}
+	errs := s.WriteMany(ctx, ops)
+	require.Len(t, errs, 5)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], ErrRange)
+	assert.ErrorIs(t, errs[2], ErrNoKey)
+	assert.ErrorIs(t, errs[3], ErrStaleEpoch)
+	assert.NoError(t, errs[4])
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, keys, 0)
+	for _, i := range []int{0, 4} {
+		got := make([]byte, len(ops[i].Data))
+		v, err := s2.Read(ctx, ops[i].ID, ops[i].Offset, got)
+		require.NoError(t, err)
+		assert.Equal(t, ops[i].Data, got)
+		assert.Equal(t, ops[i].Version, v)
+	}
+	got := make([]byte, BlockSize)
+	_, err := s2.Read(ctx, ID{Volume: 1, Index: 9}, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, pattern("v5", BlockSize), got, "a refused write left no trace")
+}

@@ -369,27 +369,27 @@ func (cs *ChunkServer) GC(ctx context.Context, _ *connect.Request[storagepb.GCRe
 	return connect.NewResponse(&storagepb.GCResponse{BytesBefore: st.BytesBefore, BytesAfter: st.BytesAfter}), nil
 }
 
-// WriteBatch implements storagepbconnect.ChunkServiceHandler: the writes run concurrently,
-// so the store's group commit makes them durable with shared fsyncs.
+// WriteBatch implements storagepbconnect.ChunkServiceHandler: the writes are appended with
+// one write call and made durable with one fsync.
 func (cs *ChunkServer) WriteBatch(ctx context.Context, req *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
 	results := make([]*storagepb.WriteResult, len(req.Msg.Writes))
-	var wg sync.WaitGroup
+	ops := make([]chunk.WriteOp, 0, len(req.Msg.Writes))
+	where := make([]int, 0, len(req.Msg.Writes))
 	for i, w := range req.Msg.Writes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res := &storagepb.WriteResult{}
-			results[i] = res
-			id, err := ref(w.Chunk)
-			if err == nil {
-				err = toConnect(cs.store.Write(ctx, id, w.Offset, w.Data, w.Version, w.Epoch))
-			}
-			if err != nil {
-				res.Code = uint32(connect.CodeOf(err))
-				res.Message = err.Error()
-			}
-		}()
+		results[i] = &storagepb.WriteResult{}
+		id, err := ref(w.Chunk)
+		if err != nil {
+			results[i].Code, results[i].Message = uint32(connect.CodeInvalidArgument), err.Error()
+			continue
+		}
+		ops = append(ops, chunk.WriteOp{ID: id, Offset: w.Offset, Data: w.Data, Version: w.Version, Epoch: w.Epoch})
+		where = append(where, i)
 	}
-	wg.Wait()
+	for j, err := range cs.store.WriteMany(ctx, ops) {
+		if err != nil {
+			err = toConnect(err)
+			results[where[j]].Code, results[where[j]].Message = uint32(connect.CodeOf(err)), err.Error()
+		}
+	}
 	return connect.NewResponse(&storagepb.WriteBatchResponse{Results: results}), nil
 }
