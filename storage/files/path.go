@@ -40,7 +40,7 @@ func CleanPath(p string) (string, error) {
 		}
 	}
 	var b strings.Builder
-	for i, seg := range strings.Split(p, "/") {
+	for _, seg := range strings.Split(p, "/") {
 		switch {
 		case seg == "":
 			continue
@@ -48,7 +48,7 @@ func CleanPath(p string) (string, error) {
 			return "", fmt.Errorf("%w: %q segment", ErrInvalidPath, seg)
 		case len(seg) > MaxNameLength:
 			return "", fmt.Errorf("%w: name longer than %d bytes", ErrInvalidPath, MaxNameLength)
-		case i <= 1 && len(seg) == 2 && seg[1] == ':' && isASCIILetter(seg[0]):
+		case b.Len() == 0 && len(seg) == 2 && seg[1] == ':' && isASCIILetter(seg[0]):
 			return "", fmt.Errorf("%w: drive letter %q", ErrInvalidPath, seg)
 		}
 		b.WriteByte('/')

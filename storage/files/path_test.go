@@ -39,6 +39,7 @@ func TestCleanPath(t *testing.T) {
 		`/a\..\..\b`:                   "backslash",
 		"C:/Windows":                   "drive letter",
 		"/c:/x":                        "drive letter",
+		"//A:":                         "drive letter",
 		"/\xff\xfe":                    "UTF-8",
 		"/" + strings.Repeat("n", 256): "name longer",
 		strings.Repeat("/abc", 1025):   "longer than 4096",
@@ -51,7 +52,7 @@ func TestCleanPath(t *testing.T) {
 }
 
 func FuzzCleanPath(f *testing.F) {
-	for _, s := range []string{"", "/", "/a/b", "../../etc/passwd", "/a/./b", "a\x00b", `C:\x`, "//x//", "/.../..a", "\xff"} {
+	for _, s := range []string{"", "/", "/a/b", "../../etc/passwd", "/a/./b", "a\x00b", `C:\x`, "//x//", "/.../..a", "\xff", "//A:", "///z:/y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
