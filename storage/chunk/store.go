@@ -57,6 +57,12 @@ type Options struct {
 	Keys Keys
 	// Logger receives recovery and GC events; nil means slog.Default().
 	Logger *slog.Logger
+	// DropDamaged makes Open survive a damaged record in the middle of a segment (a torn
+	// write among unsynced records after a power loss, or rot): the segment is truncated
+	// there, and every chunk with a record newer than the damage is dropped, so this store
+	// never claims a version whose earlier writes it lost. Meant for a replica whose chunks
+	// the cluster rebuilds; without it Open fails with a *CorruptionError.
+	DropDamaged bool
 }
 
 // Store keeps chunks in append-only segment files in one directory. It is safe for
@@ -82,6 +88,7 @@ type Store struct {
 
 	gcMu     sync.Mutex
 	recovery Recovery
+	lost     []ID // chunks of records cut off after a damaged one (during Open)
 
 	// recs recycles record buffers: a 1 MiB write would otherwise allocate (and the
 	// garbage collector scan) a megabyte per call.
@@ -94,6 +101,11 @@ type Recovery struct {
 	Records  int
 	// TruncatedBytes were cut from segment tails: records never made durable (torn writes).
 	TruncatedBytes int64
+	// Damaged lists records damaged in the middle of a segment (with Options.DropDamaged;
+	// otherwise Open fails on the first one).
+	Damaged []CorruptionError
+	// DroppedChunks were dropped because they had records newer than a damaged one.
+	DroppedChunks []ID
 }
 
 type chunkState struct {
@@ -160,6 +172,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.closeFiles()
 		return nil, err
 	}
+	for _, id := range s.recovery.DroppedChunks {
+		if err := s.DropChunk(context.Background(), id); err != nil {
+			s.closeFiles()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -181,6 +199,7 @@ func (s *Store) replay() error {
 		return fmt.Errorf("chunk: %w", err)
 	}
 	var recs []replayed
+	var damagedBefore uint64
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasSuffix(name, gcSuffix) {
@@ -205,9 +224,21 @@ func (s *Store) replay() error {
 		if id >= s.nextSeg {
 			s.nextSeg = id + 1
 		}
-		got, err := s.scanSegment(seg)
+		got, damage, err := s.scanSegment(seg)
 		if err != nil {
 			return err
+		}
+		if damage != nil {
+			// Records of this segment before the damage are intact; anything newer than
+			// the newest of them may depend on what was lost.
+			var newest uint64
+			for _, r := range got {
+				newest = max(newest, r.h.Seq)
+			}
+			if len(s.recovery.Damaged) == 0 || newest < damagedBefore {
+				damagedBefore = newest
+			}
+			s.recovery.Damaged = append(s.recovery.Damaged, *damage)
 		}
 		recs = append(recs, got...)
 		s.total += seg.size
@@ -217,6 +248,26 @@ func (s *Store) replay() error {
 	for _, r := range recs {
 		s.apply(r.h, r.seg, r.off)
 		maxSeq = max(maxSeq, r.h.Seq)
+	}
+	if len(s.recovery.Damaged) > 0 {
+		drop := map[ID]bool{}
+		for _, id := range s.lost {
+			if _, live := s.index[id]; live && !drop[id] {
+				drop[id] = true
+				s.recovery.DroppedChunks = append(s.recovery.DroppedChunks, id)
+			}
+		}
+		s.lost = nil
+		for _, r := range recs {
+			if r.h.Seq > damagedBefore && (r.h.Type == RecordData || r.h.Type == RecordTrim || r.h.Type == RecordVersion) {
+				if _, live := s.index[r.h.ID]; live && !drop[r.h.ID] {
+					drop[r.h.ID] = true
+					s.recovery.DroppedChunks = append(s.recovery.DroppedChunks, r.h.ID)
+				}
+			}
+		}
+		s.log.Error("chunk: damaged log records; dropped the chunks written after them (the cluster rebuilds them)",
+			"dir", s.dir, "damaged", len(s.recovery.Damaged), "dropped_chunks", len(s.recovery.DroppedChunks))
 	}
 	s.recovery.Segments = len(s.segs)
 	s.recovery.Records = len(recs)
@@ -240,8 +291,9 @@ func openSegment(path string, id uint64) (*segment, error) {
 
 // scanSegment reads the headers of a segment. A bad record with nothing valid after it is a
 // torn tail and is truncated; one with a valid record after it is corruption.
-func (s *Store) scanSegment(seg *segment) ([]replayed, error) {
+func (s *Store) scanSegment(seg *segment) ([]replayed, *CorruptionError, error) {
 	var recs []replayed
+	var damage *CorruptionError
 	var hb [HeaderSize]byte
 	pos := int64(0)
 	for pos < seg.size {
@@ -264,14 +316,21 @@ func (s *Store) scanSegment(seg *segment) ([]replayed, error) {
 		}
 		if err != nil {
 			if next, ok := s.findValidRecord(seg, pos+1); ok {
-				return nil, &CorruptionError{Segment: seg.path, Offset: pos, Err: fmt.Errorf("%w (valid record follows at %d)", err, next)}
+				ce := &CorruptionError{Segment: seg.path, Offset: pos, Err: fmt.Errorf("%w (valid record follows at %d)", err, next)}
+				if !s.opts.DropDamaged {
+					return nil, nil, ce
+				}
+				damage = ce
+				s.lostAfterDamage(seg, next)
+				s.log.Error("chunk: damaged record in the middle of a segment; truncating there", "segment", seg.path, "offset", pos, "bytes", seg.size-pos, "reason", err)
+			} else {
+				s.log.Warn("chunk: truncating torn tail", "segment", seg.path, "offset", pos, "bytes", seg.size-pos, "reason", err)
 			}
-			s.log.Warn("chunk: truncating torn tail", "segment", seg.path, "offset", pos, "bytes", seg.size-pos, "reason", err)
 			if terr := seg.f.Truncate(pos); terr != nil {
-				return nil, fmt.Errorf("chunk: truncate %s: %w", seg.path, terr)
+				return nil, nil, fmt.Errorf("chunk: truncate %s: %w", seg.path, terr)
 			}
 			if terr := seg.f.Sync(); terr != nil {
-				return nil, fmt.Errorf("chunk: sync %s: %w", seg.path, terr)
+				return nil, nil, fmt.Errorf("chunk: sync %s: %w", seg.path, terr)
 			}
 			s.recovery.TruncatedBytes += seg.size - pos
 			seg.size, seg.synced = pos, pos
@@ -280,7 +339,29 @@ func (s *Store) scanSegment(seg *segment) ([]replayed, error) {
 		recs = append(recs, replayed{h: h, seg: seg, off: pos})
 		pos += HeaderSize + h.BodySize()
 	}
-	return recs, nil
+	return recs, damage, nil
+}
+
+// lostAfterDamage notes the chunks of the decodable records after a damaged one, which the
+// truncation drops: they are dropped whole.
+func (s *Store) lostAfterDamage(seg *segment, pos int64) {
+	var hb [HeaderSize]byte
+	for pos < seg.size {
+		if _, err := seg.f.ReadAt(hb[:], pos); err == nil {
+			if h, err := DecodeHeader(hb[:]); err == nil {
+				if h.Type == RecordData || h.Type == RecordTrim || h.Type == RecordVersion {
+					s.lost = append(s.lost, h.ID)
+				}
+				pos += HeaderSize + h.BodySize()
+				continue
+			}
+		}
+		next, ok := s.findValidRecord(seg, pos+1)
+		if !ok {
+			return
+		}
+		pos = next
+	}
 }
 
 func (s *Store) checkBody(seg *segment, pos int64, h Header) error {

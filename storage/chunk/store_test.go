@@ -457,3 +457,85 @@ func TestWriteMany(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, pattern("v5", BlockSize), got, "a refused write left no trace")
 }
+
+// TestRecoveryDropDamaged: with DropDamaged, a damaged record in the middle truncates its
+// segment there and drops the chunks written after it, instead of failing Open; chunks
+// written before it are intact, and the next open finds a clean log.
+func TestRecoveryDropDamaged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	for i := 0; i < 4; i++ {
+		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern(fmt.Sprintf("c%d", i), BlockSize), 1, 1))
+	}
+	// A later write to chunk 0 lands after the damage too.
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 0}, BlockSize, pattern("late", BlockSize), 2, 1))
+	require.NoError(t, s.Close())
+	path := lastSegment(t, dir)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff, 0xff}, 2*(HeaderSize+FrameSize)+30) // third record's header
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	_, err = Open(dir, Options{Keys: keys})
+	require.ErrorIs(t, err, ErrCorrupt, "without DropDamaged, Open refuses")
+
+	s2, err := Open(dir, Options{Keys: keys, DropDamaged: true})
+	require.NoError(t, err)
+	rec := s2.Recovery()
+	require.Len(t, rec.Damaged, 1)
+	assert.Equal(t, int64(2*(HeaderSize+FrameSize)), rec.Damaged[0].Offset)
+	// Chunk 3 (after the damage) is cut off; chunk 0 kept an early record but lost its late
+	// one, so it is dropped whole rather than left claiming a version it does not hold.
+	assert.Equal(t, []ID{{Volume: 1, Index: 0}}, rec.DroppedChunks)
+	check := func(s *Store) {
+		got := make([]byte, BlockSize)
+		_, err := s.Read(ctx, ID{Volume: 1, Index: 1}, 0, got)
+		require.NoError(t, err)
+		assert.Equal(t, pattern("c1", BlockSize), got, "a chunk written before the damage is intact")
+		for _, idx := range []uint64{0, 2, 3} {
+			_, ok := s.Stat(ID{Volume: 1, Index: idx})
+			assert.False(t, ok, "chunk %d should be gone (lost or newer than the damage)", idx)
+		}
+	}
+	check(s2)
+	require.NoError(t, s2.Close())
+	s3, err := Open(dir, Options{Keys: keys, DropDamaged: true})
+	require.NoError(t, err)
+	defer s3.Close()
+	assert.Empty(t, s3.Recovery().Damaged, "the log is clean after recovery")
+	check(s3)
+}
+
+// TestRecoveryDropDamagedAcrossSegments: chunks whose newer records sit in later segments
+// are dropped too; chunks entirely older than the damage are kept.
+func TestRecoveryDropDamagedAcrossSegments(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	recSize := int64(HeaderSize + FrameSize)
+	s := openT(t, dir, keys, 3*recSize) // three records per segment
+	for i := 0; i < 6; i++ {
+		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern(fmt.Sprintf("c%d", i), BlockSize), 1, 1))
+	}
+	require.NoError(t, s.Close())
+	segs, err := filepath.Glob(filepath.Join(dir, "seg-*.log"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(segs), 2)
+	f, err := os.OpenFile(segs[0], os.O_WRONLY, 0) // the oldest segment: chunks 0, 1, 2
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff}, recSize+20) // chunk 1's header
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	s2, err := Open(dir, Options{Keys: keys, DropDamaged: true, SegmentSize: 3 * recSize})
+	require.NoError(t, err)
+	defer s2.Close()
+	_, ok := s2.Stat(ID{Volume: 1, Index: 0})
+	assert.True(t, ok, "chunk 0 predates the damage")
+	for i := 1; i < 6; i++ {
+		_, ok := s2.Stat(ID{Volume: 1, Index: uint64(i)})
+		assert.False(t, ok, "chunk %d is newer than the damage and must be dropped", i)
+	}
+}

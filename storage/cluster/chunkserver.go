@@ -113,7 +113,9 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	hc := newH2CClient()
 	metaClient := storagepbconnect.NewMetaServiceClient(hc, baseURL(cfg.MetaAddr), clientOptions()...)
 	keys := &remoteKeys{meta: metaClient, keys: map[uint64][]byte{}}
-	store, err := chunk.Open(cfg.Dir, chunk.Options{Keys: keys, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger})
+	// A replica that finds damage in the middle of its log drops the affected chunks and
+	// lets the cluster rebuild them, rather than refusing to start.
+	store, err := chunk.Open(cfg.Dir, chunk.Options{Keys: keys, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger, DropDamaged: true})
 	if err != nil {
 		return nil, err
 	}
