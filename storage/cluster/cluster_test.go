@@ -26,7 +26,7 @@ func startLocal(t testing.TB, dir string, nodes int) *Local {
 	t.Helper()
 	l, err := StartLocal(context.Background(), LocalConfig{
 		Dir: dir, Nodes: nodes, DefaultVolumeSize: 1 << 20, ChunkSize: testChunk,
-		HeartbeatTimeout: 600 * time.Millisecond, Heartbeat: 100 * time.Millisecond,
+		HeartbeatTimeout: 2 * time.Second, Heartbeat: 100 * time.Millisecond,
 		RepairInterval: 200 * time.Millisecond, Logger: quietLogger(),
 	})
 	require.NoError(t, err)
