@@ -84,9 +84,6 @@ func toConnect(err error) error {
 	return connect.NewError(code, err)
 }
 
-// isCorrupt reports whether a replica answered that its bytes are damaged.
-func isCorrupt(err error) bool { return connect.CodeOf(err) == connect.CodeDataLoss }
-
 // replicaError records which replica failed how.
 type replicaError struct {
 	Node string
