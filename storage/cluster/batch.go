@@ -12,73 +12,75 @@ import (
 	"github.com/shadowless-dev/shadowless/storage/storagepb/storagepbconnect"
 )
 
-// Batch limits: the writes one WriteBatch call may carry.
+// Batch limits: the requests one batch call may carry.
 const (
-	maxBatchWrites = 64
-	maxBatchBytes  = 4 << 20
+	maxBatchItems = 64
+	maxBatchBytes = 4 << 20
 )
 
-// writeBatcher sends the writes waiting for one chunk server as WriteBatch calls: the first
-// waiting caller becomes the leader and sends everything queued, then the next leader
-// sends what queued meanwhile. Under load one call carries many writes; alone, a write
-// goes out at once.
-type writeBatcher struct {
-	client storagepbconnect.ChunkServiceClient
+// batcher sends the requests waiting for one chunk server as one batch call: the first
+// waiting caller becomes the leader and sends everything queued, then hands what queued
+// meanwhile to the next leader. Under load one call carries many requests; alone, a
+// request goes out at once.
+type batcher[Q, R any] struct {
+	// call sends a batch and returns one result or error per request, or an error for all.
+	call func(ctx context.Context, reqs []Q) ([]R, []error, error)
+	// size is a request's payload size, for maxBatchBytes.
+	size func(Q) int
 
 	mu      sync.Mutex
-	queue   []*pendingWrite
+	queue   []*pending[Q, R]
 	leading bool
 }
 
-type pendingWrite struct {
+type pending[Q, R any] struct {
 	ctx  context.Context
-	req  *storagepb.WriteRequest
+	req  Q
+	res  R
 	err  error
 	done chan struct{}
 }
 
-func (b *writeBatcher) write(ctx context.Context, req *storagepb.WriteRequest) error {
-	p := &pendingWrite{ctx: ctx, req: req, done: make(chan struct{})}
+func (b *batcher[Q, R]) do(ctx context.Context, req Q) (R, error) {
+	p := &pending[Q, R]{ctx: ctx, req: req, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	if b.leading {
 		b.mu.Unlock()
 		select {
 		case <-p.done:
-			return p.err
+			return p.res, p.err
 		case <-ctx.Done():
-			// The write may still be sent; the caller treats it as failed (not acknowledged).
-			return ctx.Err()
+			// The request may still be sent; the caller treats it as failed.
+			var zero R
+			return zero, ctx.Err()
 		}
 	}
 	b.leading = true
 	for {
-		batch, rest := takeBatch(b.queue)
-		b.queue = rest
+		batch := b.take()
 		b.mu.Unlock()
 		b.send(batch)
 		b.mu.Lock()
 		select {
 		case <-p.done:
 			if len(b.queue) > 0 {
-				// Hand the rest to a new leader so this caller can return.
-				go b.lead()
+				go b.lead() // hand the rest to a new leader so this caller can return
 			} else {
 				b.leading = false
 			}
 			b.mu.Unlock()
-			return p.err
+			return p.res, p.err
 		default:
 		}
 	}
 }
 
 // lead sends queued batches until the queue is empty. Called with leading set.
-func (b *writeBatcher) lead() {
+func (b *batcher[Q, R]) lead() {
 	b.mu.Lock()
 	for len(b.queue) > 0 {
-		batch, rest := takeBatch(b.queue)
-		b.queue = rest
+		batch := b.take()
 		b.mu.Unlock()
 		b.send(batch)
 		b.mu.Lock()
@@ -87,21 +89,21 @@ func (b *writeBatcher) lead() {
 	b.mu.Unlock()
 }
 
-func takeBatch(q []*pendingWrite) (batch, rest []*pendingWrite) {
-	bytes := 0
-	n := 0
-	for n < len(q) && n < maxBatchWrites && (n == 0 || bytes+len(q[n].req.Data) <= maxBatchBytes) {
-		bytes += len(q[n].req.Data)
+// take removes the next batch from the queue. Called with mu held.
+func (b *batcher[Q, R]) take() []*pending[Q, R] {
+	bytes, n := 0, 0
+	for n < len(b.queue) && n < maxBatchItems && (n == 0 || bytes+b.size(b.queue[n].req) <= maxBatchBytes) {
+		bytes += b.size(b.queue[n].req)
 		n++
 	}
-	return q[:n:n], q[n:]
+	batch := b.queue[:n:n]
+	b.queue = b.queue[n:]
+	return batch
 }
 
-func (b *writeBatcher) send(batch []*pendingWrite) {
-	req := &storagepb.WriteBatchRequest{}
-	ctx := context.Background()
-	var cancel context.CancelFunc = func() {}
-	live := batch[:0:0]
+func (b *batcher[Q, R]) send(batch []*pending[Q, R]) {
+	var live []*pending[Q, R]
+	var reqs []Q
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
 			p.err = err
@@ -109,12 +111,13 @@ func (b *writeBatcher) send(batch []*pendingWrite) {
 			continue
 		}
 		live = append(live, p)
-		req.Writes = append(req.Writes, p.req)
+		reqs = append(reqs, p.req)
 	}
 	if len(live) == 0 {
 		return
 	}
-	// The batch carries the earliest deadline of its writes.
+	// The batch carries the earliest deadline of its requests.
+	ctx, cancel := context.WithCancel(context.Background())
 	for _, p := range live {
 		if d, ok := p.ctx.Deadline(); ok {
 			if cur, has := ctx.Deadline(); !has || d.Before(cur) {
@@ -124,17 +127,58 @@ func (b *writeBatcher) send(batch []*pendingWrite) {
 		}
 	}
 	defer cancel()
-	resp, err := b.client.WriteBatch(ctx, connect.NewRequest(req))
+	res, errs, err := b.call(ctx, reqs)
 	for i, p := range live {
 		switch {
 		case err != nil:
 			p.err = err
-		case i >= len(resp.Msg.Results):
-			p.err = connect.NewError(connect.CodeInternal, errors.New("write batch: missing result"))
-		case resp.Msg.Results[i].Code != 0:
-			r := resp.Msg.Results[i]
-			p.err = connect.NewError(connect.Code(r.Code), fmt.Errorf("%s", r.Message))
+		case i >= len(res) || i >= len(errs):
+			p.err = connect.NewError(connect.CodeInternal, errors.New("batch: missing result"))
+		default:
+			p.res, p.err = res[i], errs[i]
 		}
 		close(p.done)
 	}
+}
+
+func resultError(code uint32, msg string) error {
+	if code == 0 {
+		return nil
+	}
+	return connect.NewError(connect.Code(code), fmt.Errorf("%s", msg))
+}
+
+// nodeBatchers are the batchers of one chunk server.
+type nodeBatchers struct {
+	writes batcher[*storagepb.WriteRequest, struct{}]
+	reads  batcher[*storagepb.ReadRequest, *storagepb.ReadResult]
+}
+
+func newNodeBatchers(c storagepbconnect.ChunkServiceClient) *nodeBatchers {
+	nb := &nodeBatchers{}
+	nb.writes.size = func(q *storagepb.WriteRequest) int { return len(q.Data) }
+	nb.writes.call = func(ctx context.Context, reqs []*storagepb.WriteRequest) ([]struct{}, []error, error) {
+		resp, err := c.WriteBatch(ctx, connect.NewRequest(&storagepb.WriteBatchRequest{Writes: reqs}))
+		if err != nil {
+			return nil, nil, err
+		}
+		errs := make([]error, len(resp.Msg.Results))
+		for i, r := range resp.Msg.Results {
+			errs[i] = resultError(r.Code, r.Message)
+		}
+		return make([]struct{}, len(errs)), errs, nil
+	}
+	nb.reads.size = func(q *storagepb.ReadRequest) int { return int(q.Length) }
+	nb.reads.call = func(ctx context.Context, reqs []*storagepb.ReadRequest) ([]*storagepb.ReadResult, []error, error) {
+		resp, err := c.ReadBatch(ctx, connect.NewRequest(&storagepb.ReadBatchRequest{Reads: reqs}))
+		if err != nil {
+			return nil, nil, err
+		}
+		errs := make([]error, len(resp.Msg.Results))
+		for i, r := range resp.Msg.Results {
+			errs[i] = resultError(r.Code, r.Message)
+		}
+		return resp.Msg.Results, errs, nil
+	}
+	return nb
 }

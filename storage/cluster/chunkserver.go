@@ -395,3 +395,26 @@ func (cs *ChunkServer) WriteBatch(ctx context.Context, req *connect.Request[stor
 	}
 	return connect.NewResponse(&storagepb.WriteBatchResponse{Results: results}), nil
 }
+
+// ReadBatch implements storagepbconnect.ChunkServiceHandler.
+func (cs *ChunkServer) ReadBatch(ctx context.Context, req *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error) {
+	results := make([]*storagepb.ReadResult, len(req.Msg.Reads))
+	for i, r := range req.Msg.Reads {
+		res := &storagepb.ReadResult{}
+		results[i] = res
+		id, err := ref(r.Chunk)
+		if err == nil && r.Length > chunk.MaxRecordLength {
+			err = connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read of %d bytes", r.Length))
+		}
+		if err == nil {
+			res.Data = make([]byte, r.Length)
+			res.Version, err = cs.store.Read(ctx, id, r.Offset, res.Data)
+			err = toConnect(err)
+		}
+		if err != nil {
+			res.Data = nil
+			res.Code, res.Message = uint32(connect.CodeOf(err)), err.Error()
+		}
+	}
+	return connect.NewResponse(&storagepb.ReadBatchResponse{Results: results}), nil
+}

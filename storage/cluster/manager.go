@@ -157,27 +157,26 @@ func (m *Manager) client(addr string) storagepbconnect.ChunkServiceClient {
 		for i := range pool.c {
 			pool.c[i] = storagepbconnect.NewChunkServiceClient(m.hcs[i], baseURL(addr), clientOptions()...)
 		}
-		pool.batcher.client = pool.c[0]
+		pool.batchers = newNodeBatchers(pool.c[0])
 		m.clients[addr] = pool
 	}
 	return pool.c[pool.next.Add(1)%connsPerNode]
 }
 
 type clientPool struct {
-	c       [connsPerNode]storagepbconnect.ChunkServiceClient
-	next    atomic.Uint32
-	batcher writeBatcher
+	c        [connsPerNode]storagepbconnect.ChunkServiceClient
+	next     atomic.Uint32
+	batchers *nodeBatchers
 }
 
-// batcher returns the write batcher of a node by id.
-func (m *Manager) batcher(id string) (*writeBatcher, error) {
+// batchers returns the read and write batchers of a node by id.
+func (m *Manager) batchers(id string) (*nodeBatchers, error) {
 	if _, err := m.nodeClient(id); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	pool := m.clients[m.addrs[id]]
-	return &pool.batcher, nil
+	return m.clients[m.addrs[id]].batchers, nil
 }
 
 // nodeClient returns the client of a node by id. Addresses are cached from heartbeats

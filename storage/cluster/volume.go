@@ -268,23 +268,23 @@ func (v *Volume) readLocked(ctx context.Context, h *chunkHandle, idx uint64, sta
 	var bad []string
 	var errs []error
 	for _, node := range nodes {
-		c, err := v.m.nodeClient(node)
+		b, err := v.m.batchers(node)
 		if err == nil {
 			rctx, cancel := v.m.rpcCtx(ctx)
-			var resp *connect.Response[storagepb.ReadResponse]
-			resp, err = c.Read(rctx, connect.NewRequest(&storagepb.ReadRequest{Chunk: v.ref(idx), Offset: uint32(start), Length: uint32(n)}))
+			var res *storagepb.ReadResult
+			res, err = b.reads.do(rctx, &storagepb.ReadRequest{Chunk: v.ref(idx), Offset: uint32(start), Length: uint32(n)})
 			cancel()
-			if err == nil && resp.Msg.Version != h.version {
-				err = fmt.Errorf("replica at version %d, chunk at %d", resp.Msg.Version, h.version)
+			if err == nil && res.Version != h.version {
+				err = fmt.Errorf("replica at version %d, chunk at %d", res.Version, h.version)
 			}
-			if err == nil && len(resp.Msg.Data) != int(n) {
-				err = fmt.Errorf("replica returned %d bytes for %d", len(resp.Msg.Data), n)
+			if err == nil && len(res.Data) != int(n) {
+				err = fmt.Errorf("replica returned %d bytes for %d", len(res.Data), n)
 			}
 			if err == nil {
 				if len(bad) > 0 {
 					v.repairLater(idx, bad)
 				}
-				return resp.Msg.Data, nil
+				return res.Data, nil
 			}
 		}
 		if ctx.Err() != nil {
@@ -614,11 +614,12 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 		return err
 	}
 	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
-		b, err := v.m.batcher(node)
+		b, err := v.m.batchers(node)
 		if err != nil {
 			return err
 		}
-		return b.write(ctx, &storagepb.WriteRequest{Chunk: v.ref(idx), Offset: uint32(start), Data: buf, Version: version, Epoch: epoch})
+		_, err = b.writes.do(ctx, &storagepb.WriteRequest{Chunk: v.ref(idx), Offset: uint32(start), Data: buf, Version: version, Epoch: epoch})
+		return err
 	})
 }
 

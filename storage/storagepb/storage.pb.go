@@ -448,6 +448,166 @@ func (x *ReadResponse) GetVersion() uint64 {
 	return 0
 }
 
+// ReadBatchRequest carries several reads at once (the manager batches the reads waiting
+// for one chunk server).
+type ReadBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reads         []*ReadRequest         `protobuf:"bytes,1,rep,name=reads,proto3" json:"reads,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadBatchRequest) Reset() {
+	*x = ReadBatchRequest{}
+	mi := &file_storage_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadBatchRequest) ProtoMessage() {}
+
+func (x *ReadBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadBatchRequest.ProtoReflect.Descriptor instead.
+func (*ReadBatchRequest) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReadBatchRequest) GetReads() []*ReadRequest {
+	if x != nil {
+		return x.Reads
+	}
+	return nil
+}
+
+// ReadResult is the outcome of one read of a batch: code is a Connect error code (0 for
+// success) and message its text.
+type ReadResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          uint32                 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	Version       uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadResult) Reset() {
+	*x = ReadResult{}
+	mi := &file_storage_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadResult) ProtoMessage() {}
+
+func (x *ReadResult) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadResult.ProtoReflect.Descriptor instead.
+func (*ReadResult) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReadResult) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *ReadResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ReadResult) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ReadResult) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type ReadBatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*ReadResult          `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadBatchResponse) Reset() {
+	*x = ReadBatchResponse{}
+	mi := &file_storage_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadBatchResponse) ProtoMessage() {}
+
+func (x *ReadBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadBatchResponse.ProtoReflect.Descriptor instead.
+func (*ReadBatchResponse) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReadBatchResponse) GetResults() []*ReadResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 type TrimRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Chunk         *ChunkRef              `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
@@ -461,7 +621,7 @@ type TrimRequest struct {
 
 func (x *TrimRequest) Reset() {
 	*x = TrimRequest{}
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +633,7 @@ func (x *TrimRequest) String() string {
 func (*TrimRequest) ProtoMessage() {}
 
 func (x *TrimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +646,7 @@ func (x *TrimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrimRequest.ProtoReflect.Descriptor instead.
 func (*TrimRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{8}
+	return file_storage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TrimRequest) GetChunk() *ChunkRef {
@@ -532,7 +692,7 @@ type TrimResponse struct {
 
 func (x *TrimResponse) Reset() {
 	*x = TrimResponse{}
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +704,7 @@ func (x *TrimResponse) String() string {
 func (*TrimResponse) ProtoMessage() {}
 
 func (x *TrimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +717,7 @@ func (x *TrimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrimResponse.ProtoReflect.Descriptor instead.
 func (*TrimResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{9}
+	return file_storage_proto_rawDescGZIP(), []int{12}
 }
 
 type StatRequest struct {
@@ -569,7 +729,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +741,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +754,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{10}
+	return file_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StatRequest) GetChunk() *ChunkRef {
@@ -616,7 +776,7 @@ type StatResponse struct {
 
 func (x *StatResponse) Reset() {
 	*x = StatResponse{}
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +788,7 @@ func (x *StatResponse) String() string {
 func (*StatResponse) ProtoMessage() {}
 
 func (x *StatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +801,7 @@ func (x *StatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatResponse.ProtoReflect.Descriptor instead.
 func (*StatResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{11}
+	return file_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatResponse) GetPresent() bool {
@@ -682,7 +842,7 @@ type DigestRequest struct {
 
 func (x *DigestRequest) Reset() {
 	*x = DigestRequest{}
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +854,7 @@ func (x *DigestRequest) String() string {
 func (*DigestRequest) ProtoMessage() {}
 
 func (x *DigestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +867,7 @@ func (x *DigestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestRequest.ProtoReflect.Descriptor instead.
 func (*DigestRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{12}
+	return file_storage_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DigestRequest) GetChunk() *ChunkRef {
@@ -735,7 +895,7 @@ type DigestResponse struct {
 
 func (x *DigestResponse) Reset() {
 	*x = DigestResponse{}
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +907,7 @@ func (x *DigestResponse) String() string {
 func (*DigestResponse) ProtoMessage() {}
 
 func (x *DigestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +920,7 @@ func (x *DigestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestResponse.ProtoReflect.Descriptor instead.
 func (*DigestResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{13}
+	return file_storage_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DigestResponse) GetSha256() []byte {
@@ -787,7 +947,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +959,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +972,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{14}
+	return file_storage_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FetchRequest) GetChunk() *ChunkRef {
@@ -842,7 +1002,7 @@ type FetchResponse struct {
 
 func (x *FetchResponse) Reset() {
 	*x = FetchResponse{}
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +1014,7 @@ func (x *FetchResponse) String() string {
 func (*FetchResponse) ProtoMessage() {}
 
 func (x *FetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +1027,7 @@ func (x *FetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchResponse.ProtoReflect.Descriptor instead.
 func (*FetchResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{15}
+	return file_storage_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FetchResponse) GetData() []byte {
@@ -911,7 +1071,7 @@ type InstallRequest struct {
 
 func (x *InstallRequest) Reset() {
 	*x = InstallRequest{}
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1083,7 @@ func (x *InstallRequest) String() string {
 func (*InstallRequest) ProtoMessage() {}
 
 func (x *InstallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1096,7 @@ func (x *InstallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRequest.ProtoReflect.Descriptor instead.
 func (*InstallRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{16}
+	return file_storage_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InstallRequest) GetChunk() *ChunkRef {
@@ -982,7 +1142,7 @@ type InstallResponse struct {
 
 func (x *InstallResponse) Reset() {
 	*x = InstallResponse{}
-	mi := &file_storage_proto_msgTypes[17]
+	mi := &file_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1154,7 @@ func (x *InstallResponse) String() string {
 func (*InstallResponse) ProtoMessage() {}
 
 func (x *InstallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[17]
+	mi := &file_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1167,7 @@ func (x *InstallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallResponse.ProtoReflect.Descriptor instead.
 func (*InstallResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{17}
+	return file_storage_proto_rawDescGZIP(), []int{20}
 }
 
 type DropChunkRequest struct {
@@ -1019,7 +1179,7 @@ type DropChunkRequest struct {
 
 func (x *DropChunkRequest) Reset() {
 	*x = DropChunkRequest{}
-	mi := &file_storage_proto_msgTypes[18]
+	mi := &file_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1191,7 @@ func (x *DropChunkRequest) String() string {
 func (*DropChunkRequest) ProtoMessage() {}
 
 func (x *DropChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[18]
+	mi := &file_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1204,7 @@ func (x *DropChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropChunkRequest.ProtoReflect.Descriptor instead.
 func (*DropChunkRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{18}
+	return file_storage_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DropChunkRequest) GetChunk() *ChunkRef {
@@ -1062,7 +1222,7 @@ type DropChunkResponse struct {
 
 func (x *DropChunkResponse) Reset() {
 	*x = DropChunkResponse{}
-	mi := &file_storage_proto_msgTypes[19]
+	mi := &file_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1234,7 @@ func (x *DropChunkResponse) String() string {
 func (*DropChunkResponse) ProtoMessage() {}
 
 func (x *DropChunkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[19]
+	mi := &file_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1247,7 @@ func (x *DropChunkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropChunkResponse.ProtoReflect.Descriptor instead.
 func (*DropChunkResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{19}
+	return file_storage_proto_rawDescGZIP(), []int{22}
 }
 
 type DropVolumeRequest struct {
@@ -1099,7 +1259,7 @@ type DropVolumeRequest struct {
 
 func (x *DropVolumeRequest) Reset() {
 	*x = DropVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[20]
+	mi := &file_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1271,7 @@ func (x *DropVolumeRequest) String() string {
 func (*DropVolumeRequest) ProtoMessage() {}
 
 func (x *DropVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[20]
+	mi := &file_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1284,7 @@ func (x *DropVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropVolumeRequest.ProtoReflect.Descriptor instead.
 func (*DropVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{20}
+	return file_storage_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DropVolumeRequest) GetVolume() uint64 {
@@ -1142,7 +1302,7 @@ type DropVolumeResponse struct {
 
 func (x *DropVolumeResponse) Reset() {
 	*x = DropVolumeResponse{}
-	mi := &file_storage_proto_msgTypes[21]
+	mi := &file_storage_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1314,7 @@ func (x *DropVolumeResponse) String() string {
 func (*DropVolumeResponse) ProtoMessage() {}
 
 func (x *DropVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[21]
+	mi := &file_storage_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1327,7 @@ func (x *DropVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropVolumeResponse.ProtoReflect.Descriptor instead.
 func (*DropVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{21}
+	return file_storage_proto_rawDescGZIP(), []int{24}
 }
 
 type ChunkInfo struct {
@@ -1182,7 +1342,7 @@ type ChunkInfo struct {
 
 func (x *ChunkInfo) Reset() {
 	*x = ChunkInfo{}
-	mi := &file_storage_proto_msgTypes[22]
+	mi := &file_storage_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1354,7 @@ func (x *ChunkInfo) String() string {
 func (*ChunkInfo) ProtoMessage() {}
 
 func (x *ChunkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[22]
+	mi := &file_storage_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1367,7 @@ func (x *ChunkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChunkInfo.ProtoReflect.Descriptor instead.
 func (*ChunkInfo) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{22}
+	return file_storage_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ChunkInfo) GetChunk() *ChunkRef {
@@ -1247,7 +1407,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_storage_proto_msgTypes[23]
+	mi := &file_storage_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1419,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[23]
+	mi := &file_storage_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1432,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{23}
+	return file_storage_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListRequest) GetVolume() uint64 {
@@ -1291,7 +1451,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_storage_proto_msgTypes[24]
+	mi := &file_storage_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1463,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[24]
+	mi := &file_storage_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1476,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{24}
+	return file_storage_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListResponse) GetChunks() []*ChunkInfo {
@@ -1334,7 +1494,7 @@ type GCRequest struct {
 
 func (x *GCRequest) Reset() {
 	*x = GCRequest{}
-	mi := &file_storage_proto_msgTypes[25]
+	mi := &file_storage_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1506,7 @@ func (x *GCRequest) String() string {
 func (*GCRequest) ProtoMessage() {}
 
 func (x *GCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[25]
+	mi := &file_storage_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1519,7 @@ func (x *GCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCRequest.ProtoReflect.Descriptor instead.
 func (*GCRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{25}
+	return file_storage_proto_rawDescGZIP(), []int{28}
 }
 
 type GCResponse struct {
@@ -1372,7 +1532,7 @@ type GCResponse struct {
 
 func (x *GCResponse) Reset() {
 	*x = GCResponse{}
-	mi := &file_storage_proto_msgTypes[26]
+	mi := &file_storage_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1544,7 @@ func (x *GCResponse) String() string {
 func (*GCResponse) ProtoMessage() {}
 
 func (x *GCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[26]
+	mi := &file_storage_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1557,7 @@ func (x *GCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCResponse.ProtoReflect.Descriptor instead.
 func (*GCResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{26}
+	return file_storage_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GCResponse) GetBytesBefore() int64 {
@@ -1432,7 +1592,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_storage_proto_msgTypes[27]
+	mi := &file_storage_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1604,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[27]
+	mi := &file_storage_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1617,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{27}
+	return file_storage_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Node) GetId() string {
@@ -1539,7 +1699,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_storage_proto_msgTypes[28]
+	mi := &file_storage_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1711,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[28]
+	mi := &file_storage_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1724,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{28}
+	return file_storage_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RegisterNodeRequest) GetNode() *Node {
@@ -1582,7 +1742,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_storage_proto_msgTypes[29]
+	mi := &file_storage_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1754,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[29]
+	mi := &file_storage_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1767,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{29}
+	return file_storage_proto_rawDescGZIP(), []int{32}
 }
 
 type VolumeKeyRequest struct {
@@ -1619,7 +1779,7 @@ type VolumeKeyRequest struct {
 
 func (x *VolumeKeyRequest) Reset() {
 	*x = VolumeKeyRequest{}
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1631,7 +1791,7 @@ func (x *VolumeKeyRequest) String() string {
 func (*VolumeKeyRequest) ProtoMessage() {}
 
 func (x *VolumeKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1644,7 +1804,7 @@ func (x *VolumeKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeKeyRequest.ProtoReflect.Descriptor instead.
 func (*VolumeKeyRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{30}
+	return file_storage_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *VolumeKeyRequest) GetVolume() uint64 {
@@ -1663,7 +1823,7 @@ type VolumeKeyResponse struct {
 
 func (x *VolumeKeyResponse) Reset() {
 	*x = VolumeKeyResponse{}
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1835,7 @@ func (x *VolumeKeyResponse) String() string {
 func (*VolumeKeyResponse) ProtoMessage() {}
 
 func (x *VolumeKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1848,7 @@ func (x *VolumeKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeKeyResponse.ProtoReflect.Descriptor instead.
 func (*VolumeKeyResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{31}
+	return file_storage_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *VolumeKeyResponse) GetKey() []byte {
@@ -1713,7 +1873,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1885,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1898,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{32}
+	return file_storage_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Volume) GetId() uint64 {
@@ -1801,7 +1961,7 @@ type CreateVolumeRequest struct {
 
 func (x *CreateVolumeRequest) Reset() {
 	*x = CreateVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[33]
+	mi := &file_storage_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +1973,7 @@ func (x *CreateVolumeRequest) String() string {
 func (*CreateVolumeRequest) ProtoMessage() {}
 
 func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[33]
+	mi := &file_storage_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +1986,7 @@ func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolumeRequest.ProtoReflect.Descriptor instead.
 func (*CreateVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{33}
+	return file_storage_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateVolumeRequest) GetName() string {
@@ -1860,7 +2020,7 @@ type ResizeVolumeRequest struct {
 
 func (x *ResizeVolumeRequest) Reset() {
 	*x = ResizeVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[34]
+	mi := &file_storage_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +2032,7 @@ func (x *ResizeVolumeRequest) String() string {
 func (*ResizeVolumeRequest) ProtoMessage() {}
 
 func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[34]
+	mi := &file_storage_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +2045,7 @@ func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizeVolumeRequest.ProtoReflect.Descriptor instead.
 func (*ResizeVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{34}
+	return file_storage_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ResizeVolumeRequest) GetName() string {
@@ -1912,7 +2072,7 @@ type SnapshotVolumeRequest struct {
 
 func (x *SnapshotVolumeRequest) Reset() {
 	*x = SnapshotVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2084,7 @@ func (x *SnapshotVolumeRequest) String() string {
 func (*SnapshotVolumeRequest) ProtoMessage() {}
 
 func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2097,7 @@ func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotVolumeRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{35}
+	return file_storage_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SnapshotVolumeRequest) GetVolume() string {
@@ -1964,7 +2124,7 @@ type RestoreVolumeRequest struct {
 
 func (x *RestoreVolumeRequest) Reset() {
 	*x = RestoreVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2136,7 @@ func (x *RestoreVolumeRequest) String() string {
 func (*RestoreVolumeRequest) ProtoMessage() {}
 
 func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2149,7 @@ func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreVolumeRequest.ProtoReflect.Descriptor instead.
 func (*RestoreVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{36}
+	return file_storage_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RestoreVolumeRequest) GetVolume() string {
@@ -2015,7 +2175,7 @@ type DeleteVolumeRequest struct {
 
 func (x *DeleteVolumeRequest) Reset() {
 	*x = DeleteVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2187,7 @@ func (x *DeleteVolumeRequest) String() string {
 func (*DeleteVolumeRequest) ProtoMessage() {}
 
 func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2200,7 @@ func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{37}
+	return file_storage_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteVolumeRequest) GetName() string {
@@ -2059,7 +2219,7 @@ type DeleteVolumeResponse struct {
 
 func (x *DeleteVolumeResponse) Reset() {
 	*x = DeleteVolumeResponse{}
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2231,7 @@ func (x *DeleteVolumeResponse) String() string {
 func (*DeleteVolumeResponse) ProtoMessage() {}
 
 func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2244,7 @@ func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{38}
+	return file_storage_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteVolumeResponse) GetRemoved() []uint64 {
@@ -2103,7 +2263,7 @@ type VolumeResponse struct {
 
 func (x *VolumeResponse) Reset() {
 	*x = VolumeResponse{}
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2275,7 @@ func (x *VolumeResponse) String() string {
 func (*VolumeResponse) ProtoMessage() {}
 
 func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2288,7 @@ func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeResponse.ProtoReflect.Descriptor instead.
 func (*VolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{39}
+	return file_storage_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *VolumeResponse) GetVolume() *Volume {
@@ -2146,7 +2306,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2318,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2331,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{40}
+	return file_storage_proto_rawDescGZIP(), []int{43}
 }
 
 type ListVolumesResponse struct {
@@ -2183,7 +2343,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2195,7 +2355,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2208,7 +2368,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{41}
+	return file_storage_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -2228,7 +2388,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2240,7 +2400,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2253,7 +2413,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{42}
+	return file_storage_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *BackupRequest) GetVolume() string {
@@ -2280,7 +2440,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2452,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2465,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{43}
+	return file_storage_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *BackupResponse) GetChunks() int64 {
@@ -2332,7 +2492,7 @@ type RestoreBackupRequest struct {
 
 func (x *RestoreBackupRequest) Reset() {
 	*x = RestoreBackupRequest{}
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2344,7 +2504,7 @@ func (x *RestoreBackupRequest) String() string {
 func (*RestoreBackupRequest) ProtoMessage() {}
 
 func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2357,7 +2517,7 @@ func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreBackupRequest.ProtoReflect.Descriptor instead.
 func (*RestoreBackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{44}
+	return file_storage_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RestoreBackupRequest) GetDir() string {
@@ -2382,7 +2542,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2394,7 +2554,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2407,7 +2567,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{45}
+	return file_storage_proto_rawDescGZIP(), []int{48}
 }
 
 type VolumeHealth struct {
@@ -2422,7 +2582,7 @@ type VolumeHealth struct {
 
 func (x *VolumeHealth) Reset() {
 	*x = VolumeHealth{}
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2594,7 @@ func (x *VolumeHealth) String() string {
 func (*VolumeHealth) ProtoMessage() {}
 
 func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2607,7 @@ func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeHealth.ProtoReflect.Descriptor instead.
 func (*VolumeHealth) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{46}
+	return file_storage_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *VolumeHealth) GetName() string {
@@ -2487,7 +2647,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_storage_proto_msgTypes[47]
+	mi := &file_storage_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2499,7 +2659,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[47]
+	mi := &file_storage_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2512,7 +2672,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{47}
+	return file_storage_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StatusResponse) GetNodes() []*Node {
@@ -2580,7 +2740,7 @@ type ScrubRequest struct {
 
 func (x *ScrubRequest) Reset() {
 	*x = ScrubRequest{}
-	mi := &file_storage_proto_msgTypes[48]
+	mi := &file_storage_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2752,7 @@ func (x *ScrubRequest) String() string {
 func (*ScrubRequest) ProtoMessage() {}
 
 func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[48]
+	mi := &file_storage_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2765,7 @@ func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubRequest.ProtoReflect.Descriptor instead.
 func (*ScrubRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{48}
+	return file_storage_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ScrubRequest) GetVolume() string {
@@ -2626,7 +2786,7 @@ type ScrubResponse struct {
 
 func (x *ScrubResponse) Reset() {
 	*x = ScrubResponse{}
-	mi := &file_storage_proto_msgTypes[49]
+	mi := &file_storage_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +2798,7 @@ func (x *ScrubResponse) String() string {
 func (*ScrubResponse) ProtoMessage() {}
 
 func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[49]
+	mi := &file_storage_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +2811,7 @@ func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubResponse.ProtoReflect.Descriptor instead.
 func (*ScrubResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{49}
+	return file_storage_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ScrubResponse) GetChunks() uint64 {
@@ -2703,7 +2863,17 @@ const file_storage_proto_rawDesc = "" +
 	"\x06length\x18\x03 \x01(\rR\x06length\"<\n" +
 	"\fReadResponse\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"\xa4\x01\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"L\n" +
+	"\x10ReadBatchRequest\x128\n" +
+	"\x05reads\x18\x01 \x03(\v2\".shadowless.storage.v1.ReadRequestR\x05reads\"h\n" +
+	"\n" +
+	"ReadResult\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"P\n" +
+	"\x11ReadBatchResponse\x12;\n" +
+	"\aresults\x18\x01 \x03(\v2!.shadowless.storage.v1.ReadResultR\aresults\"\xa4\x01\n" +
 	"\vTrimRequest\x125\n" +
 	"\x05chunk\x18\x01 \x01(\v2\x1f.shadowless.storage.v1.ChunkRefR\x05chunk\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\rR\x06offset\x12\x16\n" +
@@ -2843,12 +3013,13 @@ const file_storage_proto_rawDesc = "" +
 	"\n" +
 	"mismatches\x18\x02 \x01(\x04R\n" +
 	"mismatches\x12\x1a\n" +
-	"\brepaired\x18\x03 \x01(\x04R\brepaired2\x9c\b\n" +
+	"\brepaired\x18\x03 \x01(\x04R\brepaired2\xfc\b\n" +
 	"\fChunkService\x12R\n" +
 	"\x05Write\x12#.shadowless.storage.v1.WriteRequest\x1a$.shadowless.storage.v1.WriteResponse\x12a\n" +
 	"\n" +
 	"WriteBatch\x12(.shadowless.storage.v1.WriteBatchRequest\x1a).shadowless.storage.v1.WriteBatchResponse\x12O\n" +
-	"\x04Read\x12\".shadowless.storage.v1.ReadRequest\x1a#.shadowless.storage.v1.ReadResponse\x12O\n" +
+	"\x04Read\x12\".shadowless.storage.v1.ReadRequest\x1a#.shadowless.storage.v1.ReadResponse\x12^\n" +
+	"\tReadBatch\x12'.shadowless.storage.v1.ReadBatchRequest\x1a(.shadowless.storage.v1.ReadBatchResponse\x12O\n" +
 	"\x04Trim\x12\".shadowless.storage.v1.TrimRequest\x1a#.shadowless.storage.v1.TrimResponse\x12O\n" +
 	"\x04Stat\x12\".shadowless.storage.v1.StatRequest\x1a#.shadowless.storage.v1.StatResponse\x12U\n" +
 	"\x06Digest\x12$.shadowless.storage.v1.DigestRequest\x1a%.shadowless.storage.v1.DigestResponse\x12R\n" +
@@ -2886,7 +3057,7 @@ func file_storage_proto_rawDescGZIP() []byte {
 	return file_storage_proto_rawDescData
 }
 
-var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_storage_proto_goTypes = []any{
 	(*ChunkRef)(nil),              // 0: shadowless.storage.v1.ChunkRef
 	(*WriteRequest)(nil),          // 1: shadowless.storage.v1.WriteRequest
@@ -2896,120 +3067,127 @@ var file_storage_proto_goTypes = []any{
 	(*WriteBatchResponse)(nil),    // 5: shadowless.storage.v1.WriteBatchResponse
 	(*ReadRequest)(nil),           // 6: shadowless.storage.v1.ReadRequest
 	(*ReadResponse)(nil),          // 7: shadowless.storage.v1.ReadResponse
-	(*TrimRequest)(nil),           // 8: shadowless.storage.v1.TrimRequest
-	(*TrimResponse)(nil),          // 9: shadowless.storage.v1.TrimResponse
-	(*StatRequest)(nil),           // 10: shadowless.storage.v1.StatRequest
-	(*StatResponse)(nil),          // 11: shadowless.storage.v1.StatResponse
-	(*DigestRequest)(nil),         // 12: shadowless.storage.v1.DigestRequest
-	(*DigestResponse)(nil),        // 13: shadowless.storage.v1.DigestResponse
-	(*FetchRequest)(nil),          // 14: shadowless.storage.v1.FetchRequest
-	(*FetchResponse)(nil),         // 15: shadowless.storage.v1.FetchResponse
-	(*InstallRequest)(nil),        // 16: shadowless.storage.v1.InstallRequest
-	(*InstallResponse)(nil),       // 17: shadowless.storage.v1.InstallResponse
-	(*DropChunkRequest)(nil),      // 18: shadowless.storage.v1.DropChunkRequest
-	(*DropChunkResponse)(nil),     // 19: shadowless.storage.v1.DropChunkResponse
-	(*DropVolumeRequest)(nil),     // 20: shadowless.storage.v1.DropVolumeRequest
-	(*DropVolumeResponse)(nil),    // 21: shadowless.storage.v1.DropVolumeResponse
-	(*ChunkInfo)(nil),             // 22: shadowless.storage.v1.ChunkInfo
-	(*ListRequest)(nil),           // 23: shadowless.storage.v1.ListRequest
-	(*ListResponse)(nil),          // 24: shadowless.storage.v1.ListResponse
-	(*GCRequest)(nil),             // 25: shadowless.storage.v1.GCRequest
-	(*GCResponse)(nil),            // 26: shadowless.storage.v1.GCResponse
-	(*Node)(nil),                  // 27: shadowless.storage.v1.Node
-	(*RegisterNodeRequest)(nil),   // 28: shadowless.storage.v1.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),  // 29: shadowless.storage.v1.RegisterNodeResponse
-	(*VolumeKeyRequest)(nil),      // 30: shadowless.storage.v1.VolumeKeyRequest
-	(*VolumeKeyResponse)(nil),     // 31: shadowless.storage.v1.VolumeKeyResponse
-	(*Volume)(nil),                // 32: shadowless.storage.v1.Volume
-	(*CreateVolumeRequest)(nil),   // 33: shadowless.storage.v1.CreateVolumeRequest
-	(*ResizeVolumeRequest)(nil),   // 34: shadowless.storage.v1.ResizeVolumeRequest
-	(*SnapshotVolumeRequest)(nil), // 35: shadowless.storage.v1.SnapshotVolumeRequest
-	(*RestoreVolumeRequest)(nil),  // 36: shadowless.storage.v1.RestoreVolumeRequest
-	(*DeleteVolumeRequest)(nil),   // 37: shadowless.storage.v1.DeleteVolumeRequest
-	(*DeleteVolumeResponse)(nil),  // 38: shadowless.storage.v1.DeleteVolumeResponse
-	(*VolumeResponse)(nil),        // 39: shadowless.storage.v1.VolumeResponse
-	(*ListVolumesRequest)(nil),    // 40: shadowless.storage.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),   // 41: shadowless.storage.v1.ListVolumesResponse
-	(*BackupRequest)(nil),         // 42: shadowless.storage.v1.BackupRequest
-	(*BackupResponse)(nil),        // 43: shadowless.storage.v1.BackupResponse
-	(*RestoreBackupRequest)(nil),  // 44: shadowless.storage.v1.RestoreBackupRequest
-	(*StatusRequest)(nil),         // 45: shadowless.storage.v1.StatusRequest
-	(*VolumeHealth)(nil),          // 46: shadowless.storage.v1.VolumeHealth
-	(*StatusResponse)(nil),        // 47: shadowless.storage.v1.StatusResponse
-	(*ScrubRequest)(nil),          // 48: shadowless.storage.v1.ScrubRequest
-	(*ScrubResponse)(nil),         // 49: shadowless.storage.v1.ScrubResponse
+	(*ReadBatchRequest)(nil),      // 8: shadowless.storage.v1.ReadBatchRequest
+	(*ReadResult)(nil),            // 9: shadowless.storage.v1.ReadResult
+	(*ReadBatchResponse)(nil),     // 10: shadowless.storage.v1.ReadBatchResponse
+	(*TrimRequest)(nil),           // 11: shadowless.storage.v1.TrimRequest
+	(*TrimResponse)(nil),          // 12: shadowless.storage.v1.TrimResponse
+	(*StatRequest)(nil),           // 13: shadowless.storage.v1.StatRequest
+	(*StatResponse)(nil),          // 14: shadowless.storage.v1.StatResponse
+	(*DigestRequest)(nil),         // 15: shadowless.storage.v1.DigestRequest
+	(*DigestResponse)(nil),        // 16: shadowless.storage.v1.DigestResponse
+	(*FetchRequest)(nil),          // 17: shadowless.storage.v1.FetchRequest
+	(*FetchResponse)(nil),         // 18: shadowless.storage.v1.FetchResponse
+	(*InstallRequest)(nil),        // 19: shadowless.storage.v1.InstallRequest
+	(*InstallResponse)(nil),       // 20: shadowless.storage.v1.InstallResponse
+	(*DropChunkRequest)(nil),      // 21: shadowless.storage.v1.DropChunkRequest
+	(*DropChunkResponse)(nil),     // 22: shadowless.storage.v1.DropChunkResponse
+	(*DropVolumeRequest)(nil),     // 23: shadowless.storage.v1.DropVolumeRequest
+	(*DropVolumeResponse)(nil),    // 24: shadowless.storage.v1.DropVolumeResponse
+	(*ChunkInfo)(nil),             // 25: shadowless.storage.v1.ChunkInfo
+	(*ListRequest)(nil),           // 26: shadowless.storage.v1.ListRequest
+	(*ListResponse)(nil),          // 27: shadowless.storage.v1.ListResponse
+	(*GCRequest)(nil),             // 28: shadowless.storage.v1.GCRequest
+	(*GCResponse)(nil),            // 29: shadowless.storage.v1.GCResponse
+	(*Node)(nil),                  // 30: shadowless.storage.v1.Node
+	(*RegisterNodeRequest)(nil),   // 31: shadowless.storage.v1.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),  // 32: shadowless.storage.v1.RegisterNodeResponse
+	(*VolumeKeyRequest)(nil),      // 33: shadowless.storage.v1.VolumeKeyRequest
+	(*VolumeKeyResponse)(nil),     // 34: shadowless.storage.v1.VolumeKeyResponse
+	(*Volume)(nil),                // 35: shadowless.storage.v1.Volume
+	(*CreateVolumeRequest)(nil),   // 36: shadowless.storage.v1.CreateVolumeRequest
+	(*ResizeVolumeRequest)(nil),   // 37: shadowless.storage.v1.ResizeVolumeRequest
+	(*SnapshotVolumeRequest)(nil), // 38: shadowless.storage.v1.SnapshotVolumeRequest
+	(*RestoreVolumeRequest)(nil),  // 39: shadowless.storage.v1.RestoreVolumeRequest
+	(*DeleteVolumeRequest)(nil),   // 40: shadowless.storage.v1.DeleteVolumeRequest
+	(*DeleteVolumeResponse)(nil),  // 41: shadowless.storage.v1.DeleteVolumeResponse
+	(*VolumeResponse)(nil),        // 42: shadowless.storage.v1.VolumeResponse
+	(*ListVolumesRequest)(nil),    // 43: shadowless.storage.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),   // 44: shadowless.storage.v1.ListVolumesResponse
+	(*BackupRequest)(nil),         // 45: shadowless.storage.v1.BackupRequest
+	(*BackupResponse)(nil),        // 46: shadowless.storage.v1.BackupResponse
+	(*RestoreBackupRequest)(nil),  // 47: shadowless.storage.v1.RestoreBackupRequest
+	(*StatusRequest)(nil),         // 48: shadowless.storage.v1.StatusRequest
+	(*VolumeHealth)(nil),          // 49: shadowless.storage.v1.VolumeHealth
+	(*StatusResponse)(nil),        // 50: shadowless.storage.v1.StatusResponse
+	(*ScrubRequest)(nil),          // 51: shadowless.storage.v1.ScrubRequest
+	(*ScrubResponse)(nil),         // 52: shadowless.storage.v1.ScrubResponse
 }
 var file_storage_proto_depIdxs = []int32{
 	0,  // 0: shadowless.storage.v1.WriteRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
 	1,  // 1: shadowless.storage.v1.WriteBatchRequest.writes:type_name -> shadowless.storage.v1.WriteRequest
 	4,  // 2: shadowless.storage.v1.WriteBatchResponse.results:type_name -> shadowless.storage.v1.WriteResult
 	0,  // 3: shadowless.storage.v1.ReadRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 4: shadowless.storage.v1.TrimRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 5: shadowless.storage.v1.StatRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 6: shadowless.storage.v1.DigestRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 7: shadowless.storage.v1.FetchRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 8: shadowless.storage.v1.InstallRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 9: shadowless.storage.v1.DropChunkRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 10: shadowless.storage.v1.ChunkInfo.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	22, // 11: shadowless.storage.v1.ListResponse.chunks:type_name -> shadowless.storage.v1.ChunkInfo
-	27, // 12: shadowless.storage.v1.RegisterNodeRequest.node:type_name -> shadowless.storage.v1.Node
-	32, // 13: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
-	32, // 14: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
-	27, // 15: shadowless.storage.v1.StatusResponse.nodes:type_name -> shadowless.storage.v1.Node
-	46, // 16: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
-	1,  // 17: shadowless.storage.v1.ChunkService.Write:input_type -> shadowless.storage.v1.WriteRequest
-	3,  // 18: shadowless.storage.v1.ChunkService.WriteBatch:input_type -> shadowless.storage.v1.WriteBatchRequest
-	6,  // 19: shadowless.storage.v1.ChunkService.Read:input_type -> shadowless.storage.v1.ReadRequest
-	8,  // 20: shadowless.storage.v1.ChunkService.Trim:input_type -> shadowless.storage.v1.TrimRequest
-	10, // 21: shadowless.storage.v1.ChunkService.Stat:input_type -> shadowless.storage.v1.StatRequest
-	12, // 22: shadowless.storage.v1.ChunkService.Digest:input_type -> shadowless.storage.v1.DigestRequest
-	14, // 23: shadowless.storage.v1.ChunkService.Fetch:input_type -> shadowless.storage.v1.FetchRequest
-	16, // 24: shadowless.storage.v1.ChunkService.Install:input_type -> shadowless.storage.v1.InstallRequest
-	18, // 25: shadowless.storage.v1.ChunkService.DropChunk:input_type -> shadowless.storage.v1.DropChunkRequest
-	20, // 26: shadowless.storage.v1.ChunkService.DropVolume:input_type -> shadowless.storage.v1.DropVolumeRequest
-	23, // 27: shadowless.storage.v1.ChunkService.List:input_type -> shadowless.storage.v1.ListRequest
-	25, // 28: shadowless.storage.v1.ChunkService.GC:input_type -> shadowless.storage.v1.GCRequest
-	28, // 29: shadowless.storage.v1.MetaService.RegisterNode:input_type -> shadowless.storage.v1.RegisterNodeRequest
-	30, // 30: shadowless.storage.v1.MetaService.VolumeKey:input_type -> shadowless.storage.v1.VolumeKeyRequest
-	33, // 31: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
-	34, // 32: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
-	35, // 33: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
-	36, // 34: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
-	37, // 35: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
-	40, // 36: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
-	42, // 37: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
-	44, // 38: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
-	45, // 39: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
-	48, // 40: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
-	2,  // 41: shadowless.storage.v1.ChunkService.Write:output_type -> shadowless.storage.v1.WriteResponse
-	5,  // 42: shadowless.storage.v1.ChunkService.WriteBatch:output_type -> shadowless.storage.v1.WriteBatchResponse
-	7,  // 43: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
-	9,  // 44: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
-	11, // 45: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
-	13, // 46: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
-	15, // 47: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
-	17, // 48: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
-	19, // 49: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
-	21, // 50: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
-	24, // 51: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
-	26, // 52: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
-	29, // 53: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
-	31, // 54: shadowless.storage.v1.MetaService.VolumeKey:output_type -> shadowless.storage.v1.VolumeKeyResponse
-	39, // 55: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	39, // 56: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	39, // 57: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	39, // 58: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	38, // 59: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
-	41, // 60: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
-	43, // 61: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
-	39, // 62: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
-	47, // 63: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
-	49, // 64: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
-	41, // [41:65] is the sub-list for method output_type
-	17, // [17:41] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	6,  // 4: shadowless.storage.v1.ReadBatchRequest.reads:type_name -> shadowless.storage.v1.ReadRequest
+	9,  // 5: shadowless.storage.v1.ReadBatchResponse.results:type_name -> shadowless.storage.v1.ReadResult
+	0,  // 6: shadowless.storage.v1.TrimRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 7: shadowless.storage.v1.StatRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 8: shadowless.storage.v1.DigestRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 9: shadowless.storage.v1.FetchRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 10: shadowless.storage.v1.InstallRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 11: shadowless.storage.v1.DropChunkRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 12: shadowless.storage.v1.ChunkInfo.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	25, // 13: shadowless.storage.v1.ListResponse.chunks:type_name -> shadowless.storage.v1.ChunkInfo
+	30, // 14: shadowless.storage.v1.RegisterNodeRequest.node:type_name -> shadowless.storage.v1.Node
+	35, // 15: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
+	35, // 16: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
+	30, // 17: shadowless.storage.v1.StatusResponse.nodes:type_name -> shadowless.storage.v1.Node
+	49, // 18: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
+	1,  // 19: shadowless.storage.v1.ChunkService.Write:input_type -> shadowless.storage.v1.WriteRequest
+	3,  // 20: shadowless.storage.v1.ChunkService.WriteBatch:input_type -> shadowless.storage.v1.WriteBatchRequest
+	6,  // 21: shadowless.storage.v1.ChunkService.Read:input_type -> shadowless.storage.v1.ReadRequest
+	8,  // 22: shadowless.storage.v1.ChunkService.ReadBatch:input_type -> shadowless.storage.v1.ReadBatchRequest
+	11, // 23: shadowless.storage.v1.ChunkService.Trim:input_type -> shadowless.storage.v1.TrimRequest
+	13, // 24: shadowless.storage.v1.ChunkService.Stat:input_type -> shadowless.storage.v1.StatRequest
+	15, // 25: shadowless.storage.v1.ChunkService.Digest:input_type -> shadowless.storage.v1.DigestRequest
+	17, // 26: shadowless.storage.v1.ChunkService.Fetch:input_type -> shadowless.storage.v1.FetchRequest
+	19, // 27: shadowless.storage.v1.ChunkService.Install:input_type -> shadowless.storage.v1.InstallRequest
+	21, // 28: shadowless.storage.v1.ChunkService.DropChunk:input_type -> shadowless.storage.v1.DropChunkRequest
+	23, // 29: shadowless.storage.v1.ChunkService.DropVolume:input_type -> shadowless.storage.v1.DropVolumeRequest
+	26, // 30: shadowless.storage.v1.ChunkService.List:input_type -> shadowless.storage.v1.ListRequest
+	28, // 31: shadowless.storage.v1.ChunkService.GC:input_type -> shadowless.storage.v1.GCRequest
+	31, // 32: shadowless.storage.v1.MetaService.RegisterNode:input_type -> shadowless.storage.v1.RegisterNodeRequest
+	33, // 33: shadowless.storage.v1.MetaService.VolumeKey:input_type -> shadowless.storage.v1.VolumeKeyRequest
+	36, // 34: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
+	37, // 35: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
+	38, // 36: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
+	39, // 37: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
+	40, // 38: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
+	43, // 39: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
+	45, // 40: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
+	47, // 41: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
+	48, // 42: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
+	51, // 43: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
+	2,  // 44: shadowless.storage.v1.ChunkService.Write:output_type -> shadowless.storage.v1.WriteResponse
+	5,  // 45: shadowless.storage.v1.ChunkService.WriteBatch:output_type -> shadowless.storage.v1.WriteBatchResponse
+	7,  // 46: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
+	10, // 47: shadowless.storage.v1.ChunkService.ReadBatch:output_type -> shadowless.storage.v1.ReadBatchResponse
+	12, // 48: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
+	14, // 49: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
+	16, // 50: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
+	18, // 51: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
+	20, // 52: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
+	22, // 53: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
+	24, // 54: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
+	27, // 55: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
+	29, // 56: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
+	32, // 57: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
+	34, // 58: shadowless.storage.v1.MetaService.VolumeKey:output_type -> shadowless.storage.v1.VolumeKeyResponse
+	42, // 59: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	42, // 60: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	42, // 61: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	42, // 62: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	41, // 63: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
+	44, // 64: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
+	46, // 65: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
+	42, // 66: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
+	50, // 67: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
+	52, // 68: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
+	44, // [44:69] is the sub-list for method output_type
+	19, // [19:44] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_storage_proto_init() }
@@ -3023,7 +3201,7 @@ func file_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_storage_proto_rawDesc), len(file_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   50,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -47,6 +47,8 @@ const (
 	ChunkServiceWriteBatchProcedure = "/shadowless.storage.v1.ChunkService/WriteBatch"
 	// ChunkServiceReadProcedure is the fully-qualified name of the ChunkService's Read RPC.
 	ChunkServiceReadProcedure = "/shadowless.storage.v1.ChunkService/Read"
+	// ChunkServiceReadBatchProcedure is the fully-qualified name of the ChunkService's ReadBatch RPC.
+	ChunkServiceReadBatchProcedure = "/shadowless.storage.v1.ChunkService/ReadBatch"
 	// ChunkServiceTrimProcedure is the fully-qualified name of the ChunkService's Trim RPC.
 	ChunkServiceTrimProcedure = "/shadowless.storage.v1.ChunkService/Trim"
 	// ChunkServiceStatProcedure is the fully-qualified name of the ChunkService's Stat RPC.
@@ -104,6 +106,7 @@ type ChunkServiceClient interface {
 	Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error)
 	WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error)
 	Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error)
+	ReadBatch(context.Context, *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error)
 	Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error)
 	Stat(context.Context, *connect.Request[storagepb.StatRequest]) (*connect.Response[storagepb.StatResponse], error)
 	Digest(context.Context, *connect.Request[storagepb.DigestRequest]) (*connect.Response[storagepb.DigestResponse], error)
@@ -142,6 +145,12 @@ func NewChunkServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			httpClient,
 			baseURL+ChunkServiceReadProcedure,
 			connect.WithSchema(chunkServiceMethods.ByName("Read")),
+			connect.WithClientOptions(opts...),
+		),
+		readBatch: connect.NewClient[storagepb.ReadBatchRequest, storagepb.ReadBatchResponse](
+			httpClient,
+			baseURL+ChunkServiceReadBatchProcedure,
+			connect.WithSchema(chunkServiceMethods.ByName("ReadBatch")),
 			connect.WithClientOptions(opts...),
 		),
 		trim: connect.NewClient[storagepb.TrimRequest, storagepb.TrimResponse](
@@ -206,6 +215,7 @@ type chunkServiceClient struct {
 	write      *connect.Client[storagepb.WriteRequest, storagepb.WriteResponse]
 	writeBatch *connect.Client[storagepb.WriteBatchRequest, storagepb.WriteBatchResponse]
 	read       *connect.Client[storagepb.ReadRequest, storagepb.ReadResponse]
+	readBatch  *connect.Client[storagepb.ReadBatchRequest, storagepb.ReadBatchResponse]
 	trim       *connect.Client[storagepb.TrimRequest, storagepb.TrimResponse]
 	stat       *connect.Client[storagepb.StatRequest, storagepb.StatResponse]
 	digest     *connect.Client[storagepb.DigestRequest, storagepb.DigestResponse]
@@ -230,6 +240,11 @@ func (c *chunkServiceClient) WriteBatch(ctx context.Context, req *connect.Reques
 // Read calls shadowless.storage.v1.ChunkService.Read.
 func (c *chunkServiceClient) Read(ctx context.Context, req *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error) {
 	return c.read.CallUnary(ctx, req)
+}
+
+// ReadBatch calls shadowless.storage.v1.ChunkService.ReadBatch.
+func (c *chunkServiceClient) ReadBatch(ctx context.Context, req *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error) {
+	return c.readBatch.CallUnary(ctx, req)
 }
 
 // Trim calls shadowless.storage.v1.ChunkService.Trim.
@@ -282,6 +297,7 @@ type ChunkServiceHandler interface {
 	Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error)
 	WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error)
 	Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error)
+	ReadBatch(context.Context, *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error)
 	Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error)
 	Stat(context.Context, *connect.Request[storagepb.StatRequest]) (*connect.Response[storagepb.StatResponse], error)
 	Digest(context.Context, *connect.Request[storagepb.DigestRequest]) (*connect.Response[storagepb.DigestResponse], error)
@@ -316,6 +332,12 @@ func NewChunkServiceHandler(svc ChunkServiceHandler, opts ...connect.HandlerOpti
 		ChunkServiceReadProcedure,
 		svc.Read,
 		connect.WithSchema(chunkServiceMethods.ByName("Read")),
+		connect.WithHandlerOptions(opts...),
+	)
+	chunkServiceReadBatchHandler := connect.NewUnaryHandler(
+		ChunkServiceReadBatchProcedure,
+		svc.ReadBatch,
+		connect.WithSchema(chunkServiceMethods.ByName("ReadBatch")),
 		connect.WithHandlerOptions(opts...),
 	)
 	chunkServiceTrimHandler := connect.NewUnaryHandler(
@@ -380,6 +402,8 @@ func NewChunkServiceHandler(svc ChunkServiceHandler, opts ...connect.HandlerOpti
 			chunkServiceWriteBatchHandler.ServeHTTP(w, r)
 		case ChunkServiceReadProcedure:
 			chunkServiceReadHandler.ServeHTTP(w, r)
+		case ChunkServiceReadBatchProcedure:
+			chunkServiceReadBatchHandler.ServeHTTP(w, r)
 		case ChunkServiceTrimProcedure:
 			chunkServiceTrimHandler.ServeHTTP(w, r)
 		case ChunkServiceStatProcedure:
@@ -417,6 +441,10 @@ func (UnimplementedChunkServiceHandler) WriteBatch(context.Context, *connect.Req
 
 func (UnimplementedChunkServiceHandler) Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.ChunkService.Read is not implemented"))
+}
+
+func (UnimplementedChunkServiceHandler) ReadBatch(context.Context, *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.ChunkService.ReadBatch is not implemented"))
 }
 
 func (UnimplementedChunkServiceHandler) Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error) {
