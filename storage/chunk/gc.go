@@ -46,7 +46,6 @@ func (s *Store) GC(ctx context.Context) (GCStats, error) {
 		s.mu.Unlock()
 		return GCStats{}, s.broken
 	}
-	prev := s.active
 	if err := s.roll(); err != nil {
 		s.mu.Unlock()
 		return GCStats{}, err
@@ -73,8 +72,13 @@ func (s *Store) GC(ctx context.Context) (GCStats, error) {
 	}
 	s.mu.Unlock()
 
-	if err := prev.f.Sync(); err != nil {
-		return stats, fmt.Errorf("chunk: gc sync: %w", err)
+	// Make every sealed segment durable now: writers still waiting for their fsync are
+	// released by it, and no fsync may be in flight when a segment is closed below.
+	for _, seg := range sealed {
+		if err := seg.f.Sync(); err != nil {
+			return stats, fmt.Errorf("chunk: gc sync: %w", err)
+		}
+		seg.markSynced(seg.size)
 	}
 	tmpPath := filepath.Join(s.dir, segName(outID)+gcSuffix)
 	f, err := os.OpenFile(tmpPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -150,6 +154,7 @@ func (s *Store) GC(ctx context.Context) (GCStats, error) {
 
 	// Oldest first: data is always deleted before the records that made it dead.
 	for _, seg := range sealed {
+		seg.waitSyncs()
 		seg.rw.Lock()
 		seg.closed = true
 		seg.f.Close()
@@ -235,4 +240,23 @@ func (s *Store) compactSegment(seg *segment, w *bufio.Writer, outOff *int64) ([]
 		pos = recEnd
 	}
 	return moves, nil
+}
+
+// markSynced records that the segment is durable up to n and wakes its waiting writers.
+func (seg *segment) markSynced(n int64) {
+	seg.smu.Lock()
+	if n > seg.synced {
+		seg.synced = n
+	}
+	seg.cond.Broadcast()
+	seg.smu.Unlock()
+}
+
+// waitSyncs waits until no fsync of the segment is in flight.
+func (seg *segment) waitSyncs() {
+	seg.smu.Lock()
+	for seg.syncing > 0 {
+		seg.cond.Wait()
+	}
+	seg.smu.Unlock()
 }
