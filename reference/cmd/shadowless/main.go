@@ -47,6 +47,7 @@ Run 'shadowless <command> --help' for the flags and an example of each.`,
 		newVMAFCmd(),
 		newUsbCmd(),
 		newSchedulerCmd(),
+		newStorageCmd(),
 	)
 	return root
 }

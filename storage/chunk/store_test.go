@@ -1,0 +1,541 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func testKeys(t testing.TB, vols ...uint64) KeyMap {
+	t.Helper()
+	m := KeyMap{}
+	for _, v := range vols {
+		k := make([]byte, KeySize)
+		_, err := rand.Read(k)
+		require.NoError(t, err)
+		m[v] = k
+	}
+	return m
+}
+
+func openT(t testing.TB, dir string, keys Keys, seg int64) *Store {
+	t.Helper()
+	s, err := Open(dir, Options{Keys: keys, SegmentSize: seg})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func pattern(tag string, n int) []byte {
+	b := make([]byte, n)
+	for i := 0; i < n; i += len(tag) {
+		copy(b[i:], tag)
+	}
+	return b
+}
+
+func rawFiles(t *testing.T, dir string) []byte {
+	t.Helper()
+	var all []byte
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		all = append(all, b...)
+	}
+	return all
+}
+
+func TestWriteReadReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	id := ID{Volume: 1, Index: 7}
+	data := pattern("hello-chunk!", 3*BlockSize)
+	require.NoError(t, s.Write(ctx, id, BlockSize, data, 1, 1))
+	got := make([]byte, 5*BlockSize)
+	v, err := s.Read(ctx, id, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), v)
+	assert.Equal(t, make([]byte, BlockSize), got[:BlockSize])
+	assert.Equal(t, data, got[BlockSize:4*BlockSize])
+	assert.Equal(t, make([]byte, BlockSize), got[4*BlockSize:])
+	require.NoError(t, s.Trim(ctx, id, 2*BlockSize, BlockSize, 2, 1))
+	require.NoError(t, s.Close())
+
+	s2 := openT(t, dir, keys, 0)
+	got2 := make([]byte, 5*BlockSize)
+	v, err = s2.Read(ctx, id, 0, got2)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), v)
+	want := append(make([]byte, BlockSize), data...)
+	want = append(want, make([]byte, BlockSize)...)
+	copy(want[2*BlockSize:3*BlockSize], make([]byte, BlockSize))
+	assert.Equal(t, want, got2)
+	info, ok := s2.Stat(id)
+	require.True(t, ok)
+	assert.Equal(t, 2, info.Blocks)
+	assert.Equal(t, 2, s2.Recovery().Records)
+	// Plaintext never reaches the disk.
+	assert.False(t, bytes.Contains(rawFiles(t, dir), []byte("hello-chunk!")))
+}
+
+func TestFencing(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, t.TempDir(), testKeys(t, 1), 0)
+	id := ID{Volume: 1}
+	require.NoError(t, s.Write(ctx, id, 0, pattern("a", BlockSize), 5, 3))
+	assert.ErrorIs(t, s.Write(ctx, id, 0, pattern("b", BlockSize), 6, 2), ErrStaleEpoch)
+	assert.ErrorIs(t, s.Write(ctx, id, 0, pattern("b", BlockSize), 4, 3), ErrStaleVersion)
+	assert.ErrorIs(t, s.Write(ctx, id, 1, pattern("b", BlockSize), 6, 3), ErrRange)
+	require.NoError(t, s.Write(ctx, id, 0, pattern("c", BlockSize), 5, 3), "a retried write at the same version is accepted")
+}
+
+// TestGCRemovesOldBytes writes a pattern, overwrites it, collects garbage and then searches
+// the raw files for the old bytes as they were stored (ciphertext): they must be gone.
+func TestGCRemovesOldBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 1<<20)
+	id := ID{Volume: 1, Index: 0}
+	old := pattern("OLD-SECRET-PATTERN", 8*BlockSize)
+	require.NoError(t, s.Write(ctx, id, 0, old, 1, 1))
+	// Capture the stored form of the old blocks.
+	s.mu.RLock()
+	l := s.index[id].blocks[3]
+	s.mu.RUnlock()
+	oldFrame := make([]byte, FrameSize)
+	_, err := l.seg.f.ReadAt(oldFrame, l.off)
+	require.NoError(t, err)
+	require.True(t, bytes.Contains(rawFiles(t, dir), oldFrame[:BlockSize]))
+
+	// Other chunks stay live across the GC; one is dropped.
+	keep := pattern("KEEP", 4*BlockSize)
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 1}, 0, keep, 1, 1))
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 2}, 0, pattern("GONE", BlockSize), 1, 1))
+	require.NoError(t, s.DropChunk(ctx, ID{Volume: 1, Index: 2}))
+	newData := pattern("new", 8*BlockSize)
+	require.NoError(t, s.Write(ctx, id, 0, newData, 2, 1))
+	assert.Greater(t, s.Garbage(), int64(8*FrameSize))
+
+	st, err := s.GC(ctx)
+	require.NoError(t, err)
+	assert.Less(t, st.BytesAfter, st.BytesBefore)
+	assert.False(t, bytes.Contains(rawFiles(t, dir), oldFrame[:BlockSize]), "old ciphertext still on disk after GC")
+
+	check := func(s *Store) {
+		got := make([]byte, 8*BlockSize)
+		v, err := s.Read(ctx, id, 0, got)
+		require.NoError(t, err)
+		assert.Equal(t, newData, got)
+		assert.Equal(t, uint64(2), v)
+		got = make([]byte, 4*BlockSize)
+		_, err = s.Read(ctx, ID{Volume: 1, Index: 1}, 0, got)
+		require.NoError(t, err)
+		assert.Equal(t, keep, got)
+		_, ok := s.Stat(ID{Volume: 1, Index: 2})
+		assert.False(t, ok)
+	}
+	check(s)
+	require.NoError(t, s.Close())
+	check(openT(t, dir, keys, 1<<20))
+}
+
+// TestGCDoesNotBlockWrites keeps writers busy while GC runs and checks every last value.
+func TestGCDoesNotBlockWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 256<<10)
+	const chunks, rounds = 4, 30
+	for c := 0; c < chunks; c++ {
+		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(c)}, 0, pattern("init", 4*BlockSize), 1, 1))
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var gcs int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			_, err := s.GC(ctx)
+			assert.NoError(t, err)
+			gcs++
+		}
+	}()
+	var ww sync.WaitGroup
+	for c := 0; c < chunks; c++ {
+		ww.Add(1)
+		go func(c int) {
+			defer ww.Done()
+			id := ID{Volume: 1, Index: uint64(c)}
+			for r := 0; r < rounds; r++ {
+				assert.NoError(t, s.Write(ctx, id, uint32(r%4)*BlockSize, pattern(fmt.Sprintf("c%d-r%d|", c, r), BlockSize), uint64(r+2), 1))
+				got := make([]byte, BlockSize)
+				_, err := s.Read(ctx, id, uint32(r%4)*BlockSize, got)
+				assert.NoError(t, err)
+				assert.Equal(t, pattern(fmt.Sprintf("c%d-r%d|", c, r), BlockSize), got)
+			}
+		}(c)
+	}
+	ww.Wait()
+	close(done)
+	wg.Wait()
+	assert.Positive(t, gcs)
+	_, err := s.GC(ctx)
+	require.NoError(t, err)
+	verify := func(s *Store) {
+		for c := 0; c < chunks; c++ {
+			got := make([]byte, 4*BlockSize)
+			_, err := s.Read(ctx, ID{Volume: 1, Index: uint64(c)}, 0, got)
+			require.NoError(t, err)
+			for b := 0; b < 4; b++ {
+				last := b + 4*((rounds-1-b)/4)
+				assert.Equal(t, pattern(fmt.Sprintf("c%d-r%d|", c, last), BlockSize), got[b*BlockSize:(b+1)*BlockSize])
+			}
+		}
+	}
+	verify(s)
+	require.NoError(t, s.Close())
+	verify(openT(t, dir, keys, 256<<10))
+}
+
+func lastSegment(t *testing.T, dir string) string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "seg-*.log"))
+	require.NoError(t, err)
+	var best string
+	var bestSize int64 = -1
+	for _, p := range m {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		if st.Size() > bestSize {
+			best, bestSize = p, st.Size()
+		}
+	}
+	return best
+}
+
+func TestRecoveryTornTail(t *testing.T) {
+	ctx := context.Background()
+	keys := testKeys(t, 1)
+	id := ID{Volume: 1}
+	for _, tc := range []struct {
+		name string
+		tear func(t *testing.T, path string, size int64)
+	}{
+		{"cut mid-body", func(t *testing.T, path string, size int64) {
+			require.NoError(t, os.Truncate(path, size-FrameSize/2))
+		}},
+		{"cut mid-header", func(t *testing.T, path string, size int64) {
+			require.NoError(t, os.Truncate(path, size-2*FrameSize-HeaderSize+10))
+		}},
+		{"last block never written", func(t *testing.T, path string, size int64) {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteAt(make([]byte, FrameSize), size-FrameSize)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}},
+		{"partial record appended", func(t *testing.T, path string, size int64) {
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			require.NoError(t, err)
+			rec := AppendHeader(nil, Header{Type: RecordData, ID: id, Length: 4 * BlockSize, Version: 9, Epoch: 1, Seq: 1 << 40})
+			_, err = f.Write(append(rec, make([]byte, 100)...))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openT(t, dir, keys, 0)
+			durable := pattern("durable", 2*BlockSize)
+			require.NoError(t, s.Write(ctx, id, 0, durable, 1, 1))
+			require.NoError(t, s.Write(ctx, id, 2*BlockSize, pattern("torn", 2*BlockSize), 2, 1))
+			require.NoError(t, s.Close())
+			path := lastSegment(t, dir)
+			st, err := os.Stat(path)
+			require.NoError(t, err)
+			tc.tear(t, path, st.Size())
+
+			s2 := openT(t, dir, keys, 0)
+			assert.Positive(t, s2.Recovery().TruncatedBytes)
+			got := make([]byte, 2*BlockSize)
+			v, err := s2.Read(ctx, id, 0, got)
+			require.NoError(t, err)
+			assert.Equal(t, durable, got)
+			if tc.name != "partial record appended" {
+				assert.Equal(t, uint64(1), v, "the torn record's version is gone with it")
+			}
+			// The store keeps working after recovery.
+			require.NoError(t, s2.Write(ctx, id, 0, pattern("after", BlockSize), 3, 1))
+			require.NoError(t, s2.Close())
+			s3 := openT(t, dir, keys, 0)
+			assert.Zero(t, s3.Recovery().TruncatedBytes)
+		})
+	}
+}
+
+func TestRecoveryMiddleCorruption(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern("x", BlockSize), 1, 1))
+	}
+	require.NoError(t, s.Close())
+	path := lastSegment(t, dir)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff, 0xff}, HeaderSize+FrameSize+20) // second record's header
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	_, err = Open(dir, Options{Keys: keys})
+	var ce *CorruptionError
+	require.ErrorAs(t, err, &ce)
+	assert.ErrorIs(t, err, ErrCorrupt)
+	assert.Equal(t, int64(HeaderSize+FrameSize), ce.Offset)
+	assert.Contains(t, err.Error(), path)
+}
+
+func TestBitRotDetected(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	id := ID{Volume: 1}
+	require.NoError(t, s.Write(ctx, id, 0, pattern("rot", 2*BlockSize), 1, 1))
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 1}, 0, pattern("ok", BlockSize), 1, 1))
+	s.mu.RLock()
+	l := s.index[id].blocks[1]
+	s.mu.RUnlock()
+	_, err := l.seg.f.WriteAt([]byte{'!'}, l.off+100)
+	require.NoError(t, err)
+	got := make([]byte, 2*BlockSize)
+	_, err = s.Read(ctx, id, 0, got)
+	assert.ErrorIs(t, err, ErrCorrupt)
+	assert.ErrorIs(t, err, ErrBlockChecksum)
+	_, err = s.Read(ctx, id, 0, got[:BlockSize])
+	assert.NoError(t, err, "the intact block still reads")
+	_, _, err = s.Digest(ctx, id, 4*BlockSize)
+	assert.ErrorIs(t, err, ErrCorrupt)
+}
+
+func TestKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	id := ID{Volume: 1}
+	require.NoError(t, s.Write(ctx, id, 0, pattern("k", BlockSize), 1, 1))
+	require.NoError(t, s.Close())
+
+	wrong := testKeys(t, 1)
+	s2 := openT(t, dir, wrong, 0)
+	_, err := s2.Read(ctx, id, 0, make([]byte, BlockSize))
+	assert.ErrorIs(t, err, ErrDecrypt)
+	require.NoError(t, s2.Close())
+
+	s3 := openT(t, dir, KeyMap{}, 0)
+	_, err = s3.Read(ctx, id, 0, make([]byte, BlockSize))
+	assert.ErrorIs(t, err, ErrNoKey)
+	assert.ErrorIs(t, s3.Write(ctx, id, 0, make([]byte, BlockSize), 2, 1), ErrNoKey)
+	require.NoError(t, s3.DropVolume(ctx, 1))
+	assert.Empty(t, s3.List(1))
+}
+
+func TestGroupCommitConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 128<<10)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				assert.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(g)}, uint32(i)*BlockSize, pattern(fmt.Sprintf("g%di%d.", g, i), BlockSize), uint64(i+1), 1))
+			}
+		}(g)
+	}
+	wg.Wait()
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, keys, 128<<10)
+	for g := 0; g < 8; g++ {
+		got := make([]byte, 10*BlockSize)
+		v, err := s2.Read(ctx, ID{Volume: 1, Index: uint64(g)}, 0, got)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(10), v)
+		for i := 0; i < 10; i++ {
+			assert.Equal(t, pattern(fmt.Sprintf("g%di%d.", g, i), BlockSize), got[i*BlockSize:(i+1)*BlockSize])
+		}
+	}
+}
+
+func TestInstallVersionLast(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	id := ID{Volume: 1, Index: 3}
+	require.NoError(t, s.Write(ctx, id, 0, pattern("stale", BlockSize), 2, 1))
+	require.NoError(t, s.DropChunk(ctx, id))
+	require.NoError(t, s.Write(ctx, id, BlockSize, pattern("copied", BlockSize), 0, 2))
+	info, _ := s.Stat(id)
+	assert.Equal(t, uint64(0), info.Version, "an unfinished copy claims no version")
+	require.NoError(t, s.SetVersion(ctx, id, 7, 2))
+	_, err := s.GC(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, keys, 0)
+	info, ok := s2.Stat(id)
+	require.True(t, ok)
+	assert.Equal(t, Info{ID: id, Version: 7, Epoch: 2, Blocks: 1}, info)
+	got := make([]byte, 2*BlockSize)
+	_, err = s2.Read(ctx, id, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, append(make([]byte, BlockSize), pattern("copied", BlockSize)...), got)
+}
+
+func TestClosedStore(t *testing.T) {
+	s := openT(t, t.TempDir(), testKeys(t, 1), 0)
+	require.NoError(t, s.Close())
+	err := s.Write(context.Background(), ID{Volume: 1}, 0, make([]byte, BlockSize), 1, 1)
+	assert.True(t, errors.Is(err, ErrClosed), "got %v", err)
+}
+
+func TestWriteMany(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 9}, 0, pattern("v5", BlockSize), 5, 2))
+	ops := []WriteOp{
+		{ID: ID{Volume: 1, Index: 1}, Offset: 0, Data: pattern("one", 2*BlockSize), Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 2}, Offset: 3, Data: pattern("bad", BlockSize), Version: 1, Epoch: 1},
+		{ID: ID{Volume: 2, Index: 1}, Offset: 0, Data: pattern("nokey", BlockSize), Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 9}, Offset: 0, Data: pattern("stale", BlockSize), Version: 6, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 3}, Offset: BlockSize, Data: pattern("three", BlockSize), Version: 4, Epoch: 1},
+	}
+	errs := s.WriteMany(ctx, ops)
+	require.Len(t, errs, 5)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], ErrRange)
+	assert.ErrorIs(t, errs[2], ErrNoKey)
+	assert.ErrorIs(t, errs[3], ErrStaleEpoch)
+	assert.NoError(t, errs[4])
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, keys, 0)
+	for _, i := range []int{0, 4} {
+		got := make([]byte, len(ops[i].Data))
+		v, err := s2.Read(ctx, ops[i].ID, ops[i].Offset, got)
+		require.NoError(t, err)
+		assert.Equal(t, ops[i].Data, got)
+		assert.Equal(t, ops[i].Version, v)
+	}
+	got := make([]byte, BlockSize)
+	_, err := s2.Read(ctx, ID{Volume: 1, Index: 9}, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, pattern("v5", BlockSize), got, "a refused write left no trace")
+}
+
+// TestRecoveryDropDamaged: with DropDamaged, a damaged record in the middle truncates its
+// segment there and drops the chunks written after it, instead of failing Open; chunks
+// written before it are intact, and the next open finds a clean log.
+func TestRecoveryDropDamaged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	for i := 0; i < 4; i++ {
+		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern(fmt.Sprintf("c%d", i), BlockSize), 1, 1))
+	}
+	// A later write to chunk 0 lands after the damage too.
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 0}, BlockSize, pattern("late", BlockSize), 2, 1))
+	require.NoError(t, s.Close())
+	path := lastSegment(t, dir)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff, 0xff}, 2*(HeaderSize+FrameSize)+30) // third record's header
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	_, err = Open(dir, Options{Keys: keys})
+	require.ErrorIs(t, err, ErrCorrupt, "without DropDamaged, Open refuses")
+
+	s2, err := Open(dir, Options{Keys: keys, DropDamaged: true})
+	require.NoError(t, err)
+	rec := s2.Recovery()
+	require.Len(t, rec.Damaged, 1)
+	assert.Equal(t, int64(2*(HeaderSize+FrameSize)), rec.Damaged[0].Offset)
+	// Chunk 3 (after the damage) is cut off; chunk 0 kept an early record but lost its late
+	// one, so it is dropped whole rather than left claiming a version it does not hold.
+	assert.Equal(t, []ID{{Volume: 1, Index: 0}}, rec.DroppedChunks)
+	check := func(s *Store) {
+		got := make([]byte, BlockSize)
+		_, err := s.Read(ctx, ID{Volume: 1, Index: 1}, 0, got)
+		require.NoError(t, err)
+		assert.Equal(t, pattern("c1", BlockSize), got, "a chunk written before the damage is intact")
+		for _, idx := range []uint64{0, 2, 3} {
+			_, ok := s.Stat(ID{Volume: 1, Index: idx})
+			assert.False(t, ok, "chunk %d should be gone (lost or newer than the damage)", idx)
+		}
+	}
+	check(s2)
+	require.NoError(t, s2.Close())
+	s3, err := Open(dir, Options{Keys: keys, DropDamaged: true})
+	require.NoError(t, err)
+	defer s3.Close()
+	assert.Empty(t, s3.Recovery().Damaged, "the log is clean after recovery")
+	check(s3)
+}
+
+// TestRecoveryDropDamagedAcrossSegments: chunks whose newer records sit in later segments
+// are dropped too; chunks entirely older than the damage are kept.
+func TestRecoveryDropDamagedAcrossSegments(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	recSize := int64(HeaderSize + FrameSize)
+	s := openT(t, dir, keys, 3*recSize) // three records per segment
+	for i := 0; i < 6; i++ {
+		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern(fmt.Sprintf("c%d", i), BlockSize), 1, 1))
+	}
+	require.NoError(t, s.Close())
+	segs, err := filepath.Glob(filepath.Join(dir, "seg-*.log"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(segs), 2)
+	f, err := os.OpenFile(segs[0], os.O_WRONLY, 0) // the oldest segment: chunks 0, 1, 2
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff}, recSize+20) // chunk 1's header
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	s2, err := Open(dir, Options{Keys: keys, DropDamaged: true, SegmentSize: 3 * recSize})
+	require.NoError(t, err)
+	defer s2.Close()
+	_, ok := s2.Stat(ID{Volume: 1, Index: 0})
+	assert.True(t, ok, "chunk 0 predates the damage")
+	for i := 1; i < 6; i++ {
+		_, ok := s2.Stat(ID{Volume: 1, Index: uint64(i)})
+		assert.False(t, ok, "chunk %d is newer than the damage and must be dropped", i)
+	}
+}
