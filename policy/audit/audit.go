@@ -144,6 +144,7 @@ type TamperError struct {
 	Problem string
 }
 
+// Error says where the chain broke and how.
 func (e *TamperError) Error() string {
 	if e.Line == 0 {
 		return fmt.Sprintf("audit: log has been tampered with: %s", e.Problem)
