@@ -9,7 +9,9 @@
 // numbers are reserved on disk before use so no nonce ever repeats, across crashes too.
 // Plaintext never reaches the disk, which is what makes destroying a volume's key a purge.
 //
-// Write returns only after fsync; concurrent writers share fsyncs (group commit). Open
+// Write returns only after fsync; concurrent writers share fsyncs (group commit). Large
+// appends bypass the page cache for their page-aligned middle (O_DIRECT where the file
+// system supports it), which saves the kernel a copy of every megabyte. Open
 // replays the segments to rebuild the in-memory index; a torn tail (a record that never
 // became durable) is truncated, a damaged record with valid records after it fails Open with
 // a *CorruptionError. GC copies live blocks (ciphertext verbatim) into a new segment and

@@ -28,6 +28,10 @@ func TestMain(m *testing.M) {
 }
 
 func killBlock(i int) (ID, uint32, []byte) {
+	if i%5 == 3 {
+		// A large record, written partly with direct I/O, in a chunk of its own.
+		return ID{Volume: 1, Index: 1<<20 + uint64(i)}, 0, pattern(fmt.Sprintf("big-%06d|", i), 96*BlockSize)
+	}
 	return ID{Volume: 1, Index: uint64(i / 16)}, uint32(i%16) * 2 * BlockSize, pattern(fmt.Sprintf("rec-%06d|", i), 2*BlockSize)
 }
 

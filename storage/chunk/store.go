@@ -91,7 +91,7 @@ type Store struct {
 	lost     []ID // chunks of records cut off after a damaged one (during Open)
 
 	// recs recycles record buffers: a 1 MiB write would otherwise allocate (and the
-	// garbage collector scan) a megabyte per call.
+	// garbage collector scan) a megabyte per call. See alignedBuf.
 	recs sync.Pool
 }
 
@@ -125,7 +125,12 @@ type segment struct {
 	id   uint64
 	path string
 	f    *os.File
-	size int64 // bytes written; guarded by Store.mu
+	// df is the active segment's direct-I/O handle for large appends (nil when sealed or
+	// unsupported); guarded by Store.mu.
+	df *os.File
+	// directBytes counts the bytes written through df; guarded by Store.mu.
+	directBytes int64
+	size        int64 // bytes written; guarded by Store.mu
 
 	rw     sync.RWMutex // readers hold it shared while reading; close takes it exclusively
 	closed bool
@@ -476,8 +481,11 @@ func (s *Store) roll() error {
 		f.Close()
 		return err
 	}
-	seg := &segment{id: id, path: path, f: f}
+	seg := &segment{id: id, path: path, f: f, df: openDirect(path)}
 	seg.cond = sync.NewCond(&seg.smu)
+	if s.active != nil {
+		s.active.closeDirect()
+	}
 	s.segs[id] = seg
 	s.active = seg
 	return nil
@@ -587,15 +595,9 @@ func (s *Store) Write(ctx context.Context, id ID, off uint32, data []byte, versi
 		return err
 	}
 	h := Header{Type: RecordData, ID: id, Offset: off, Length: uint32(len(data)), Version: version, Epoch: epoch, Seq: seq}
-	bp, _ := s.recs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	defer s.recs.Put(bp)
-	if int64(cap(*bp)) < HeaderSize+h.BodySize() {
-		*bp = make([]byte, HeaderSize+h.BodySize())
-	}
-	rec := (*bp)[:HeaderSize+h.BodySize()]
+	size := HeaderSize + int(h.BodySize())
+	rec, put := alignedBuf(&s.recs, size, s.nextOffset(size))
+	defer put()
 	AppendHeader(rec[:0], h)
 	first := off / BlockSize
 	for i := 0; i < len(data)/BlockSize; i++ {
@@ -698,7 +700,9 @@ func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 	for _, op := range ops {
 		size += HeaderSize + len(op.Data)/BlockSize*FrameSize
 	}
-	buf := make([]byte, 0, size)
+	buf, put := alignedBuf(&s.recs, size, s.nextOffset(size))
+	defer put()
+	buf = buf[:0]
 	for i, op := range ops {
 		if err := checkRange(op.Offset, len(op.Data)); err != nil {
 			errs[i] = err
@@ -742,6 +746,17 @@ func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 	return errs
 }
 
+// nextOffset guesses the segment offset at which an append of n bytes will land (the
+// record buffer is laid out for it, so that the append can be written direct).
+func (s *Store) nextOffset(n int) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.active == nil || (s.active.size > 0 && s.active.size+int64(n) > s.opts.SegmentSize) {
+		return 0
+	}
+	return s.active.size
+}
+
 func (s *Store) append(ctx context.Context, h Header, rec []byte) error {
 	return s.appendRecords(ctx, []Header{h}, []int{0}, rec)
 }
@@ -765,7 +780,7 @@ func (s *Store) appendRecords(ctx context.Context, hs []Header, offs []int, rec 
 	}
 	seg := s.active
 	off := seg.size
-	if _, err := seg.f.WriteAt(rec, off); err != nil {
+	if err := seg.writeRecords(rec, off); err != nil {
 		s.broken = fmt.Errorf("%w: write %s: %v", ErrClosed, seg.path, err)
 		s.mu.Unlock()
 		return s.broken
@@ -950,6 +965,7 @@ func (s *Store) closeFiles() {
 		seg.rw.Lock()
 		if !seg.closed {
 			seg.closed = true
+			seg.closeDirect()
 			seg.f.Close()
 		}
 		seg.rw.Unlock()

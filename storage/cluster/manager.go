@@ -61,6 +61,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	hcs      [connsPerNode]*http.Client
+	data     *http.Client           // HTTP/1.1, for the batched data path
 	clients  map[string]*clientPool // by address
 	addrs    map[string]string      // node id -> address
 	lastSeen map[string]time.Time
@@ -114,6 +115,7 @@ func StartManager(cfg ManagerConfig) (*Manager, error) {
 	for i := range m.hcs {
 		m.hcs[i] = newH2CClient()
 	}
+	m.data = newDataClient()
 	mux := http.NewServeMux()
 	mux.Handle(storagepbconnect.NewMetaServiceHandler(m))
 	mux.Handle(storagepbconnect.NewVolumeServiceHandler(volumeService{m}))
@@ -140,6 +142,7 @@ func (m *Manager) Close() error {
 	for _, hc := range m.hcs {
 		hc.CloseIdleConnections()
 	}
+	m.data.CloseIdleConnections()
 	return nil
 }
 
@@ -157,7 +160,7 @@ func (m *Manager) client(addr string) storagepbconnect.ChunkServiceClient {
 		for i := range pool.c {
 			pool.c[i] = storagepbconnect.NewChunkServiceClient(m.hcs[i], baseURL(addr), clientOptions()...)
 		}
-		pool.batchers = newNodeBatchers(pool.c[0])
+		pool.batchers = newNodeBatchers(storagepbconnect.NewChunkServiceClient(m.data, baseURL(addr), clientOptions()...))
 		m.clients[addr] = pool
 	}
 	return pool.c[pool.next.Add(1)%connsPerNode]

@@ -27,6 +27,25 @@ func newH2CClient() *http.Client {
 	}}
 }
 
+// newDataClient returns an HTTP/1.1 client for the batched chunk reads and writes. Large
+// bodies cost fewer copies over HTTP/1.1 than over HTTP/2: the request body goes from the
+// marshaled message straight to the socket, and the server reads it from the socket into
+// Connect's buffer, where HTTP/2 copies each megabyte into frames, flow-control buffers and
+// stream pipes on both sides. A batcher keeps at most one call in flight per node and
+// direction, so a handful of kept-alive connections per chunk server suffices.
+func newDataClient() *http.Client {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	return &http.Client{Transport: &http.Transport{
+		Protocols:           &p,
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 8,
+		WriteBufferSize:     64 << 10,
+		ReadBufferSize:      64 << 10,
+		DisableCompression:  true,
+	}}
+}
+
 // h2Config sizes HTTP/2 flow-control windows and frames for megabyte chunk writes, so a
 // 1 MiB write does not wait a round trip for window updates.
 func h2Config() *http.HTTP2Config {
