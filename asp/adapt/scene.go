@@ -194,3 +194,12 @@ func (c *Classifier) RefinementDue(now time.Time) bool {
 	c.refined = true
 	return true
 }
+
+// RefineAt returns when RefinementDue may next report true, and false when the still
+// screen already had its refinement (or no frame came yet): a sender sleeps until then.
+func (c *Classifier) RefineAt() (time.Time, bool) {
+	if c.refined || c.lastFrame.IsZero() {
+		return time.Time{}, false
+	}
+	return c.lastFrame.Add(c.cfg.RefineAfter), true
+}

@@ -146,3 +146,18 @@ func TestProfiles(t *testing.T) {
 	assert.Less(t, office.MaxFPS, video.MaxFPS)
 	assert.Equal(t, "game", ModeGame.String())
 }
+
+func TestRefineAtOncePerStillPeriod(t *testing.T) {
+	c := NewClassifier(SceneConfig{RefineAfter: 300 * time.Millisecond})
+	_, ok := c.RefineAt()
+	assert.False(t, ok, "no frame yet")
+	t0 := time.Unix(100, 0)
+	c.Observe(t0, 0.01)
+	at, ok := c.RefineAt()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(300*time.Millisecond), at)
+	assert.False(t, c.RefinementDue(at.Add(-time.Millisecond)))
+	assert.True(t, c.RefinementDue(at))
+	_, ok = c.RefineAt()
+	assert.False(t, ok, "refined already")
+}
