@@ -356,12 +356,13 @@ type Hello struct {
 // client sends it in Hello and in the offer (so the codec can be chosen from it); a browser's
 // decoders are read from its SDP offer instead.
 type Caps struct {
-	ScreenWidth, ScreenHeight int
-	DPI                       int
-	Decoders                  []DecoderInfo
+	ScreenWidth  int           `json:"screen_width,omitempty"`
+	ScreenHeight int           `json:"screen_height,omitempty"`
+	DPI          int           `json:"dpi,omitempty"`
+	Decoders     []DecoderInfo `json:"decoders,omitempty"`
 	// InputDevices names the client's input devices: "keyboard", "mouse", "touch", "pen",
 	// "gamepad".
-	InputDevices []string
+	InputDevices []string `json:"input_devices,omitempty"`
 }
 
 // DecoderInfo is one decoder a client has.

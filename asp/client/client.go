@@ -42,6 +42,11 @@ type Options struct {
 	// FrameBuffer is how many decoded frames wait in Frames before the oldest is dropped
 	// (default 4).
 	FrameBuffer int
+	// Caps describes this client to the server: its decoders (hardware or not, size
+	// limits), screen size, DPI and input devices. It goes with the offer, where the server
+	// chooses the encoder from it, and in Hello. Default: the decoders of Codecs, in
+	// software, a keyboard and a mouse.
+	Caps *asp.Caps
 }
 
 // Frame is one decoded video frame with its timing.
@@ -130,6 +135,13 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 	if opts.FrameBuffer <= 0 {
 		opts.FrameBuffer = 4
 	}
+	if opts.Caps == nil {
+		caps := &asp.Caps{InputDevices: []string{"keyboard", "mouse"}}
+		for _, cd := range opts.Codecs {
+			caps.Decoders = append(caps.Decoders, asp.DecoderInfo{Codec: string(cd)})
+		}
+		opts.Caps = caps
+	}
 	me := &webrtc.MediaEngine{}
 	for i, c := range opts.Codecs {
 		p := webrtc.RTPCodecParameters{RTPCodecCapability: asp.CodecCapability(c), PayloadType: webrtc.PayloadType(96 + i)}
@@ -171,7 +183,7 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 		_ = c.Close()
 		return nil, err
 	}
-	if err := c.signal(ctx, baseURL, opts.HTTPClient); err != nil {
+	if err := c.signal(ctx, baseURL, opts.HTTPClient, opts.Caps); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
@@ -206,7 +218,7 @@ func (c *Conn) setup(opts Options) error {
 	}
 	ctl := c.channels[asp.ChannelControl]
 	ctl.OnOpen(func() {
-		hello := asp.Hello{Version: asp.ProtocolVersion, Agent: opts.Agent,
+		hello := asp.Hello{Version: asp.ProtocolVersion, Agent: opts.Agent, Caps: opts.Caps,
 			Features: asp.FeatureInput | asp.FeatureCursor | asp.FeatureCursorRGBA | asp.FeatureClipboardToClient | asp.FeatureClipboardFromClient}
 		_ = ctl.Send(hello.Append(nil))
 	})
@@ -237,7 +249,7 @@ func (c *Conn) setup(opts Options) error {
 	return nil
 }
 
-func (c *Conn) signal(ctx context.Context, baseURL string, hc *http.Client) error {
+func (c *Conn) signal(ctx context.Context, baseURL string, hc *http.Client, caps *asp.Caps) error {
 	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
 		return fmt.Errorf("asp client: create offer: %w", err)
@@ -251,7 +263,12 @@ func (c *Conn) signal(ctx context.Context, baseURL string, hc *http.Client) erro
 	case <-ctx.Done():
 		return fmt.Errorf("asp client: gather candidates: %w", ctx.Err())
 	}
-	body, err := json.Marshal(c.pc.LocalDescription())
+	ld := c.pc.LocalDescription()
+	body, err := json.Marshal(struct {
+		Type string    `json:"type"`
+		SDP  string    `json:"sdp"`
+		Caps *asp.Caps `json:"caps,omitempty"`
+	}{ld.Type.String(), ld.SDP, caps})
 	if err != nil {
 		return fmt.Errorf("asp client: encode offer: %w", err)
 	}
@@ -606,4 +623,18 @@ func (c *Conn) Close() error {
 		c.finish(nil)
 	})
 	return err
+}
+
+// Network returns the transport protocol of the ICE candidate pair in use, "udp" or "tcp"
+// (ICE over TCP when UDP is blocked), or "" before one is selected.
+func (c *Conn) Network() string {
+	sctp := c.pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return ""
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil {
+		return ""
+	}
+	return pair.Local.Protocol.String()
 }
