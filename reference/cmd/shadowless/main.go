@@ -43,6 +43,7 @@ Run 'shadowless <command> --help' for the flags and an example of each.`,
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newVMAFCmd(),
 	)
 	return root
 }

@@ -1,0 +1,105 @@
+package quality
+
+import (
+	"context"
+	"io"
+	"testing"
+)
+
+// sliceReader serves frames from memory.
+type sliceReader struct {
+	frames []*Frame
+	i      int
+}
+
+func (s *sliceReader) Next(ctx context.Context) (*Frame, error) {
+	if s.i >= len(s.frames) {
+		return nil, io.EOF
+	}
+	s.i++
+	return s.frames[s.i-1], nil
+}
+
+// synthFrames makes n deterministic frames: a moving pattern of gradients and edges, and a
+// distorted copy with a little structured noise (no randomness, so runs are comparable).
+func synthFrames(n, w, h, depth int) (ref, dis []*Frame) {
+	maxv := 1<<depth - 1
+	var seed uint32 = 12345
+	next := func() uint32 { seed = seed*1664525 + 1013904223; return seed >> 24 }
+	for f := 0; f < n; f++ {
+		r, _ := NewFrame(w, h, depth)
+		d, _ := NewFrame(w, h, depth)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				v := ((x+3*f)*7 + y*3) % 256
+				if ((x+2*f)/32+y/32)%2 == 0 {
+					v = 255 - v/2
+				}
+				v = v * maxv / 255
+				r.Y[y*w+x] = uint16(v)
+				nv := v + int(next()%9) - 4
+				d.Y[y*w+x] = uint16(min(max(nv, 0), maxv))
+			}
+		}
+		for i := range r.U {
+			r.U[i], r.V[i] = uint16(maxv/2), uint16(maxv/3)
+			d.U[i], d.V[i] = uint16(maxv/2+int(next()%3)), uint16(maxv/3)
+		}
+		ref, dis = append(ref, r), append(dis, d)
+	}
+	return ref, dis
+}
+
+func benchmarkVMAF(b *testing.B, w, h, depth int, o Options) {
+	const frames = 4
+	ref, dis := synthFrames(frames, w, h, depth)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Compare(context.Background(), &sliceReader{frames: ref}, &sliceReader{frames: dis}, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(frames*b.N)/b.Elapsed().Seconds(), "frames/s")
+}
+
+// BenchmarkVMAF1080p measures VMAF (with its features) on 1920x1080 8-bit frames, all cores.
+func BenchmarkVMAF1080p(b *testing.B) { benchmarkVMAF(b, 1920, 1080, 8, Options{}) }
+
+// BenchmarkVMAF1080pPSNRSSIM adds PSNR and SSIM, as `--feature psnr --feature float_ssim`.
+func BenchmarkVMAF1080pPSNRSSIM(b *testing.B) {
+	benchmarkVMAF(b, 1920, 1080, 8, Options{PSNR: true, SSIM: true})
+}
+
+// The per-feature benchmarks below score one 1080p frame on one goroutine, to profile.
+
+func BenchmarkVIF1080p(b *testing.B) {
+	ref, dis := synthFrames(1, 1920, 1080, 8)
+	var s vifState
+	for i := 0; i < b.N; i++ {
+		s.vifScores(ref[0].Y, dis[0].Y, 1920, 1080, 8)
+	}
+}
+
+func BenchmarkADM1080p(b *testing.B) {
+	ref, dis := synthFrames(1, 1920, 1080, 8)
+	var s admState
+	for i := 0; i < b.N; i++ {
+		s.scores(ref[0].Y, dis[0].Y, 1920, 1080, 8)
+	}
+}
+
+func BenchmarkMotion1080p(b *testing.B) {
+	ref, _ := synthFrames(2, 1920, 1080, 8)
+	row := make([]int32, 1920)
+	for i := 0; i < b.N; i++ {
+		motionSAD(ref[0].Y, ref[1].Y, 1920, 1080, 8, row)
+	}
+}
+
+func BenchmarkSSIM1080p(b *testing.B) {
+	ref, dis := synthFrames(1, 1920, 1080, 8)
+	var s ssimState
+	for i := 0; i < b.N; i++ {
+		s.ssim(ref[0].Y, dis[0].Y, 1920, 1080, 8)
+	}
+}

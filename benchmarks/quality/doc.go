@@ -1,0 +1,15 @@
+// Package quality measures picture quality the way Netflix's libvmaf does, in pure Go: VMAF
+// with the vmaf_v0.6.1 model (integer VIF at four scales, ADM2, motion2, the nu-SVR with an
+// RBF kernel), the other integer features libvmaf prints beside it (AIM, ADM3, the per-scale
+// ADM and VIF ratios, the motion SAD and motion3), and optionally PSNR (Y, Cb, Cr) and SSIM
+// (libvmaf's float_ssim). The fixed-point arithmetic follows libvmaf so per-frame scores
+// agree with its output to the six decimals it prints.
+//
+// Compare takes two FrameReaders (YUVReader reads raw 8- or 10-bit YUV 4:2:0 files, the
+// input of libvmaf's vmaf tool), scores frames in parallel on GOMAXPROCS workers and returns
+// per-frame metrics plus their pooled min, max, mean and harmonic mean. WriteJSON and
+// WriteXML produce libvmaf's output layouts, so scripts that read libvmaf's files keep
+// working; `shadowless vmaf` is the command-line front end.
+//
+// Model parameters are data from libvmaf (see NOTICE.md); the code is our own.
+package quality

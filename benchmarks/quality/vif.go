@@ -1,0 +1,409 @@
+package quality
+
+import (
+	"math"
+	"math/bits"
+)
+
+// VIF (visual information fidelity) in the fixed-point form of libvmaf's integer_vif feature:
+// four scales, each a Gaussian-weighted local statistic over the reference and distorted
+// luma, the next scale being the previous one low-pass filtered and decimated by two.
+// Borders are mirrored without repeating the edge sample. The arithmetic (widths, rounding
+// shifts, the log2 look-up table) follows libvmaf so the scores agree to its printed precision.
+
+var vifFilters = [4][]uint32{
+	{489, 935, 1640, 2640, 3896, 5274, 6547, 7455, 7784, 7455, 6547, 5274, 3896, 2640, 1640, 935, 489},
+	{1244, 3663, 7925, 12590, 14692, 12590, 7925, 3663, 1244},
+	{3571, 16004, 26386, 16004, 3571},
+	{10904, 43728, 10904},
+}
+
+const vifEnhnGainLimit = 100.0
+
+// log2Table[i] = round(log2(i) * 2048) for i in [32767, 65535], as a float computation.
+var log2Table = func() []uint16 {
+	t := make([]uint16, 65536)
+	for i := 32767; i < 65536; i++ {
+		v := float32(math.Log2(float64(i))) * 2048
+		t[i] = uint16(math.Round(float64(v)))
+	}
+	return t
+}()
+
+func log2u32(v uint32) int64 {
+	k := 16 - bits.LeadingZeros32(v)
+	return int64(log2Table[v>>uint(k)]) + 2048*int64(k)
+}
+
+func log2u64(v uint64) int64 {
+	k := 48 - bits.LeadingZeros64(v)
+	return int64(log2Table[v>>uint(k)]) + 2048*int64(k)
+}
+
+// mirror reflects an index into [0, n) without repeating the edge sample (-1 -> 1, n -> n-2).
+func mirror(i, n int) int {
+	if i < 0 {
+		i = -i
+	}
+	if i >= n {
+		i = 2*(n-1) - i
+	}
+	return i
+}
+
+// vifState holds the scratch buffers of one worker; reused from frame to frame.
+type vifState struct {
+	ref, dis   [2][]uint16 // scale inputs (ping-pong); scale 0 reads the frame directly
+	mu1, mu2   []uint32    // vertical pass results, padded by 8 on each side
+	xx, yy, xy []uint32
+	c1, c2     []uint32 // subsample vertical pass, padded
+	// vertical accumulators of the statistic
+	am1, am2      []uint32
+	arr, add, ard []uint64
+	packed        []uint64
+}
+
+func (s *vifState) ensureAcc(w int) {
+	if cap(s.am1) < w {
+		s.am1, s.am2 = make([]uint32, w), make([]uint32, w)
+		s.arr, s.add, s.ard = make([]uint64, w), make([]uint64, w), make([]uint64, w)
+	}
+}
+
+func (s *vifState) ensure(w, h int) {
+	n := w * h
+	if cap(s.ref[0]) < n {
+		for i := range s.ref {
+			s.ref[i] = make([]uint16, n)
+			s.dis[i] = make([]uint16, n)
+		}
+	}
+	pw := w + 32
+	if cap(s.mu1) < pw {
+		s.mu1 = make([]uint32, pw)
+		s.mu2 = make([]uint32, pw)
+		s.xx = make([]uint32, pw)
+		s.yy = make([]uint32, pw)
+		s.xy = make([]uint32, pw)
+		s.c1 = make([]uint32, pw)
+		s.c2 = make([]uint32, pw)
+	}
+}
+
+// vifScores computes the four integer_vif_scaleN scores of one luma pair.
+func (s *vifState) vifScores(ref, dis []uint16, w, h, bpc int) [4]float64 {
+	s.ensure(w, h)
+	var out [4]float64
+	cr, cd := ref, dis
+	for scale := 0; scale < 4; scale++ {
+		if scale > 0 {
+			nr, nd := s.ref[scale&1], s.dis[scale&1]
+			s.subsample(cr, cd, nr, nd, w, h, scale, bpc)
+			w /= 2
+			h /= 2
+			cr, cd = nr[:w*h], nd[:w*h]
+		}
+		num, den := s.statistic(cr, cd, w, h, scale, bpc)
+		out[scale] = float64(num / den)
+	}
+	return out
+}
+
+// subsample low-pass filters (filter of `scale`) and decimates ref/dis (w x h) into nr/nd.
+func (s *vifState) subsample(ref, dis, nr, nd []uint16, w, h, scale, bpc int) {
+	filt := vifFilters[scale]
+	fw := len(filt)
+	half := fw / 2
+	var vshift uint
+	var vround uint32
+	if scale == 1 {
+		vshift, vround = uint(bpc), 1<<(bpc-1)
+	} else {
+		vshift, vround = 16, 1<<15
+	}
+	c1 := s.c1[:w+2*16]
+	c2 := s.c2[:w+2*16]
+	const pad = 16
+	ow := w / 2
+	var rows [17]int
+	for i := 0; i < h; i += 2 {
+		for k := 0; k < fw; k++ {
+			rows[k] = mirror(i-half+k, h) * w
+		}
+		o1, o2 := c1[pad:pad+w], c2[pad:pad+w]
+		fc := filt[half]
+		rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
+		for j := range o1 {
+			o1[j] = fc * uint32(rc[j])
+			o2[j] = fc * uint32(dc[j])
+		}
+		for k := 0; k < half; k++ {
+			f := filt[k]
+			ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
+			da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
+			for j := range o1 {
+				o1[j] += f * (uint32(ra[j]) + uint32(rb[j]))
+				o2[j] += f * (uint32(da[j]) + uint32(db[j]))
+			}
+		}
+		for j := range o1 {
+			o1[j] = (o1[j] + vround) >> vshift
+			o2[j] = (o2[j] + vround) >> vshift
+		}
+		for f := 1; f <= half; f++ {
+			c1[pad-f], c2[pad-f] = c1[pad+f], c2[pad+f]
+			c1[pad+w-1+f], c2[pad+w-1+f] = c1[pad+w-1-f], c2[pad+w-1-f]
+		}
+		orow := (i / 2) * ow
+		for j := 0; j < 2*ow; j += 2 {
+			var ar, ad uint32
+			base := pad + j - half
+			for k := 0; k < fw; k++ {
+				f := filt[k]
+				ar += f * c1[base+k]
+				ad += f * c2[base+k]
+			}
+			nr[orow+j/2] = uint16((ar + 32768) >> 16)
+			nd[orow+j/2] = uint16((ad + 32768) >> 16)
+		}
+		if i/2+1 >= h/2 {
+			break
+		}
+	}
+}
+
+// statistic returns the (num, den) sums of one scale, as float32 like libvmaf.
+func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, float32) {
+	filt := vifFilters[scale]
+	fw := len(filt)
+	half := fw / 2
+	var mshift, sqshift uint
+	var mround uint32
+	var sqround uint64
+	if scale == 0 {
+		mshift, mround = uint(bpc), 1<<(bpc-1)
+		sqshift = uint(2 * (bpc - 8))
+		if sqshift > 0 {
+			sqround = 1 << (sqshift - 1)
+		}
+	} else {
+		mshift, mround = 16, 1<<15
+		sqshift, sqround = 16, 1<<15
+	}
+	const pad = 16
+	mu1, mu2 := s.mu1[:w+2*pad], s.mu2[:w+2*pad]
+	xx, yy, xy := s.xx[:w+2*pad], s.yy[:w+2*pad], s.xy[:w+2*pad]
+	s.ensureAcc(w)
+	am1, am2 := s.am1[:w], s.am2[:w]
+	arr, add, ard := s.arr[:w], s.add[:w], s.ard[:w]
+	var acc vifAccum
+	var rows [17]int
+	for i := 0; i < h; i++ {
+		for k := 0; k < fw; k++ {
+			rows[k] = mirror(i-half+k, h) * w
+		}
+		fc := filt[half]
+		if scale == 0 && bpc == 8 {
+			s.vertical8(ref, dis, rows[:fw], w, mu1[pad:pad+w], mu2[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
+		} else {
+			// vertical pass: centre tap, then the symmetric pairs of taps
+			rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
+			for j := range rc {
+				x, y := uint32(rc[j]), uint32(dc[j])
+				am1[j] = fc * x
+				am2[j] = fc * y
+				f64 := uint64(fc)
+				arr[j] = f64 * uint64(x*x)
+				add[j] = f64 * uint64(y*y)
+				ard[j] = f64 * uint64(x*y)
+			}
+			for k := 0; k < half; k++ {
+				f := filt[k]
+				f64 := uint64(f)
+				ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
+				da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
+				for j := range ra {
+					xa, xb := uint64(ra[j]), uint64(rb[j])
+					ya, yb := uint64(da[j]), uint64(db[j])
+					am1[j] += f * uint32(xa+xb)
+					am2[j] += f * uint32(ya+yb)
+					arr[j] += f64 * (xa*xa + xb*xb)
+					add[j] += f64 * (ya*ya + yb*yb)
+					ard[j] += f64 * (xa*ya + xb*yb)
+				}
+			}
+
+			m1o, m2o := mu1[pad:pad+w], mu2[pad:pad+w]
+			xxo, yyo, xyo := xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w]
+			for j := range m1o {
+				m1o[j] = (am1[j] + mround) >> mshift
+				m2o[j] = (am2[j] + mround) >> mshift
+				xxo[j] = uint32((arr[j] + sqround) >> sqshift)
+				yyo[j] = uint32((add[j] + sqround) >> sqshift)
+				xyo[j] = uint32((ard[j] + sqround) >> sqshift)
+			}
+		}
+		for f := 1; f <= half; f++ {
+			l, r := pad-f, pad+f
+			mu1[l], mu2[l], xx[l], yy[l], xy[l] = mu1[r], mu2[r], xx[r], yy[r], xy[r]
+			l, r = pad+w-1-f, pad+w-1+f
+			mu1[r], mu2[r], xx[r], yy[r], xy[r] = mu1[l], mu2[l], xx[l], yy[l], xy[l]
+		}
+		if scale == 0 {
+			s.horizontal17(&acc, mu1, mu2, xx, yy, xy, w)
+			continue
+		}
+		// horizontal pass, pairing symmetric taps
+		for j := range am1 {
+			c := pad + j
+			am1[j] = fc * mu1[c]
+			am2[j] = fc * mu2[c]
+			arr[j] = uint64(fc) * uint64(xx[c])
+			add[j] = uint64(fc) * uint64(yy[c])
+			ard[j] = uint64(fc) * uint64(xy[c])
+		}
+		for k := 1; k <= half; k++ {
+			f := filt[half-k]
+			f64 := uint64(f)
+			m1a, m1b := mu1[pad-k:pad-k+w], mu1[pad+k:pad+k+w]
+			m2a, m2b := mu2[pad-k:pad-k+w], mu2[pad+k:pad+k+w]
+			xxa, xxb := xx[pad-k:pad-k+w], xx[pad+k:pad+k+w]
+			yya, yyb := yy[pad-k:pad-k+w], yy[pad+k:pad+k+w]
+			xya, xyb := xy[pad-k:pad-k+w], xy[pad+k:pad+k+w]
+			for j := range am1 {
+				am1[j] += f * (m1a[j] + m1b[j])
+				am2[j] += f * (m2a[j] + m2b[j])
+				arr[j] += f64 * (uint64(xxa[j]) + uint64(xxb[j]))
+				add[j] += f64 * (uint64(yya[j]) + uint64(yyb[j]))
+				ard[j] += f64 * (uint64(xya[j]) + uint64(xyb[j]))
+			}
+		}
+		for j := range am1 {
+			acc.add(am1[j], am2[j], uint32((arr[j]+32768)>>16), uint32((add[j]+32768)>>16), uint32((ard[j]+32768)>>16))
+		}
+	}
+	return acc.result()
+}
+
+type vifAccum struct {
+	numLog, denLog, numNonLog, denNonLog int64
+}
+
+func (a *vifAccum) add(mu1, mu2, xx, yy, xy uint32) {
+	const sigmaNsq = 65536 << 1
+	mu1sq := uint32((uint64(mu1)*uint64(mu1) + 2147483648) >> 32)
+	mu2sq := uint32((uint64(mu2)*uint64(mu2) + 2147483648) >> 32)
+	mu12 := uint32((uint64(mu1)*uint64(mu2) + 2147483648) >> 32)
+	sigma1sq := int32(xx - mu1sq)
+	sigma2sq := int32(yy - mu2sq)
+	sigma12 := int32(xy - mu12)
+	if sigma2sq < 0 {
+		sigma2sq = 0
+	}
+	if sigma1sq >= sigmaNsq {
+		a.denLog += log2u32(uint32(sigmaNsq+sigma1sq)) - 2048*17
+		if sigma12 > 0 && sigma2sq > 0 {
+			const eps = 65536 * 1.0e-10
+			g := float64(sigma12) / (float64(sigma1sq) + eps)
+			svsq := int32(float64(sigma2sq) - g*float64(sigma12))
+			if svsq < 0 {
+				svsq = 0
+			}
+			if g > vifEnhnGainLimit {
+				g = vifEnhnGainLimit
+			}
+			numer1 := uint32(svsq + sigmaNsq)
+			numer1tmp := int64(g*g*float64(sigma1sq)) + int64(numer1)
+			a.numLog += log2u64(uint64(numer1tmp)) - log2u64(uint64(numer1))
+		}
+	} else {
+		a.numNonLog += int64(sigma2sq)
+		a.denNonLog++
+	}
+}
+
+func (a *vifAccum) result() (float32, float32) {
+	num := float64(a.numLog)/2048.0 + (float64(a.denNonLog) - (float64(a.numNonLog)/16384.0)/65025.0)
+	den := float64(a.denLog)/2048.0 + float64(a.denNonLog)
+	return float32(num), float32(den)
+}
+
+// vertical8 is the vertical pass of scale 0 for 8-bit input (17 taps), with reference and
+// distorted sums packed two to a uint64: every partial sum stays below 2^32 for 8-bit
+// samples, so the lanes never carry into each other and the results are exact.
+func (s *vifState) vertical8(ref, dis []uint16, rows []int, w int, mu1, mu2, xx, yy, xy []uint32) {
+	filt := vifFilters[0]
+	const half = 8
+	var ra, rb, da, db [half][]uint16
+	for k := 0; k < half; k++ {
+		ra[k] = ref[rows[k] : rows[k]+w]
+		rb[k] = ref[rows[16-k] : rows[16-k]+w]
+		da[k] = dis[rows[k] : rows[k]+w]
+		db[k] = dis[rows[16-k] : rows[16-k]+w]
+	}
+	rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
+	fc := uint64(filt[half])
+	mu1, mu2, xx, yy, xy = mu1[:w], mu2[:w], xx[:w], yy[:w], xy[:w]
+	for j := 0; j < w; j++ {
+		x, y := uint64(rc[j]), uint64(dc[j])
+		mu := fc * (x | y<<32)
+		sq := fc * (x*x | (y*y)<<32)
+		sxy := fc * (x * y)
+		for k := 0; k < half; k++ {
+			f := uint64(filt[k])
+			xa, xb := uint64(ra[k][j]), uint64(rb[k][j])
+			ya, yb := uint64(da[k][j]), uint64(db[k][j])
+			mu += f * ((xa + xb) | (ya+yb)<<32)
+			sq += f * ((xa*xa + xb*xb) | (ya*ya+yb*yb)<<32)
+			sxy += f * (xa*ya + xb*yb)
+		}
+		mu1[j] = (uint32(mu) + 128) >> 8
+		mu2[j] = (uint32(mu>>32) + 128) >> 8
+		xx[j] = uint32(sq)
+		yy[j] = uint32(sq >> 32)
+		xy[j] = uint32(sxy)
+	}
+}
+
+// horizontal17 is the horizontal pass and accumulation of scale 0 (17 taps), unrolled, with
+// the two mean sums packed in one uint64 (each stays below 2^32). The rows are padded by 16.
+func (s *vifState) horizontal17(acc *vifAccum, mu1, mu2, xx, yy, xy []uint32, w int) {
+	const pad = 16
+	if cap(s.packed) < w+2*pad {
+		s.packed = make([]uint64, w+2*pad)
+	}
+	pm := s.packed[:w+2*pad]
+	for j := pad - 8; j < pad+w+8; j++ {
+		pm[j] = uint64(mu1[j]) | uint64(mu2[j])<<32
+	}
+	const (
+		f0 = 489
+		f1 = 935
+		f2 = 1640
+		f3 = 2640
+		f4 = 3896
+		f5 = 5274
+		f6 = 6547
+		f7 = 7455
+		f8 = 7784
+	)
+	for j := 0; j < w; j++ {
+		b := pad - 8 + j
+		m := pm[b : b+17 : b+17]
+		mu := f8*m[8] + f0*(m[0]+m[16]) + f1*(m[1]+m[15]) + f2*(m[2]+m[14]) + f3*(m[3]+m[13]) +
+			f4*(m[4]+m[12]) + f5*(m[5]+m[11]) + f6*(m[6]+m[10]) + f7*(m[7]+m[9])
+		x := xx[b : b+17 : b+17]
+		sx := f8*uint64(x[8]) + f0*(uint64(x[0])+uint64(x[16])) + f1*(uint64(x[1])+uint64(x[15])) +
+			f2*(uint64(x[2])+uint64(x[14])) + f3*(uint64(x[3])+uint64(x[13])) + f4*(uint64(x[4])+uint64(x[12])) +
+			f5*(uint64(x[5])+uint64(x[11])) + f6*(uint64(x[6])+uint64(x[10])) + f7*(uint64(x[7])+uint64(x[9]))
+		y := yy[b : b+17 : b+17]
+		sy := f8*uint64(y[8]) + f0*(uint64(y[0])+uint64(y[16])) + f1*(uint64(y[1])+uint64(y[15])) +
+			f2*(uint64(y[2])+uint64(y[14])) + f3*(uint64(y[3])+uint64(y[13])) + f4*(uint64(y[4])+uint64(y[12])) +
+			f5*(uint64(y[5])+uint64(y[11])) + f6*(uint64(y[6])+uint64(y[10])) + f7*(uint64(y[7])+uint64(y[9]))
+		z := xy[b : b+17 : b+17]
+		sz := f8*uint64(z[8]) + f0*(uint64(z[0])+uint64(z[16])) + f1*(uint64(z[1])+uint64(z[15])) +
+			f2*(uint64(z[2])+uint64(z[14])) + f3*(uint64(z[3])+uint64(z[13])) + f4*(uint64(z[4])+uint64(z[12])) +
+			f5*(uint64(z[5])+uint64(z[11])) + f6*(uint64(z[6])+uint64(z[10])) + f7*(uint64(z[7])+uint64(z[9]))
+		acc.add(uint32(mu), uint32(mu>>32), uint32((sx+32768)>>16), uint32((sy+32768)>>16), uint32((sz+32768)>>16))
+	}
+}
