@@ -185,7 +185,7 @@ func (f *fileOps) moveDoc(d *drawer, p image.Point) {
 const fileCycle = 360
 
 func (f *fileOps) tick(d *drawer, t int) bool {
-	c := t % fileCycle
+	c := (t - 1) % fileCycle
 	switch {
 	case c == 0: // open the next folder: the list view redraws
 		f.folder++
@@ -193,7 +193,7 @@ func (f *fileOps) tick(d *drawer, t int) bool {
 		f.drawList(d)
 		f.compose(d, f.list)
 		return true
-	case c == 90: // click a file: its row is selected
+	case c == 30: // click a file: its row is selected
 		old := f.selected
 		f.selected = int(uint32(t*2654435761)>>8) % f.rows
 		if old >= 0 {
@@ -203,15 +203,15 @@ func (f *fileOps) tick(d *drawer, t int) bool {
 		f.drawRow(d, f.selected)
 		f.compose(d, f.rowRect(f.selected))
 		return true
-	case c == 100: // ... and it opens in a window
+	case c == 40: // ... and it opens in a window
 		f.from = image.Pt(d.rng.IntN(max(d.w-f.doc.Dx(), 1)), d.rng.IntN(max(d.h-f.doc.Dy(), 1)))
 		f.to = image.Pt(d.rng.IntN(max(d.w-f.doc.Dx(), 1)), d.rng.IntN(max(d.h-f.doc.Dy(), 1)))
 		f.doc = f.doc.Sub(f.doc.Min).Add(f.from)
 		f.docShown = true
 		f.compose(d, f.doc)
 		return true
-	case c > 130 && c <= 220: // drag the window along a smooth path
-		s := float64(c-130) / 90
+	case c > 60 && c <= 150: // drag the window along a smooth path
+		s := float64(c-60) / 90
 		s = s * s * (3 - 2*s)
 		p := image.Pt(f.from.X+int(float64(f.to.X-f.from.X)*s), f.from.Y+int(float64(f.to.Y-f.from.Y)*s+30*math.Sin(s*math.Pi)))
 		if p == f.doc.Min {
@@ -219,7 +219,7 @@ func (f *fileOps) tick(d *drawer, t int) bool {
 		}
 		f.moveDoc(d, p)
 		return true
-	case c == 320: // close it
+	case c == 280: // close it
 		f.docShown = false
 		f.compose(d, f.doc)
 		return true

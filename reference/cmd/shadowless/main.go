@@ -44,6 +44,7 @@ Run 'shadowless <command> --help' for the flags and an example of each.`,
 	root.AddCommand(
 		newVersionCmd(),
 		newVMAFCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
