@@ -2,6 +2,28 @@
 // application from the data centre to a browser or thin client. Display frames travel down as
 // video, the cursor as images and positions, and keyboard, mouse and clipboard travel up, each
 // on a virtual channel with its own priority. Sub-packages split the work by concern: capture
-// (X11), codec (VP8/VP9/H.264), input (the event model and XTEST injection) and client (the
-// native Go client SDK). See PROTOCOL.md for the wire format.
+// (X11), codec (VP8/VP9/H.264), input (the event model and XTEST injection), clipboard, web
+// (the browser client) and client (the native Go client SDK). See PROTOCOL.md for the wire
+// format.
+//
+// A Server streams a desktop over WebRTC (pion). It serves, on one http.Handler, the browser
+// page on "/", signalling on "POST /api/offer" (the client's complete offer as JSON in, the
+// complete answer out) and Prometheus metrics on "/metrics" (shadowless_asp_*, registered
+// with the registry given by WithRegistry). Every accepted offer becomes a Session: the
+// server calls its DesktopOpener (X11Desktop for an X display) for a capture source, an input
+// injector and a clipboard of the session's own, encodes frames only when the screen changed
+// (or a refresh is due), sends them on one video track with capture-time RTP timestamps, and
+// runs the input, cursor, clipboard and control data channels. One capture per session keeps
+// sessions independent (a keyframe or resize for one viewer costs the others nothing) and is
+// cheap with MIT-SHM and damage-driven capture; sharing one capture between viewers is a later
+// optimisation for shared desktops.
+//
+// NACK, RTCP reports and transport-wide congestion control sequence numbers are registered on
+// every peer connection, and PLI/FIR force a keyframe, so bandwidth adaptation can build on
+// them. Clipboard text crosses only through the caller's ClipboardPolicy. Malformed channel
+// messages are dropped and counted; the X server going away ends the session with a Bye that
+// says why; a client leaving frees the encoder, the X connections and every goroutine.
+//
+// The message functions (AppendInput/DecodeInput, AppendCursor/DecodeCursor,
+// AppendClipboard/DecodeClipboard, ControlMessage/DecodeControl) are pure and do no I/O.
 package asp

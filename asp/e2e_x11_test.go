@@ -16,6 +16,7 @@ import (
 	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/client"
+	"github.com/shadowless-dev/shadowless/asp/clipboard"
 	"github.com/shadowless-dev/shadowless/asp/internal/xtestapp"
 	"github.com/shadowless-dev/shadowless/asp/xvfb"
 	"github.com/shadowless-dev/shadowless/internal/testenv"
@@ -134,6 +135,20 @@ func TestEndToEndX11(t *testing.T) {
 	})
 	t.Logf("click visible in decoded video after %v", f.Received.Sub(start).Round(time.Millisecond))
 	assert.False(t, regionIs(f.Image, image.Rect(at.X+20, at.Y+20, at.X+28, at.Y+28), xtestapp.MarkerColor), "marker only where clicked")
+
+	// Clipboard both ways, with another X client as the application.
+	peer, err := clipboard.OpenX11(ctx, xs.Display())
+	require.NoError(t, err)
+	require.NoError(t, peer.Set(ctx, "copied on the desktop ✓"))
+	select {
+	case got := <-c.Clipboard():
+		assert.Equal(t, "copied on the desktop ✓", got)
+	case <-time.After(10 * time.Second):
+		t.Fatal("desktop clipboard did not reach the client")
+	}
+	require.NoError(t, c.SetClipboard("copied on the client ✓"))
+	waitClipboard(t, peer, "copied on the client ✓")
+	require.NoError(t, peer.Close())
 
 	// The client leaving releases the X connections the session held.
 	require.NoError(t, c.Close())

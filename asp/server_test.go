@@ -108,6 +108,16 @@ type fixture struct {
 	clipboard *memClipboard
 	gone      chan struct{}
 	cursors   chan capture.Cursor
+
+	mu     sync.Mutex
+	opened int
+}
+
+// dropDisplay makes the display of the latest session go away.
+func (f *fixture) dropDisplay() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.gone)
 }
 
 func needCodec(t *testing.T) codec.Codec {
@@ -123,6 +133,12 @@ func newFixture(t *testing.T, opts ...asp.Option) *fixture {
 	t.Helper()
 	f := &fixture{reg: prometheus.NewRegistry(), gone: make(chan struct{}), cursors: make(chan capture.Cursor, 4)}
 	open := func(context.Context) (*asp.Desktop, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.opened++
+		if f.opened > 1 {
+			f.gone = make(chan struct{}) // each session has its own display
+		}
 		f.injector = &recorder{}
 		f.clipboard = newMemClipboard()
 		src := &failingSource{Source: capture.NewSynthetic(320, 240, capture.SyntheticOptions{FPS: 30}), gone: f.gone}
@@ -284,7 +300,7 @@ func TestDisplayGoneEndsSession(t *testing.T) {
 	c := dial(t, f.http.URL)
 	defer c.Close()
 	waitFrames(t, c, 2)
-	close(f.gone)
+	f.dropDisplay()
 	select {
 	case <-c.Done():
 	case <-time.After(10 * time.Second):

@@ -9,6 +9,8 @@ packages=(
   gcc pkg-config libvpx-dev libopenh264-dev libusb-1.0-0-dev
   # X11: the desktop we stream and the applications on it
   xvfb xauth x11-utils xterm fonts-dejavu-core
+  # shadowless demo: a clock and eyes on the demo desktop, xsetroot for its background
+  x11-apps x11-xserver-utils
   # asp/input tests type into a real GTK3 entry (python3 GTK3 bindings)
   python3-gi gir1.2-gtk-3.0
   # asp/clipboard tests exchange text with a real clipboard client

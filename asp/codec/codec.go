@@ -48,7 +48,7 @@ type EncoderConfig struct {
 	// be larger than about MaxFrameRatio × BitrateKbps / FrameRate, keyframes included, so
 	// that a big change never clogs the link. The encoder may drop a frame (an empty Packet)
 	// to keep to it; the caller must then encode the picture again later. 0 keeps the
-	// default, a WebRTC-like buffer of one second with keyframes up to a few frames' budget.
+	// default, WebRTC's: a one-second buffer, libvpx keyframes up to about 0.3 s of bitrate.
 	// libvpx caps each frame (rc_buf_sz, max intra/inter bitrate percentages); OpenH264 has
 	// no per-frame cap and instead skips the frames after one that overshot.
 	MaxFrameRatio float64
@@ -79,7 +79,9 @@ type Encoder interface {
 
 // QuantizerSetter is implemented by encoders that can change their quantiser range while
 // the stream runs (all encoders of this package do). The arguments follow
-// EncoderConfig.MinQuantizer and MaxQuantizer; 0 restores the codec default.
+// EncoderConfig.MinQuantizer and MaxQuantizer; 0 restores the codec default. libvpx takes
+// the new range at the next frame; OpenH264 must be re-initialised for it, so with H.264
+// the next frame is an IDR.
 type QuantizerSetter interface {
 	SetQuantizerRange(minQ, maxQ int) error
 }

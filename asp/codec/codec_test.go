@@ -177,11 +177,24 @@ func TestSetBitrate(t *testing.T) {
 func TestSetFrameRate(t *testing.T) {
 	for _, c := range allCodecs {
 		t.Run(string(c), func(t *testing.T) {
-			enc := newEncoder(t, smallConfig(c))
-			_ = averageSize(t, enc, video, 0, 5, 0)
-			require.NoError(t, enc.SetFrameRate(15))
-			assert.Equal(t, 15.0, enc.Config().FrameRate)
-			_ = averageSize(t, enc, video, 5, 5, 0)
+			cfg := smallConfig(c)
+			cfg.BitrateKbps = 300
+			enc := newEncoder(t, cfg)
+			fast := averageSize(t, enc, video, 0, 30, 10)
+			// The same bitrate over a third of the frames: each frame gets more bits.
+			require.NoError(t, enc.SetFrameRate(10))
+			assert.Equal(t, 10.0, enc.Config().FrameRate)
+			total := 0
+			for i := range 20 {
+				pkt, err := enc.Encode(desktop(320, 240, 30+i, video), frameTime(30)+time.Duration(i)*time.Second/10, false)
+				require.NoError(t, err)
+				if i >= 8 {
+					total += len(pkt.Data)
+				}
+			}
+			slow := float64(total) / 12
+			t.Logf("%s: average packet %.0f B at 30 fps, %.0f B at 10 fps", c, fast, slow)
+			assert.Greater(t, slow, fast*1.5)
 			require.ErrorIs(t, enc.SetFrameRate(0), codec.ErrInvalidConfig)
 			require.ErrorIs(t, enc.SetFrameRate(math.NaN()), codec.ErrInvalidConfig)
 			require.ErrorIs(t, enc.SetBitrate(0), codec.ErrInvalidConfig)
@@ -367,4 +380,31 @@ func TestCloseIdempotent(t *testing.T) {
 			require.ErrorIs(t, err, codec.ErrClosed)
 		})
 	}
+}
+
+func TestDecodeRefusesHugeVP8(t *testing.T) {
+	enc := newEncoder(t, smallConfig(codec.VP8))
+	pkt, err := enc.Encode(desktop(320, 240, 0, still), 0, false)
+	require.NoError(t, err)
+	require.True(t, pkt.Keyframe)
+	huge := append([]byte(nil), pkt.Data...)
+	huge[6], huge[7] = 0xff, 0x3f // width 16383 (RFC 6386, 9.1)
+	huge[8], huge[9] = 0xff, 0x3f
+	img, err := newDecoder(t, codec.VP8).Decode(huge)
+	require.ErrorIs(t, err, codec.ErrCorrupt)
+	assert.Nil(t, img)
+}
+
+// The H.264 stream is constrained baseline (profile_idc 66 with constraint_set1_flag), what
+// WebRTC's profile-level-id 42e0xx asks for, in Annex B with the SPS first in a keyframe.
+func TestH264ConstrainedBaseline(t *testing.T) {
+	enc := newEncoder(t, smallConfig(codec.H264))
+	pkt, err := enc.Encode(desktop(320, 240, 0, still), 0, false)
+	require.NoError(t, err)
+	require.True(t, pkt.Keyframe)
+	require.Greater(t, len(pkt.Data), 8)
+	assert.Equal(t, []byte{0, 0, 0, 1}, pkt.Data[:4], "Annex B start code")
+	assert.Equal(t, byte(7), pkt.Data[4]&0x1f, "first NAL unit is an SPS")
+	assert.Equal(t, byte(66), pkt.Data[5], "profile_idc baseline")
+	assert.NotZero(t, pkt.Data[6]&0x40, "constraint_set1_flag")
 }

@@ -178,6 +178,8 @@ type h264Encoder struct {
 	cfg EncoderConfig
 	// OpenH264's own default QP range, restored by a quantizer of 0.
 	defMinQP, defMaxQP int
+	// cleanup frees the C context if the encoder is dropped without Close.
+	cleanup runtime.Cleanup
 }
 
 func newH264Encoder(cfg EncoderConfig) (Encoder, error) {
@@ -239,6 +241,7 @@ func newH264Encoder(cfg EncoderConfig) (Encoder, error) {
 		return nil, fmt.Errorf("codec: H264: initialize encoder %dx%d: error %d", cfg.Width, cfg.Height, int(rc))
 	}
 	e.cfg.Threads = threads
+	e.cleanup = runtime.AddCleanup(e, freeH264Encoder, c)
 	return e, nil
 }
 
@@ -278,6 +281,7 @@ func (e *h264Encoder) fillQuantizers(minQ, maxQ int) {
 }
 
 func (e *h264Encoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) (Packet, error) {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return Packet{}, ErrClosed
 	}
@@ -313,6 +317,7 @@ func (e *h264Encoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe 
 }
 
 func (e *h264Encoder) SetBitrate(kbps int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -328,6 +333,7 @@ func (e *h264Encoder) SetBitrate(kbps int) error {
 }
 
 func (e *h264Encoder) SetFrameRate(fps float64) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -347,6 +353,7 @@ func (e *h264Encoder) SetFrameRate(fps float64) error {
 // initialised, so the encoder restarts and the next frame is an IDR (the stream continues:
 // same SPS/PPS, and a decoder needs nothing special).
 func (e *h264Encoder) SetQuantizerRange(minQ, maxQ int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -370,6 +377,7 @@ func (e *h264Encoder) Config() EncoderConfig { return e.cfg }
 
 func (e *h264Encoder) Close() error {
 	if e.c != nil {
+		e.cleanup.Stop()
 		C.sl_henc_free(e.c)
 		e.c = nil
 	}
@@ -379,6 +387,8 @@ func (e *h264Encoder) Close() error {
 type h264Decoder struct {
 	c   *C.sl_hdec
 	img *image.YCbCr
+	// cleanup frees the C context if the decoder is dropped without Close.
+	cleanup runtime.Cleanup
 }
 
 func newH264Decoder() (Decoder, error) {
@@ -390,7 +400,9 @@ func newH264Decoder() (Decoder, error) {
 		C.sl_hdec_free(d)
 		return nil, fmt.Errorf("codec: H264: create decoder: error %d", int(rc))
 	}
-	return &h264Decoder{c: d}, nil
+	dec := &h264Decoder{c: d}
+	dec.cleanup = runtime.AddCleanup(dec, freeH264Decoder, d)
+	return dec, nil
 }
 
 // hasStartCode reports whether b begins with an Annex B start code, as every packet of
@@ -400,6 +412,7 @@ func hasStartCode(b []byte) bool {
 }
 
 func (d *h264Decoder) Decode(data []byte) (*image.YCbCr, error) {
+	defer runtime.KeepAlive(d) // the GC cleanup must not free d.c during a C call
 	if d.c == nil {
 		return nil, ErrClosed
 	}
@@ -427,8 +440,15 @@ func (d *h264Decoder) Decode(data []byte) (*image.YCbCr, error) {
 
 func (d *h264Decoder) Close() error {
 	if d.c != nil {
+		d.cleanup.Stop()
 		C.sl_hdec_free(d.c)
 		d.c = nil
 	}
 	return nil
 }
+
+// freeH264Encoder releases a C context; it runs as a GC cleanup.
+func freeH264Encoder(c *C.sl_henc) { C.sl_henc_free(c) }
+
+// freeH264Decoder releases a C context; it runs as a GC cleanup.
+func freeH264Decoder(c *C.sl_hdec) { C.sl_hdec_free(c) }

@@ -113,6 +113,18 @@ static vpx_codec_err_t sl_vdec_decode(sl_vdec *d, const unsigned char *data, siz
 	return vpx_codec_decode(&d->ctx, d->buf, (unsigned int)n, NULL, 0);
 }
 
+// sl_vdec_peek reads the picture size of a keyframe without decoding it; 0 when data is
+// not a keyframe or cannot be parsed.
+static int sl_vdec_peek(sl_vdec *d, const unsigned char *data, size_t n, unsigned int *w, unsigned int *h) {
+	vpx_codec_stream_info_t si;
+	memset(&si, 0, sizeof si);
+	si.sz = sizeof si;
+	if (vpx_codec_peek_stream_info(d->ctx.iface, data, (unsigned int)n, &si) != VPX_CODEC_OK || !si.is_kf) return 0;
+	*w = si.w;
+	*h = si.h;
+	return 1;
+}
+
 static vpx_image_t *sl_vdec_next(sl_vdec *d) { return vpx_codec_get_frame(&d->ctx, &d->iter); }
 
 static void sl_vdec_free(sl_vdec *d) {
@@ -155,6 +167,8 @@ type vpxEncoder struct {
 	lastPTS  int64
 	havePTS  bool
 	duration C.ulong
+	// cleanup frees the C context if the encoder is dropped without Close.
+	cleanup runtime.Cleanup
 }
 
 func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
@@ -251,6 +265,7 @@ func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
 		return nil, err
 	}
 	e.cfg.Threads = threads
+	e.cleanup = runtime.AddCleanup(e, freeVPXEncoder, c)
 	return e, nil
 }
 
@@ -319,6 +334,7 @@ func (e *vpxEncoder) setQuantizers(minQ, maxQ int) {
 }
 
 func (e *vpxEncoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) (Packet, error) {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return Packet{}, ErrClosed
 	}
@@ -362,6 +378,7 @@ func toTicks(d time.Duration) int64 {
 }
 
 func (e *vpxEncoder) SetBitrate(kbps int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -379,6 +396,7 @@ func (e *vpxEncoder) SetBitrate(kbps int) error {
 }
 
 func (e *vpxEncoder) SetFrameRate(fps float64) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -396,6 +414,7 @@ func (e *vpxEncoder) SetFrameRate(fps float64) error {
 }
 
 func (e *vpxEncoder) SetQuantizerRange(minQ, maxQ int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -416,6 +435,7 @@ func (e *vpxEncoder) Config() EncoderConfig { return e.cfg }
 
 func (e *vpxEncoder) Close() error {
 	if e.c != nil {
+		e.cleanup.Stop()
 		C.sl_venc_free(e.c)
 		e.c = nil
 	}
@@ -426,6 +446,8 @@ type vpxDecoder struct {
 	c     *C.sl_vdec
 	codec Codec
 	img   *image.YCbCr
+	// cleanup frees the C context if the decoder is dropped without Close.
+	cleanup runtime.Cleanup
 }
 
 func newVPXDecoder(c Codec) (Decoder, error) {
@@ -442,15 +464,24 @@ func newVPXDecoder(c Codec) (Decoder, error) {
 		C.free(unsafe.Pointer(d))
 		return nil, fmt.Errorf("codec: %s decoder init: %s", c, C.GoString(C.vpx_codec_err_to_string(err)))
 	}
-	return &vpxDecoder{c: d, codec: c}, nil
+	dec := &vpxDecoder{c: d, codec: c}
+	dec.cleanup = runtime.AddCleanup(dec, freeVPXDecoder, d)
+	return dec, nil
 }
 
 func (d *vpxDecoder) Decode(data []byte) (*image.YCbCr, error) {
+	defer runtime.KeepAlive(d) // the GC cleanup must not free d.c during a C call
 	if d.c == nil {
 		return nil, ErrClosed
 	}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: %s: empty packet", ErrCorrupt, d.codec)
+	}
+	// Refuse keyframes of absurd size before libvpx allocates frame buffers for them.
+	var kw, kh C.uint
+	if C.sl_vdec_peek(d.c, (*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)), &kw, &kh) != 0 &&
+		(kw > MaxDimension || kh > MaxDimension) {
+		return nil, fmt.Errorf("%w: %s: keyframe size %dx%d exceeds %d", ErrCorrupt, d.codec, kw, kh, MaxDimension)
 	}
 	if rc := C.sl_vdec_decode(d.c, (*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data))); rc != C.VPX_CODEC_OK {
 		return nil, fmt.Errorf("%w: %s: %s", ErrCorrupt, d.codec, C.GoString(C.sl_vdec_error(d.c)))
@@ -466,8 +497,8 @@ func (d *vpxDecoder) Decode(data []byte) (*image.YCbCr, error) {
 		return nil, fmt.Errorf("%w: %s: picture format %d is not 8-bit 4:2:0", ErrCorrupt, d.codec, int(last.fmt))
 	}
 	w, h := int(last.d_w), int(last.d_h)
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("%w: %s: empty picture", ErrCorrupt, d.codec)
+	if w <= 0 || h <= 0 || w > MaxDimension || h > MaxDimension {
+		return nil, fmt.Errorf("%w: %s: picture size %dx%d out of range", ErrCorrupt, d.codec, w, h)
 	}
 	d.img = frameImage(d.img, w, h)
 	copyPlaneC(d.img.Y, d.img.YStride, unsafe.Pointer(last.planes[0]), int(last.stride[0]), w, h)
@@ -479,6 +510,7 @@ func (d *vpxDecoder) Decode(data []byte) (*image.YCbCr, error) {
 
 func (d *vpxDecoder) Close() error {
 	if d.c != nil {
+		d.cleanup.Stop()
 		C.sl_vdec_free(d.c)
 		d.c = nil
 	}
@@ -487,6 +519,7 @@ func (d *vpxDecoder) Close() error {
 
 // setControl sets one libvpx encoder control (the VP8E_/VP9E_ constants of vp8cx.h).
 func (e *vpxEncoder) setControl(id, v int) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return ErrClosed
 	}
@@ -495,3 +528,9 @@ func (e *vpxEncoder) setControl(id, v int) error {
 	}
 	return nil
 }
+
+// freeVPXEncoder releases a C context; it runs as a GC cleanup.
+func freeVPXEncoder(c *C.sl_venc) { C.sl_venc_free(c) }
+
+// freeVPXDecoder releases a C context; it runs as a GC cleanup.
+func freeVPXDecoder(c *C.sl_vdec) { C.sl_vdec_free(c) }

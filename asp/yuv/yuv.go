@@ -174,41 +174,46 @@ func I420ToRGBA(dst *image.RGBA, src *image.YCbCr) {
 		yo := src.YOffset(r.Min.X, y)
 		ys := src.Y[yo : yo+w]
 		if src.SubsampleRatio == image.YCbCrSubsampleRatio420 || src.SubsampleRatio == image.YCbCrSubsampleRatio422 {
-			// Chroma sample changes every second column.
+			// Chroma changes every second column: weigh it once per pair of pixels.
 			c := src.COffset(r.Min.X, y)
 			odd := r.Min.X & 1
 			cw := (w + odd + 1) / 2
 			cbs, crs := src.Cb[c:c+cw], src.Cr[c:c+cw]
-			for i := range w {
+			for i := 0; i < w; {
 				k := (i + odd) / 2
-				putRGB(out[4*i:4*i+4:4*i+4], ys[i], cbs[k], crs[k])
+				rd, gd, bd := chromaTerms(cbs[k], crs[k])
+				putRGB(out[4*i:4*i+4:4*i+4], ys[i], rd, gd, bd)
+				i++
+				if (i+odd)&1 == 1 && i < w {
+					putRGB(out[4*i:4*i+4:4*i+4], ys[i], rd, gd, bd)
+					i++
+				}
 			}
 			continue
 		}
 		for i := range w {
 			c := src.COffset(r.Min.X+i, y)
-			putRGB(out[4*i:4*i+4:4*i+4], ys[i], src.Cb[c], src.Cr[c])
+			rd, gd, bd := chromaTerms(src.Cb[c], src.Cr[c])
+			putRGB(out[4*i:4*i+4:4*i+4], ys[i], rd, gd, bd)
 		}
 	}
 }
 
-// putRGB writes one limited-range Y'CbCr sample as RGBA.
-func putRGB(p []byte, y, cb, cr uint8) {
-	c := 298 * (int32(y) - 16)
+// chromaTerms returns what a chroma pair adds to R, G and B (scaled by 256, rounding
+// included).
+func chromaTerms(cb, cr uint8) (r, g, b int32) {
 	d := int32(cb) - 128
 	e := int32(cr) - 128
-	p[0] = clamp((c + 409*e + 128) >> 8)
-	p[1] = clamp((c - 100*d - 208*e + 128) >> 8)
-	p[2] = clamp((c + 516*d + 128) >> 8)
+	return 409*e + 128, -100*d - 208*e + 128, 516*d + 128
+}
+
+// putRGB writes one limited-range luma sample with its chroma terms as RGBA.
+func putRGB(p []byte, y uint8, rd, gd, bd int32) {
+	c := 298 * (int32(y) - 16)
+	p[0] = clamp((c + rd) >> 8)
+	p[1] = clamp((c + gd) >> 8)
+	p[2] = clamp((c + bd) >> 8)
 	p[3] = 255
 }
 
-func clamp(v int32) uint8 {
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
-}
+func clamp(v int32) uint8 { return uint8(max(0, min(255, v))) }

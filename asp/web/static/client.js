@@ -17,7 +17,7 @@
   // State visible to tests and to curious users (window.shadowless).
   const state = {
     connected: false, connects: 0, welcome: null, stats: null, bye: null, error: null,
-    cursor: null, clipboard: null, sent: 0,
+    cursor: null, cursorShape: null, clipboard: null, sent: 0,
     framesDecoded() {
       const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
       return q ? q.totalVideoFrames : 0;
@@ -143,7 +143,7 @@
         url = c.toDataURL('image/png');
       }
       if (url) cursorCache.set(serial, 'url(' + url + ') ' + hx + ' ' + hy + ', default');
-      state.cursor.shape = { width: w, height: h, hotX: hx, hotY: hy };
+      state.cursorShape = { width: w, height: h, hotX: hx, hotY: hy, serial: serial, format: format };
     }
     cursorCSS = !visible ? 'none' : (cursorCache.get(serial) || cursorCSS);
     video.style.cursor = cursorCSS;
@@ -250,12 +250,20 @@
   screenEl.addEventListener('focusout', releaseAll);
   // Keys reach the hidden textarea (so input methods work) and bubble up to screenEl. Text
   // from input methods (composition) arrives as whole strings: type it character by character.
-  ime.addEventListener('compositionend', function (e) {
-    for (const ch of e.data || '') {
+  function typeText(text) {
+    for (const ch of text || '') {
       const ks = charKeysym(ch);
       send('input', msgKey(KEY_DOWN, ks));
       send('input', msgKey(KEY_UP, ks));
     }
+    ime.value = '';
+  }
+  ime.addEventListener('compositionend', function (e) { typeText(e.data); });
+  // Characters without a key of their own (dead keys, on-screen keyboards, "Unidentified"
+  // keys) arrive only as inserted text.
+  ime.addEventListener('input', function (e) {
+    if (e.isComposing) return;
+    if (e.inputType === 'insertText' || e.inputType === 'insertReplacementText') typeText(e.data);
     ime.value = '';
   });
 

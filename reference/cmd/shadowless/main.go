@@ -42,6 +42,7 @@ Run 'shadowless <command> --help' for the flags and an example of each.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newDemoCmd(),
 		newVersionCmd(),
 		newVMAFCmd(),
 		newBenchCmd(),
