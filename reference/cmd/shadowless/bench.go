@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/jezek/xgb"
 	"github.com/spf13/cobra"
 
 	"github.com/shadowless-dev/shadowless/asp/codec"
@@ -98,6 +100,10 @@ interrupted (for demos).`,
 func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []string) error {
 	stderr := cmd.ErrOrStderr()
 	log := slog.New(slog.DiscardHandler)
+	if !f.verbose {
+		// xgb logs a line per connection about the missing ~/.Xauthority (Xvfb needs none).
+		xgb.Logger.SetOutput(io.Discard)
+	}
 	if f.verbose {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
