@@ -85,7 +85,7 @@ func (r *run) scoreQuality(ctx context.Context, res *Result, start time.Time) er
 	var vm, ps, ss []float64
 	for _, s := range starts {
 		mid := decodedFor[s+1]
-		if mid == nil {
+		if mid == nil || !mid.stamped || mid.stamp != recs[s+1].stamp {
 			missing++
 			continue
 		}

@@ -80,10 +80,13 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		l := r.LatencyMS
-		fmt.Fprintf(&b, "| %s | %s | %.1f / %.1f / %.1f / %.1f | %d/%d | %.0f / %.0f | %.1f (%.1f) | %d of %d | %.1f / %.1f | %.1f | %.4f | %.1f (%.2f) |\n",
+		q := "n/a | n/a | n/a"
+		if r.VMAF.Frames > 0 {
+			q = fmt.Sprintf("%.1f / %.1f | %.1f | %.4f", r.VMAF.Mean, r.VMAF.Min, r.PSNRY.Mean, r.SSIM.Mean)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.1f / %.1f / %.1f / %.1f | %d/%d | %.0f / %.0f | %.1f (%.1f) | %d of %d | %s | %.1f (%.2f) |\n",
 			r.Scenario, r.Codec, l.Mean, l.P50, l.P95, l.P99, l.Answered, l.Probes, r.Bitrate.Avg, r.Bitrate.P95,
-			r.FPS, r.Frames.DrawnFPS, r.Frames.Dropped, r.Frames.Drawn, r.VMAF.Mean, r.VMAF.Min, r.PSNRY.Mean, r.SSIM.Mean,
-			r.CPU.PerFrameMS, r.CPU.Cores)
+			r.FPS, r.Frames.DrawnFPS, r.Frames.Dropped, r.Frames.Drawn, q, r.CPU.PerFrameMS, r.CPU.Cores)
 	}
 	b.WriteString("\n## Where the latency goes (mean ms)\n\n")
 	b.WriteString("| scenario | uplink | app | capture | encode | network | decode | total |\n|---|---|---|---|---|---|---|---|\n")

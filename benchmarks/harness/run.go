@@ -139,12 +139,19 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	readerDone := make(chan struct{})
 	go func() { defer close(readerDone); r.readFrames(conn) }()
 
-	// Warm up: the first keyframe, encoder and jitter settle.
+	// Warm up: wait for the first decoded frame (a slow emulated link takes a while to
+	// carry the first keyframe), then let the encoder and the jitter settle.
+	firstBy := time.Now().Add(20 * time.Second)
+	for len(r.snapshotFrames()) == 0 {
+		if time.Now().After(firstBy) {
+			return nil, fmt.Errorf("harness: no video frame decoded in 20 s (%v)", conn.Err())
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
 	if err := sleep(ctx, cfg.Warmup); err != nil {
 		return nil, err
-	}
-	if len(r.snapshotFrames()) == 0 {
-		return nil, fmt.Errorf("harness: no video frame decoded after %v of warm-up (%v)", cfg.Warmup, conn.Err())
 	}
 	start := time.Now()
 	end := start.Add(cfg.Duration)
