@@ -81,27 +81,35 @@ func (r *run) analyze(res *Result, start, end time.Time, responses []workload.Re
 	// Click-to-photon latency and its stages.
 	var lat, up, app, capt, enc, netw, dec []float64
 	res.LatencyMS.Probes = len(probes)
+	drawnAt := map[uint8]time.Time{} // response counter → when the workload had drawn it
+	for _, rs := range responses {
+		if _, ok := drawnAt[rs.Counter]; !ok || rs.Drawn.After(start) {
+			drawnAt[rs.Counter] = rs.Drawn
+		}
+	}
 	for i, p := range probes {
 		if p.frame == nil {
 			continue
 		}
 		total := p.frame.decoded.Sub(p.sent)
 		lat = append(lat, ms(total))
+		pt := ProbeTiming{T: p.sent.Sub(start).Seconds(), Total: ms(total)}
 		rc := pairs[p.frame]
-		if rc == nil || i >= len(injects) || i >= len(responses) || rc.encEnd.IsZero() {
+		drawn, ok := drawnAt[p.expected]
+		if rc == nil || i >= len(injects) || !ok || rc.encEnd.IsZero() || drawn.Before(p.sent) {
+			res.Series.Probes = append(res.Series.Probes, pt)
 			continue
 		}
-		inj, drawn := injects[i], responses[i].Drawn
+		inj := injects[i]
 		if drawn.After(rc.captured) { // captured before the drawing's round trip came back
 			drawn = rc.captured
 		}
 		sent := sentAt(rc, p.frame)
-		up = append(up, ms(inj.Sub(p.sent)))
-		app = append(app, ms(drawn.Sub(inj)))
-		capt = append(capt, ms(rc.captured.Sub(drawn)))
-		enc = append(enc, ms(sent.Sub(rc.captured)))
-		netw = append(netw, ms(p.frame.received.Sub(sent)))
-		dec = append(dec, ms(p.frame.decoded.Sub(p.frame.received)))
+		pt.Uplink, pt.App, pt.Capture = ms(inj.Sub(p.sent)), ms(drawn.Sub(inj)), ms(rc.captured.Sub(drawn))
+		pt.Encode, pt.Network, pt.Decode = ms(sent.Sub(rc.captured)), ms(p.frame.received.Sub(sent)), ms(p.frame.decoded.Sub(p.frame.received))
+		res.Series.Probes = append(res.Series.Probes, pt)
+		up, app, capt = append(up, pt.Uplink), append(app, pt.App), append(capt, pt.Capture)
+		enc, netw, dec = append(enc, pt.Encode), append(netw, pt.Network), append(dec, pt.Decode)
 	}
 	res.LatencyMS.Summary = summarize(lat)
 	res.LatencyMS.Answered = len(lat)

@@ -137,10 +137,24 @@ type QualityPoint struct {
 	SSIM  float64 `json:"ssim"`
 }
 
+// ProbeTiming is one input probe: when it was sent (s into the measurement) and its
+// latency and stages in ms (stages are 0 when the answer frame could not be paired).
+type ProbeTiming struct {
+	T       float64 `json:"t"`
+	Total   float64 `json:"total"`
+	Uplink  float64 `json:"uplink"`
+	App     float64 `json:"app"`
+	Capture float64 `json:"capture"`
+	Encode  float64 `json:"encode"`
+	Network float64 `json:"network"`
+	Decode  float64 `json:"decode"`
+}
+
 // Series holds what the plots draw.
 type Series struct {
 	Seconds   []SecondBin    `json:"seconds"`
 	Latencies []float64      `json:"latencies_ms"`
+	Probes    []ProbeTiming  `json:"probes"`
 	Quality   []QualityPoint `json:"quality"`
 }
 

@@ -97,6 +97,11 @@ func newDrawer(conn *xgb.Conn, rng *rand.Rand) (*drawer, error) {
 	if err := xproto.CreateGCChecked(conn, d.stgc, xproto.Drawable(d.win), xproto.GcGraphicsExposures, []uint32{0}).Check(); err != nil {
 		return nil, fmt.Errorf("create stamp gc: %w", err)
 	}
+	// No key auto-repeat: a press whose release comes late (a loaded machine, a slow link)
+	// must be answered once, not once per repeat.
+	if err := xproto.ChangeKeyboardControlChecked(conn, xproto.KbAutoRepeatMode, []uint32{xproto.AutoRepeatModeOff}).Check(); err != nil {
+		return nil, fmt.Errorf("turn key auto-repeat off: %w", err)
+	}
 	if err := d.loadKeymap(); err != nil {
 		return nil, err
 	}
