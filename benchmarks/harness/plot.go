@@ -105,6 +105,7 @@ func WritePlots(dir string, results []*Result) ([]string, error) {
 		p.Legend.Add(fmt.Sprintf("%s (avg %.0f)", r.Scenario, r.Bitrate.Avg), l)
 	}
 	p.Y.Min = 0
+	p.Y.Max = headroom(results, func(b SecondBin) float64 { return b.Kbps }, TargetBandwidthKbps)
 	target(p, TargetBandwidthKbps, "target 2 Mbit/s")
 	p.Legend.Top = true
 	if err := save(p, "bitrate.png", 8*vg.Inch, 5*vg.Inch); err != nil {
@@ -214,10 +215,22 @@ func WritePlots(dir string, results []*Result) ([]string, error) {
 		p.Legend.Add(r.Scenario, l)
 	}
 	p.Y.Min = 0
+	p.Y.Max = headroom(results, func(b SecondBin) float64 { return b.FPS }, TargetFPS)
 	target(p, TargetFPS, "target 60")
 	p.Legend.Top = true
 	if err := save(p, "fps.png", 8*vg.Inch, 5*vg.Inch); err != nil {
 		return files, err
 	}
 	return files, nil
+}
+
+// headroom returns a y-axis maximum that leaves the top part of the plot to the legend.
+func headroom(results []*Result, get func(SecondBin) float64, target float64) float64 {
+	top := target
+	for _, r := range results {
+		for _, b := range r.Series.Seconds {
+			top = max(top, get(b))
+		}
+	}
+	return top * (1.2 + 0.08*float64(len(results)+1))
 }
