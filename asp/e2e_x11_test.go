@@ -17,6 +17,7 @@ import (
 	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/client"
 	"github.com/shadowless-dev/shadowless/asp/clipboard"
+	"github.com/shadowless-dev/shadowless/asp/input"
 	"github.com/shadowless-dev/shadowless/asp/internal/xtestapp"
 	"github.com/shadowless-dev/shadowless/asp/xvfb"
 	"github.com/shadowless-dev/shadowless/internal/testenv"
@@ -135,6 +136,12 @@ func TestEndToEndX11(t *testing.T) {
 	})
 	t.Logf("click visible in decoded video after %v", f.Received.Sub(start).Round(time.Millisecond))
 	assert.False(t, regionIs(f.Image, image.Rect(at.X+20, at.Y+20, at.X+28, at.Y+28), xtestapp.MarkerColor), "marker only where clicked")
+
+	// Wheel steps arrive as X buttons 5 (down) and 6 (left).
+	require.NoError(t, c.SendInput(input.Event{Kind: input.Wheel, DY: 2}))
+	require.NoError(t, c.SendInput(input.Event{Kind: input.Wheel, DX: -1}))
+	require.Eventually(t, func() bool { return len(app.Buttons()) == 4 }, 5*time.Second, 10*time.Millisecond, "buttons %v", app.Buttons())
+	assert.Equal(t, []uint8{1, 5, 5, 6}, app.Buttons())
 
 	// Clipboard both ways, with another X client as the application.
 	peer, err := clipboard.OpenX11(ctx, xs.Display())

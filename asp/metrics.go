@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "shadowless_asp_offers_total", Help: "Signalling offers by result (answered, bad_request, unavailable).",
 		}, []string{"result"}),
 		frames: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shadowless_asp_frames_total", Help: "Encoded video frames sent, by codec and kind (key, delta).",
+			Name: "shadowless_asp_frames_total", Help: "Encoded video frames sent, by codec and kind (key, delta, refine: a still picture encoded again to sharpen it).",
 		}, []string{"codec", "kind"}),
 		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shadowless_asp_drops_total", Help: "Frames or messages not sent, by reason.",

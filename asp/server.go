@@ -72,6 +72,7 @@ type config struct {
 	maxSessions   int
 	statsInterval time.Duration
 	page          bool
+	refine        []time.Duration
 }
 
 // WithLogger sets the logger (default: discard).
@@ -106,6 +107,12 @@ func WithMaxSessions(n int) Option { return func(c *config) { c.maxSessions = n 
 
 // WithStatsInterval sets how often Stats go to the client on the control channel (default 1s).
 func WithStatsInterval(d time.Duration) Option { return func(c *config) { c.statsInterval = d } }
+
+// WithRefine sets when a still screen's last picture is encoded again after a change, as
+// delays after the previous frame (default 100 ms, then 300 ms more). Lossy encoders blur
+// the first picture of a change; with damage-driven capture nothing else would sharpen it
+// before the next refresh. No delays turns refinement off.
+func WithRefine(delays ...time.Duration) Option { return func(c *config) { c.refine = delays } }
 
 // WithoutPage stops the server from serving the browser client on "/".
 func WithoutPage() Option { return func(c *config) { c.page = false } }
@@ -143,6 +150,7 @@ func NewServer(open DesktopOpener, opts ...Option) (*Server, error) {
 	cfg := config{
 		codecs: DefaultCodecs, bitrateKbps: 4000, frameRate: 30, policy: AllowClipboard,
 		statsInterval: time.Second, page: true,
+		refine: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond},
 	}
 	for _, o := range opts {
 		o(&cfg)

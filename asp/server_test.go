@@ -109,8 +109,9 @@ type fixture struct {
 	gone      chan struct{}
 	cursors   chan capture.Cursor
 
-	mu     sync.Mutex
-	opened int
+	mu        sync.Mutex
+	opened    int
+	synthetic *capture.Synthetic
 }
 
 // dropDisplay makes the display of the latest session go away.
@@ -141,7 +142,8 @@ func newFixture(t *testing.T, opts ...asp.Option) *fixture {
 		}
 		f.injector = &recorder{}
 		f.clipboard = newMemClipboard()
-		src := &failingSource{Source: capture.NewSynthetic(320, 240, capture.SyntheticOptions{FPS: 30}), gone: f.gone}
+		f.synthetic = capture.NewSynthetic(320, 240, capture.SyntheticOptions{FPS: 30})
+		src := &failingSource{Source: f.synthetic, gone: f.gone}
 		return &asp.Desktop{Source: src, Injector: f.injector, Clipboard: f.clipboard, Cursors: f.cursors}, nil
 	}
 	all := append([]asp.Option{asp.WithRegistry(f.reg), asp.WithSettingEngine(asp.LoopbackOnly),
@@ -405,7 +407,7 @@ func imageNRGBA(w, h int) *image.NRGBA {
 	return img
 }
 
-func newHTTPServer(t *testing.T, srv *asp.Server) *httptest.Server {
+func newHTTPServer(t testing.TB, srv *asp.Server) *httptest.Server {
 	t.Helper()
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {

@@ -32,6 +32,11 @@ const (
 	// cursorBacklog is how many bytes may wait on the cursor channel before position-only
 	// updates are dropped (the next one supersedes them anyway).
 	cursorBacklog = 256 << 10
+	// maxChannelMessage is the largest data-channel message sent (SCTP's default limit in
+	// pion and browsers is 64 KiB).
+	maxChannelMessage = 64000
+	// connectTimeout bounds the time from the answer to a connected peer connection.
+	connectTimeout = 30 * time.Second
 )
 
 // Session is one client's peer connection and everything it holds: the desktop (capture,
@@ -62,6 +67,7 @@ type Session struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	err       error
+	connectBy *time.Timer
 
 	frames, bytes, dropped atomic.Uint64
 	encodeNanos, encoded   atomic.Int64
@@ -118,6 +124,17 @@ func (s *Session) negotiate(ctx context.Context, offer webrtc.SessionDescription
 	if err := s.pc.SetLocalDescription(answer); err != nil {
 		return nil, fmt.Errorf("set answer: %w", err)
 	}
+	// A client that takes the answer and never connects must not hold a desktop forever.
+	s.mu.Lock()
+	s.connectBy = time.AfterFunc(connectTimeout, func() {
+		s.mu.RLock()
+		started := s.started
+		s.mu.RUnlock()
+		if !started {
+			s.close(errors.New("asp: the client did not connect in time"))
+		}
+	})
+	s.mu.Unlock()
 	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	select {
@@ -164,6 +181,9 @@ func (s *Session) close(cause error) {
 		s.mu.Lock()
 		s.done = true
 		s.err = cause
+		if s.connectBy != nil {
+			s.connectBy.Stop()
+		}
 		s.mu.Unlock()
 		s.cancel()
 		if err := s.pc.Close(); err != nil {
@@ -376,23 +396,98 @@ func newPayloader(c codec.Codec) rtp.Payloader {
 }
 
 // captureLoop takes frames from the source only when the screen changed (or a refresh is
-// due), encodes them and sends them as RTP with timestamps from the capture time.
+// due), encodes them and sends them as RTP with timestamps from the capture time. When the
+// screen then stays still, it encodes the last picture again after each of the refine
+// delays: a lossy encoder's first picture of a change can be blurred, and without new
+// damage nothing else would sharpen it before the next refresh.
 func (s *Session) captureLoop() {
 	defer s.wg.Done()
 	var (
-		enc       codec.Encoder
-		payloader = newPayloader(s.codec)
-		seq       = uint16(time.Now().UnixNano())
-		tsBase    = uint32(time.Now().UnixNano() >> 8)
-		m         = s.srv.metrics
+		enc         codec.Encoder
+		payloader   = newPayloader(s.codec)
+		seq         = uint16(time.Now().UnixNano())
+		tsBase      = uint32(time.Now().UnixNano() >> 8)
+		m           = s.srv.metrics
+		refine      = s.srv.cfg.refine
+		last        *image.YCbCr // copy of the last picture, for refinement
+		refinesLeft int
 	)
 	defer func() {
 		if enc != nil {
 			_ = enc.Close()
 		}
 	}()
+	// send encodes img and sends it; it reports false when the session must end.
+	send := func(img *image.YCbCr, captured time.Time, kind string) bool {
+		pts := captured.Sub(s.begin)
+		key := s.keyframe.Swap(false)
+		t0 := time.Now()
+		pkt, err := enc.Encode(img, pts, key)
+		took := time.Since(t0)
+		if err != nil {
+			go s.end(ByeInternal, fmt.Errorf("asp: encode: %w", err))
+			return false
+		}
+		m.encodeSeconds.Observe(took.Seconds())
+		s.encodeNanos.Add(int64(took))
+		s.encoded.Add(1)
+		if len(pkt.Data) == 0 {
+			m.drops.WithLabelValues("encoder").Inc()
+			s.dropped.Add(1)
+			if key {
+				s.keyframe.Store(true)
+			}
+			refinesLeft = len(refine) // the picture must still go out
+			return true
+		}
+		ts := tsBase + uint32(pts.Seconds()*90000)
+		payloads := payloader.Payload(rtpPayloadMTU, pkt.Data)
+		var werr error
+		for i, p := range payloads {
+			err := s.track.WriteRTP(&rtp.Packet{
+				Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: seq, Timestamp: ts},
+				Payload: p,
+			})
+			seq++
+			if err != nil && werr == nil {
+				werr = err
+			}
+		}
+		if werr != nil {
+			m.drops.WithLabelValues("write_error").Inc()
+			s.dropped.Add(1)
+			s.log.Debug("write RTP", "error", werr)
+			return true
+		}
+		if pkt.Keyframe {
+			kind = "key"
+		}
+		m.frames.WithLabelValues(string(s.codec), kind).Inc()
+		m.videoBytes.Add(float64(len(pkt.Data)))
+		s.frames.Add(1)
+		s.bytes.Add(uint64(len(pkt.Data)))
+		return true
+	}
 	for {
-		f, err := s.desk.Source.Next(s.ctx)
+		var (
+			f   capture.Frame
+			err error
+		)
+		if refinesLeft > 0 && last != nil {
+			wctx, cancel := context.WithTimeout(s.ctx, refine[len(refine)-refinesLeft])
+			f, err = s.desk.Source.Next(wctx)
+			timedOut := wctx.Err() != nil && s.ctx.Err() == nil
+			cancel()
+			if err != nil && timedOut {
+				refinesLeft--
+				if !send(last, time.Now(), "refine") {
+					return
+				}
+				continue
+			}
+		} else {
+			f, err = s.desk.Source.Next(s.ctx)
+		}
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
@@ -419,6 +514,7 @@ func (s *Session) captureLoop() {
 				return
 			}
 			s.keyframe.Store(true)
+			last = nil
 		}
 		img := f.Image
 		if img.Rect.Dx() != w || img.Rect.Dy() != h || img.Rect.Min != (image.Point{}) {
@@ -428,54 +524,40 @@ func (s *Session) captureLoop() {
 		if captured.IsZero() {
 			captured = time.Now()
 		}
-		pts := captured.Sub(s.begin)
-		key := s.keyframe.Swap(false)
-		t0 := time.Now()
-		pkt, err := enc.Encode(img, pts, key)
-		took := time.Since(t0)
-		if err != nil {
-			go s.end(ByeInternal, fmt.Errorf("asp: encode: %w", err))
+		if !send(img, captured, "delta") {
 			return
 		}
-		m.encodeSeconds.Observe(took.Seconds())
-		s.encodeNanos.Add(int64(took))
-		s.encoded.Add(1)
-		if len(pkt.Data) == 0 {
-			m.drops.WithLabelValues("encoder").Inc()
-			s.dropped.Add(1)
-			if key {
-				s.keyframe.Store(true)
-			}
-			continue
+		if len(refine) > 0 {
+			last = copyYCbCr(last, img)
+			refinesLeft = len(refine)
 		}
-		ts := tsBase + uint32(pts.Seconds()*90000)
-		payloads := payloader.Payload(rtpPayloadMTU, pkt.Data)
-		var werr error
-		for i, p := range payloads {
-			err := s.track.WriteRTP(&rtp.Packet{
-				Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: seq, Timestamp: ts},
-				Payload: p,
-			})
-			seq++
-			if err != nil && werr == nil {
-				werr = err
-			}
-		}
-		if werr != nil {
-			m.drops.WithLabelValues("write_error").Inc()
-			s.dropped.Add(1)
-			s.log.Debug("write RTP", "error", werr)
-			continue
-		}
-		kind := "delta"
-		if pkt.Keyframe {
-			kind = "key"
-		}
-		m.frames.WithLabelValues(string(s.codec), kind).Inc()
-		m.videoBytes.Add(float64(len(pkt.Data)))
-		s.frames.Add(1)
-		s.bytes.Add(uint64(len(pkt.Data)))
 	}
+}
+
+// copyYCbCr copies src into dst (reallocated when the size differs) and returns dst.
+func copyYCbCr(dst, src *image.YCbCr) *image.YCbCr {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	if dst == nil || dst.Rect.Dx() != w || dst.Rect.Dy() != h || dst.SubsampleRatio != src.SubsampleRatio {
+		dst = image.NewYCbCr(image.Rect(0, 0, w, h), src.SubsampleRatio)
+	}
+	for y := 0; y < h; y++ {
+		copy(dst.Y[y*dst.YStride:][:w], src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y+y):][:w])
+	}
+	cw, ch, vs := w, h, 1
+	switch src.SubsampleRatio {
+	case image.YCbCrSubsampleRatio420:
+		cw, ch, vs = (w+1)/2, (h+1)/2, 2
+	case image.YCbCrSubsampleRatio422:
+		cw = (w + 1) / 2
+	case image.YCbCrSubsampleRatio440:
+		ch, vs = (h+1)/2, 2
+	}
+	for y := 0; y < ch; y++ {
+		so := src.COffset(src.Rect.Min.X, src.Rect.Min.Y+vs*y)
+		copy(dst.Cb[y*dst.CStride:][:cw], src.Cb[so:][:cw])
+		copy(dst.Cr[y*dst.CStride:][:cw], src.Cr[so:][:cw])
+	}
+	return dst
 }
 
 // cursorLoop forwards cursor positions and shapes; shapes go as PNG.
@@ -505,6 +587,10 @@ func (s *Session) cursorLoop() {
 				Width: r.Dx(), Height: r.Dy(), Format: FormatPNG, Data: buf.Bytes(),
 			}
 			b := AppendCursor(nil, msg)
+			if len(b) > maxChannelMessage {
+				s.srv.metrics.drops.WithLabelValues("cursor_too_large").Inc()
+				continue
+			}
 			s.mu.Lock()
 			s.lastShape = b
 			s.mu.Unlock()

@@ -101,7 +101,7 @@ type Conn struct {
 	closeOnce sync.Once
 	doneOnce  sync.Once
 
-	decodeErrors, framesDropped, malformed atomic.Uint64
+	decodeErrors, framesDropped, malformed, packetsLost, resyncs atomic.Uint64
 }
 
 // Dial connects to the server at baseURL (e.g. "http://127.0.0.1:8080/"), which serves
@@ -380,9 +380,13 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
-		for _, s := range asm.push(pkt, time.Now()) {
+		lostBefore := asm.lostPackets
+		frames := asm.push(pkt, time.Now())
+		c.packetsLost.Add(uint64(asm.lostPackets - lostBefore))
+		for _, s := range frames {
 			received := time.Now()
 			if s.lost {
+				c.resyncs.Add(1)
 				pli()
 			}
 			img, err := dec.Decode(s.data)
@@ -475,10 +479,26 @@ func (c *Conn) Stats() asp.Stats {
 	return c.stats
 }
 
-// Counters returns how many frames failed to decode, how many decoded frames were dropped
-// because the reader fell behind, and how many malformed messages the server sent.
-func (c *Conn) Counters() (decodeErrors, framesDropped, malformed uint64) {
-	return c.decodeErrors.Load(), c.framesDropped.Load(), c.malformed.Load()
+// Counters are the client's error and loss counts since Dial.
+type Counters struct {
+	// DecodeErrors counts frames the decoder rejected.
+	DecodeErrors uint64
+	// FramesDropped counts decoded frames dropped because the reader of Frames fell behind.
+	FramesDropped uint64
+	// Malformed counts messages from the server that did not decode.
+	Malformed uint64
+	// PacketsLost counts RTP packets given up on (not recovered by NACK in time).
+	PacketsLost uint64
+	// Resyncs counts times the frame assembler skipped to the next frame after a loss.
+	Resyncs uint64
+}
+
+// Counters returns the client's error and loss counts.
+func (c *Conn) Counters() Counters {
+	return Counters{
+		DecodeErrors: c.decodeErrors.Load(), FramesDropped: c.framesDropped.Load(),
+		Malformed: c.malformed.Load(), PacketsLost: c.packetsLost.Load(), Resyncs: c.resyncs.Load(),
+	}
 }
 
 // Send writes a raw message on one of the data channels. Prefer SendInput and

@@ -45,10 +45,14 @@ func (ch *Channel) Options() ChannelOptions { return ch.opts }
 // StreamID is the SCTP stream identifier the channel uses.
 func (ch *Channel) StreamID() uint16 { return ch.st.StreamIdentifier() }
 
-// applyReliability sets the stream's delivery mode from the channel options.
+// applyReliability sets the stream's delivery mode from the channel options. On TCP a
+// partially reliable channel sends reliably: TCP loses nothing, so SCTP could only give
+// up a message after a spurious retransmission timeout (a stall of the host), dropping a
+// frame that was on its way anyway.
 func (ch *Channel) applyReliability() {
 	relType, relVal := sctp.ReliabilityTypeReliable, uint32(0)
 	switch {
+	case ch.conn.transport == TransportTCP:
 	case ch.opts.MaxRetransmits != nil:
 		relType, relVal = sctp.ReliabilityTypeRexmit, uint32(*ch.opts.MaxRetransmits)
 	case ch.opts.MaxLifetime != nil:
@@ -78,7 +82,9 @@ func (ch *Channel) Send(msg []byte) error {
 }
 
 // Recv returns the next message. It fails with an error wrapping ErrClosed when the
-// channel or the connection is closed, and with ctx's error when ctx ends first.
+// channel or the connection is closed, and with ctx's error when ctx ends first. When the
+// peer has closed the channel, Recv returns what it sent before, then closes this side
+// too (Send fails from then on).
 func (ch *Channel) Recv(ctx context.Context) ([]byte, error) {
 	ch.rmu.Lock()
 	defer ch.rmu.Unlock()
@@ -131,6 +137,10 @@ func (ch *Channel) read(ctx context.Context) ([]byte, sctp.PayloadProtocolIdenti
 		if err != nil {
 			if errors.Is(err, sctp.ErrReadDeadlineExceeded) && ctx.Err() != nil {
 				return nil, 0, ctx.Err()
+			}
+			if errors.Is(err, io.EOF) {
+				// The peer reset its stream: reset ours too, the channel is closed (RFC 8831 6.7).
+				_ = ch.Close()
 			}
 			err = mapErr(err)
 			if !errors.Is(err, ErrClosed) && isClosed(ch.conn.done) {

@@ -41,6 +41,8 @@ type ClientConfig struct {
 	// WrapPacketConn, if set, wraps the client's UDP socket (loss or delay emulation in
 	// tests and benchmarks).
 	WrapPacketConn func(net.PacketConn) net.PacketConn
+	// Liveness sets heartbeats and the idle timeout (defaults: 1 s, 10 s).
+	Liveness Liveness
 	// Logger receives the connection's and pion's logs (nil: discarded).
 	Logger *slog.Logger
 }
@@ -101,7 +103,7 @@ func serverName(cfg ClientConfig, addr string) string {
 
 // dialUDP runs DTLS then SCTP over a connected UDP socket.
 func dialUDP(ctx context.Context, addr string, cfg ClientConfig, log *slog.Logger) (*Conn, error) {
-	var d net.Dialer
+	d := net.Dialer{Control: setSocketBuffers}
 	nc, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("udp: %w", err)
@@ -144,7 +146,7 @@ func dialUDP(ctx context.Context, addr string, cfg ClientConfig, log *slog.Logge
 		}
 		return nil, fmt.Errorf("dtls handshake: %w", err)
 	}
-	return startSCTP(ctx, dc, TransportUDP, true, log)
+	return startSCTP(ctx, dc, TransportUDP, true, cfg.Liveness, log)
 }
 
 // dialTCP runs TLS then SCTP (framed) over TCP.
@@ -169,7 +171,7 @@ func dialTCP(ctx context.Context, addr string, cfg ClientConfig, log *slog.Logge
 		_ = conn.Close()
 		return nil, fmt.Errorf("tls: %w: server did not agree to %q", ErrProtocol, alpnProtocol)
 	}
-	return startSCTP(ctx, newFramedConn(conn), TransportTCP, true, log)
+	return startSCTP(ctx, newFramedConn(conn), TransportTCP, true, cfg.Liveness, log)
 }
 
 // connectedPacketConn presents a connected UDP socket as a net.PacketConn, so that the

@@ -24,6 +24,11 @@ const (
 	shutdownTimeout = 500 * time.Millisecond
 	// acceptBacklog bounds channels and connections waiting for Accept.
 	acceptBacklog = 16
+	// maxStreamID is the largest SCTP stream id (65535 streams are negotiated: 0..65534).
+	maxStreamID = 65534
+	// maxPendingOpens bounds the peer's channels in their open handshake or waiting for
+	// AcceptChannel beyond the backlog; further streams are reset.
+	maxPendingOpens = 64
 )
 
 // Transport names reported by Conn.Transport.
@@ -40,32 +45,87 @@ type Conn struct {
 	transport string
 	log       *slog.Logger
 
-	mu     sync.Mutex
-	nextID uint16 // next stream id this side opens: even for the client, odd for the server
+	mu        sync.Mutex
+	nextID    uint16 // next stream id this side opens: even for the client, odd for the server
+	idsUsedUp bool   // every id of this side's parity has been used
 
+	client    bool
 	accepted  chan *Channel
+	opening   chan struct{} // semaphore: peer channels being opened, see maxPendingOpens
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 	wg        sync.WaitGroup
 }
 
+// Liveness defaults (see Liveness).
+const (
+	DefaultKeepAlive   = time.Second
+	DefaultIdleTimeout = 10 * time.Second
+)
+
+// Liveness says how a connection notices a peer that has gone away without closing
+// (network gone, host down): it sends an SCTP HEARTBEAT every KeepAlive (which also keeps
+// NAT bindings open) and gives the connection up when nothing at all has arrived for
+// IdleTimeout. Zero fields take the defaults (1 s, 10 s).
+type Liveness struct {
+	KeepAlive   time.Duration
+	IdleTimeout time.Duration
+}
+
+func (l Liveness) withDefaults() Liveness {
+	if l.KeepAlive <= 0 {
+		l.KeepAlive = DefaultKeepAlive
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	return l
+}
+
 // newConn wraps an established association and starts accepting the peer's channels.
-func newConn(assoc *sctp.Association, nc net.Conn, transport string, client bool, log *slog.Logger) *Conn {
+func newConn(assoc *sctp.Association, nc net.Conn, transport string, client bool, live Liveness, log *slog.Logger) *Conn {
 	c := &Conn{
 		assoc:     assoc,
 		netConn:   nc,
 		transport: transport,
 		log:       log.With("transport", transport, "remote", nc.RemoteAddr().String()),
+		client:    client,
 		accepted:  make(chan *Channel, acceptBacklog),
+		opening:   make(chan struct{}, maxPendingOpens),
 		done:      make(chan struct{}),
 	}
 	if !client {
 		c.nextID = 1
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.acceptLoop()
+	go c.keepAlive(live.withDefaults())
 	return c
+}
+
+// keepAlive sends heartbeats and ends the connection when the peer has been silent for
+// the idle timeout.
+func (c *Conn) keepAlive(live Liveness) {
+	defer c.wg.Done()
+	t := time.NewTicker(live.KeepAlive)
+	defer t.Stop()
+	lastBytes, lastHeard := c.assoc.BytesReceived(), time.Now()
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			if b := c.assoc.BytesReceived(); b != lastBytes {
+				lastBytes, lastHeard = b, now
+			} else if now.Sub(lastHeard) >= live.IdleTimeout {
+				c.log.Info("direct connection timed out: peer silent", "for", now.Sub(lastHeard).Round(time.Millisecond))
+				c.teardown(false)
+				return
+			}
+			c.assoc.ActiveHeartbeat()
+		}
+	}
 }
 
 // Transport reports how the connection travels: TransportUDP (DTLS over UDP) or
@@ -114,10 +174,14 @@ func (c *Conn) OpenChannel(ctx context.Context, label string, opts ChannelOption
 	default:
 	}
 	c.mu.Lock()
-	id := c.nextID
-	c.nextID += 2
+	id, exhausted := c.nextID, c.idsUsedUp
+	if c.nextID > maxStreamID-2 {
+		c.idsUsedUp = true // ids are not reused: 32768 channels per side and connection
+	} else {
+		c.nextID += 2
+	}
 	c.mu.Unlock()
-	if id < 2 && c.nextID < 2 { // wrapped around: 32768 channels opened on this side
+	if exhausted {
 		return nil, fmt.Errorf("direct: open channel %q: out of stream ids", label)
 	}
 	st, err := c.assoc.OpenStream(id, sctp.PayloadTypeWebRTCBinary)
@@ -209,6 +273,19 @@ func (c *Conn) acceptLoop() {
 			c.teardown(false)
 			return
 		}
+		// The peer opens odd ids if it is the server, even ones if it is the client.
+		if peerOdd := c.client; (st.StreamIdentifier()%2 == 1) != peerOdd {
+			c.log.Warn("peer opened a stream with the wrong parity; reset", "stream", st.StreamIdentifier())
+			_ = st.Close()
+			continue
+		}
+		select {
+		case c.opening <- struct{}{}:
+		default:
+			c.log.Warn("too many channels waiting to be accepted; stream reset", "stream", st.StreamIdentifier())
+			_ = st.Close()
+			continue
+		}
 		c.wg.Add(1)
 		go c.acceptStream(st)
 	}
@@ -217,6 +294,7 @@ func (c *Conn) acceptLoop() {
 // acceptStream reads the peer's channel open on st and answers with an ACK.
 func (c *Conn) acceptStream(st *sctp.Stream) {
 	defer c.wg.Done()
+	defer func() { <-c.opening }()
 	// The read ends early when the association goes away (the stream fails).
 	ctx, cancel := context.WithTimeout(context.Background(), channelOpenAckTimeout)
 	defer cancel()

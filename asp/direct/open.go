@@ -54,7 +54,7 @@ func encodeOpen(m openMessage) []byte {
 
 // decodeOpen decodes a DATA_CHANNEL_OPEN message strictly: known channel type, exact
 // length, UTF-8 label of 1..1024 bytes, UTF-8 protocol of at most 1024 bytes, and a zero
-// reliability parameter for reliable channels.
+// reliability parameter for reliable channels and a non-zero one for timed channels.
 func decodeOpen(b []byte) (openMessage, error) {
 	var m openMessage
 	if len(b) < openHeaderLen {
@@ -74,6 +74,9 @@ func decodeOpen(b []byte) (openMessage, error) {
 	if m.ChannelType&^chanUnorderedBit == chanReliable && m.Reliability != 0 {
 		return m, fmt.Errorf("%w: reliable channel with reliability parameter %d", ErrProtocol, m.Reliability)
 	}
+	if m.ChannelType&^chanUnorderedBit == chanTimed && m.Reliability == 0 {
+		return m, fmt.Errorf("%w: timed channel with a lifetime of 0 ms", ErrProtocol)
+	}
 	labelLen := int(binary.BigEndian.Uint16(b[8:]))
 	protoLen := int(binary.BigEndian.Uint16(b[10:]))
 	if len(b) != openHeaderLen+labelLen+protoLen {
@@ -91,8 +94,9 @@ func decodeOpen(b []byte) (openMessage, error) {
 	return m, nil
 }
 
-// isAck reports whether b is a DATA_CHANNEL_ACK message.
-func isAck(b []byte) bool { return len(b) == 1 && b[0] == msgTypeAck }
+// isAck reports whether b is a DATA_CHANNEL_ACK message. Trailing bytes are allowed:
+// pion/datachannel (WebRTC) sends the ACK padded to 4 bytes.
+func isAck(b []byte) bool { return len(b) >= 1 && b[0] == msgTypeAck }
 
 // openFromOptions turns label and options into the open message the opener sends.
 func openFromOptions(label string, o ChannelOptions) (openMessage, error) {
@@ -149,9 +153,12 @@ type ChannelOptions struct {
 	// MaxRetransmits, if set, makes the channel partially reliable: a message is given up
 	// after this many retransmissions. Exclusive with MaxLifetime.
 	MaxRetransmits *int
-	// MaxLifetime, if set, makes the channel partially reliable: a message not delivered
-	// within this time (millisecond resolution, at least 1 ms) is given up. A given-up
-	// message is dropped whole on the receiving side; it is never delivered in part.
+	// MaxLifetime, if set, makes the channel partially reliable by time (millisecond
+	// resolution, at least 1 ms). A given-up message is dropped whole on the receiving
+	// side; it is never delivered in part. Caution: pion/sctp measures the lifetime from
+	// a fragment's latest transmission and checks it only when retransmitting, and never
+	// gives up fragments still queued, so this bounds neither queueing nor total delay;
+	// prefer MaxRetransmits (as Video does). Exclusive with MaxRetransmits.
 	MaxLifetime *time.Duration
 	// Priority is carried to the peer (the channel scheduler's class); SCTP itself does
 	// not use it.

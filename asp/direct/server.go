@@ -17,8 +17,12 @@ import (
 // alpnProtocol names this protocol in the TLS handshake on TCP.
 const alpnProtocol = "shadowless-direct/1"
 
-// defaultHandshakeTimeout bounds a connection's DTLS/TLS plus SCTP handshake.
-const defaultHandshakeTimeout = 10 * time.Second
+const (
+	// defaultHandshakeTimeout bounds a connection's DTLS/TLS plus SCTP handshake.
+	defaultHandshakeTimeout = 10 * time.Second
+	// defaultMaxHandshakes bounds the handshakes in progress at once.
+	defaultMaxHandshakes = 64
+)
 
 // ServerConfig configures Listen.
 type ServerConfig struct {
@@ -32,6 +36,12 @@ type ServerConfig struct {
 	Certificate tls.Certificate
 	// HandshakeTimeout bounds each connection's handshakes (default 10 s).
 	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the connections in their handshakes at once (default 64);
+	// connections beyond it are closed at once.
+	MaxHandshakes int
+	// Liveness sets heartbeats and the idle timeout of accepted connections (defaults:
+	// 1 s, 10 s).
+	Liveness Liveness
 	// Logger receives the listener's and pion's logs (nil: discarded).
 	Logger *slog.Logger
 }
@@ -47,6 +57,7 @@ type Listener struct {
 	ctx    context.Context // cancelled by Close: ends handshakes in progress
 	cancel context.CancelFunc
 	conns  chan *Conn
+	hs     chan struct{} // semaphore: handshakes in progress
 	wg     sync.WaitGroup
 	once   sync.Once
 }
@@ -63,7 +74,15 @@ func Listen(ctx context.Context, cfg ServerConfig) (*Listener, error) {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = defaultHandshakeTimeout
 	}
-	l := &Listener{cfg: cfg, log: discardLogger(cfg.Logger), conns: make(chan *Conn, acceptBacklog)}
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = defaultMaxHandshakes
+	}
+	l := &Listener{
+		cfg:   cfg,
+		log:   discardLogger(cfg.Logger),
+		conns: make(chan *Conn, acceptBacklog),
+		hs:    make(chan struct{}, cfg.MaxHandshakes),
+	}
 	l.tlsc = &tls.Config{
 		Certificates: []tls.Certificate{cfg.Certificate},
 		NextProtos:   []string{alpnProtocol},
@@ -127,6 +146,7 @@ func (l *Listener) listenUDP(addr string) error {
 		dtls.WithCertificates(l.cfg.Certificate),
 		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
 		dtls.WithLoggerFactory(slogFactory{log: l.log}),
+		dtls.WithListenConfig(net.ListenConfig{Control: setSocketBuffers}),
 	)
 	if err != nil {
 		return fmt.Errorf("direct: listen udp: %w", err)
@@ -223,6 +243,13 @@ func (l *Listener) serve(ln net.Listener, transport string) {
 			}
 			return
 		}
+		select {
+		case l.hs <- struct{}{}:
+		default:
+			l.log.Warn("too many handshakes in progress; connection dropped", "transport", transport, "remote", nc.RemoteAddr().String())
+			_ = nc.Close()
+			continue
+		}
 		l.wg.Add(1)
 		go l.handshake(nc, transport)
 	}
@@ -233,6 +260,8 @@ func (l *Listener) handshake(nc net.Conn, transport string) {
 	defer l.wg.Done()
 	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.HandshakeTimeout)
 	defer cancel()
+	release := sync.OnceFunc(func() { <-l.hs })
+	defer release()
 	log := l.log.With("transport", transport, "remote", nc.RemoteAddr().String())
 	var secured net.Conn
 	switch transport {
@@ -258,12 +287,13 @@ func (l *Listener) handshake(nc net.Conn, transport string) {
 		}
 		secured = newFramedConn(tc)
 	}
-	c, err := startSCTP(ctx, secured, transport, false, l.log)
+	c, err := startSCTP(ctx, secured, transport, false, l.cfg.Liveness, l.log)
 	if err != nil {
 		log.Debug("sctp handshake failed", "error", err)
 		return
 	}
 	log.Debug("direct connection established")
+	release() // waiting for Accept is not a handshake
 	select {
 	case l.conns <- c:
 	case <-l.ctx.Done():

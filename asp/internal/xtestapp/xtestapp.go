@@ -1,6 +1,7 @@
 // Package xtestapp is a tiny X11 application for end-to-end tests of streaming: a window
 // covering the screen that draws a coloured block for every key typed (block i at a known
-// place, colour from the key's keysym) and a marker wherever a mouse button is pressed, so a
+// place, colour from the key's keysym) and a marker wherever a mouse button is pressed
+// (wheel steps are only recorded), so a
 // test can check in decoded video pixels that typing and clicking reached the desktop. It
 // talks X11 through jezek/xgb, with no Xlib.
 package xtestapp
@@ -64,6 +65,7 @@ type App struct {
 	mu      sync.Mutex
 	keys    []uint32
 	clicks  []image.Point
+	buttons []uint8
 	syms    []xproto.Keysym
 	perCode int
 	minCode xproto.Keycode
@@ -222,6 +224,12 @@ func (a *App) loop() {
 		case xproto.ButtonPressEvent:
 			p := image.Pt(int(e.EventX), int(e.EventY))
 			a.mu.Lock()
+			a.buttons = append(a.buttons, uint8(e.Detail))
+			if e.Detail > 3 { // wheel steps are buttons 4-7: recorded, not drawn
+				a.mu.Unlock()
+				a.notify()
+				continue
+			}
 			a.clicks = append(a.clicks, p)
 			a.mu.Unlock()
 			a.fill(MarkerColor, markerRect(p))
@@ -250,7 +258,15 @@ func (a *App) Keys() []uint32 {
 	return append([]uint32(nil), a.keys...)
 }
 
-// Clicks returns where buttons were pressed, in screen pixels.
+// Buttons returns the X button numbers pressed so far, in order: 1-3 for clicks, 4 and 5
+// for wheel steps up and down, 6 and 7 for left and right.
+func (a *App) Buttons() []uint8 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]uint8(nil), a.buttons...)
+}
+
+// Clicks returns where buttons 1-3 were pressed, in screen pixels.
 func (a *App) Clicks() []image.Point {
 	a.mu.Lock()
 	defer a.mu.Unlock()
