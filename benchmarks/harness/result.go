@@ -95,9 +95,11 @@ type Frames struct {
 	Dropped          int `json:"dropped"`
 	NotCaptured      int `json:"not_captured"`
 	LostAfterCapture int `json:"lost_after_capture"`
-	// DecodeErrors and ClientDropped come from the client's counters.
+	// DecodeErrors, ClientDropped and PacketsLost come from the client's counters.
 	DecodeErrors  uint64 `json:"decode_errors"`
 	ClientDropped uint64 `json:"client_dropped"`
+	// PacketsLost: RTP packets the client gave up on (not recovered by NACK in time).
+	PacketsLost uint64 `json:"packets_lost"`
 	// DrawnFPS is the workload's own frame rate in the window.
 	DrawnFPS float64 `json:"drawn_fps"`
 }

@@ -167,7 +167,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if relay != nil {
 		relayStats = relay.Stats()
 	}
-	decodeErrors, clientDropped, _ := conn.Counters()
+	counters := conn.Counters()
 	codecName := conn.Welcome().Codec
 	if err := wl.Err(); err != nil {
 		return nil, fmt.Errorf("harness: workload failed: %w", err)
@@ -186,7 +186,8 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		res.Net = cfg.Net.String()
 		res.Bitrate.WireAvg = float64(relayStats.DownBytes+relayStats.UpBytes) * 8 / 1000 / cfg.Duration.Seconds()
 	}
-	res.Frames.DecodeErrors, res.Frames.ClientDropped = decodeErrors, clientDropped
+	res.Frames.DecodeErrors, res.Frames.ClientDropped = counters.DecodeErrors, counters.FramesDropped
+	res.Frames.PacketsLost = counters.PacketsLost
 	res.Frames.Drawn = workload.FrameDiff(stampStart.Frame, stampEnd.Frame)
 	res.Frames.DrawnFPS = float64(res.Frames.Drawn) / cfg.Duration.Seconds()
 	res.CPU = cpu1.sub(cpu0, cfg.Duration)
