@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/shadowless-dev/shadowless/benchmarks/netem"
 	"github.com/shadowless-dev/shadowless/benchmarks/workload"
@@ -113,6 +114,7 @@ func TestReports(t *testing.T) {
 // about that much and that the JSON carries the required fields with sane values.
 func TestDelayShowsInLatency(t *testing.T) {
 	testenv.LookPath(t, "Xvfb")
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	cfg := Config{Scenario: "typing", Width: 640, Height: 480, Duration: 2500 * time.Millisecond, Warmup: time.Second,
 		ProbeInterval: 250 * time.Millisecond, Seed: 3}

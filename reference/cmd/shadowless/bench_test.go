@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shadowless-dev/shadowless/asp/xvfb"
 	"github.com/shadowless-dev/shadowless/internal/testenv"
 )
 
@@ -60,4 +62,22 @@ func TestBenchCmdRun(t *testing.T) {
 		require.NoError(t, err, f)
 		assert.Positive(t, st.Size(), f)
 	}
+}
+
+// TestBenchCmdWorkloadOnly plays a workload on an existing display until interrupted.
+func TestBenchCmdWorkloadOnly(t *testing.T) {
+	testenv.LookPath(t, "Xvfb")
+	xs, err := xvfb.Start(context.Background(), xvfb.Options{Width: 640, Height: 480})
+	require.NoError(t, err)
+	defer xs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	cmd := newBenchCmd()
+	var errOut bytes.Buffer
+	cmd.SetErr(&errOut)
+	cmd.SetArgs([]string{"--workload-only", "3d", "--display", xs.Display()})
+	start := time.Now()
+	require.NoError(t, cmd.ExecuteContext(ctx))
+	assert.GreaterOrEqual(t, time.Since(start), time.Second, "played until interrupted")
+	assert.Contains(t, errOut.String(), "playing 3d on "+xs.Display())
 }
