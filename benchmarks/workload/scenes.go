@@ -62,6 +62,7 @@ func (d *drawer) frameWindow(dst xproto.Drawable, r image.Rectangle, title strin
 type fileOps struct {
 	scenePix xproto.Pixmap
 	docPix   xproto.Pixmap
+	backPix  xproto.Pixmap // composes a dragged frame, shown in one copy
 	list     image.Rectangle // list view on screen
 	rowH     int
 	rows     int
@@ -76,6 +77,9 @@ type fileOps struct {
 func (f *fileOps) setup(d *drawer) error {
 	var err error
 	if f.scenePix, err = d.pixmap(d.w, d.h); err != nil {
+		return err
+	}
+	if f.backPix, err = d.pixmap(d.w, d.h); err != nil {
 		return err
 	}
 	sp := xproto.Drawable(f.scenePix)
@@ -174,11 +178,16 @@ func (f *fileOps) compose(d *drawer, r image.Rectangle) {
 	}
 }
 
+// moveDoc moves the document window to p: the uncovered and the newly covered parts are
+// composed off screen and shown in one copy, as a compositing window manager would.
 func (f *fileOps) moveDoc(d *drawer, p image.Point) {
 	old := f.doc
 	f.doc = f.doc.Sub(f.doc.Min).Add(p)
-	d.copyArea(xproto.Drawable(f.scenePix), xproto.Drawable(d.win), old, old.Min)
-	d.copyArea(xproto.Drawable(f.docPix), xproto.Drawable(d.win), f.doc.Sub(f.doc.Min), f.doc.Min)
+	u := old.Union(f.doc).Intersect(image.Rect(0, 0, d.w, d.h))
+	back := xproto.Drawable(f.backPix)
+	d.copyArea(xproto.Drawable(f.scenePix), back, u, u.Min)
+	d.copyArea(xproto.Drawable(f.docPix), back, f.doc.Sub(f.doc.Min), f.doc.Min)
+	d.copyArea(back, xproto.Drawable(d.win), u, u.Min)
 }
 
 // The file manager's 6-second cycle (ticks at 60 Hz).
@@ -408,6 +417,7 @@ type video struct {
 	windowed bool
 	fps      int
 	tex      xproto.Pixmap
+	back     xproto.Pixmap // the frame is composed here and shown in one copy
 	tw, th   int
 	view     image.Rectangle
 	phase    int
@@ -440,6 +450,9 @@ func (v *video) setup(d *drawer) error {
 	if v.tex, err = d.pixmap(v.tw, v.th); err != nil {
 		return err
 	}
+	if v.back, err = d.pixmap(v.view.Dx(), v.view.Dy()); err != nil {
+		return err
+	}
 	if err := d.upload(xproto.Drawable(v.tex), landscape(d.rng, v.tw, v.th, float64(v.view.Dy())/6), image.Point{}); err != nil {
 		return err
 	}
@@ -458,27 +471,28 @@ func (v *video) setup(d *drawer) error {
 
 func (v *video) draw(d *drawer, t int) {
 	secs := float64(t+v.phase) / float64(v.fps)
-	ox := int(float64(v.tw-v.view.Dx()) * (0.5 + 0.5*math.Sin(secs*2*math.Pi/9)))
-	oy := int(float64(v.th-v.view.Dy()) * (0.5 + 0.5*math.Sin(secs*2*math.Pi/13+1)))
-	win := xproto.Drawable(d.win)
-	d.copyArea(xproto.Drawable(v.tex), win, image.Rect(ox, oy, ox+v.view.Dx(), oy+v.view.Dy()), v.view.Min)
-	cx, cy := float64(v.view.Min.X+v.view.Dx()/2), float64(v.view.Min.Y+v.view.Dy()/2)
+	vw, vh := v.view.Dx(), v.view.Dy()
+	ox := int(float64(v.tw-vw) * (0.5 + 0.5*math.Sin(secs*2*math.Pi/9)))
+	oy := int(float64(v.th-vh) * (0.5 + 0.5*math.Sin(secs*2*math.Pi/13+1)))
+	back := xproto.Drawable(v.back)
+	d.copyArea(xproto.Drawable(v.tex), back, image.Rect(ox, oy, ox+vw, oy+vh), image.Point{})
+	cx, cy := float64(vw/2), float64(vh/2)
 	for _, b := range v.balls {
 		x := cx + b.ax*math.Sin(secs*b.wx+b.ph) - float64(b.r)
 		y := cy + b.ay*math.Sin(secs*b.wy*1.3+b.ph*2) - float64(b.r)
 		x, y = math.Floor(x), math.Floor(y)
-		d.fillArcs(win, b.c, []xproto.Arc{{X: int16(x), Y: int16(y), Width: uint16(2 * b.r), Height: uint16(2 * b.r), Angle2: 360 * 64}})
+		d.fillArcs(back, b.c, []xproto.Arc{{X: int16(x), Y: int16(y), Width: uint16(2 * b.r), Height: uint16(2 * b.r), Angle2: 360 * 64}})
 		hl := lerpColor(b.c, cWhite, 0.5)
-		d.fillArcs(win, hl, []xproto.Arc{{X: int16(x) + int16(b.r/3), Y: int16(y) + int16(b.r/4), Width: uint16(b.r / 2), Height: uint16(b.r / 2), Angle2: 360 * 64}})
+		d.fillArcs(back, hl, []xproto.Arc{{X: int16(x) + int16(b.r/3), Y: int16(y) + int16(b.r/4), Width: uint16(b.r / 2), Height: uint16(b.r / 2), Angle2: 360 * 64}})
 	}
 	if t < v.osdUntil { // the player's controls over the picture
-		bar := image.Rect(v.view.Min.X+20, v.view.Max.Y-40, v.view.Max.X-20, v.view.Max.Y-28)
-		d.fillRects(win, cDark, bar)
+		bar := image.Rect(20, vh-40, vw-20, vh-28)
+		d.fillRects(back, cDark, bar)
 		pos := bar.Min.X + int(float64(bar.Dx())*math.Mod(secs/190, 1))
-		d.fillRects(win, color.RGBA{230, 60, 60, 255}, image.Rect(bar.Min.X, bar.Min.Y, pos, bar.Max.Y))
-		d.fillRects(win, cWhite, image.Rect(v.view.Min.X+20, v.view.Max.Y-80, v.view.Min.X+32, v.view.Max.Y-50),
-			image.Rect(v.view.Min.X+40, v.view.Max.Y-80, v.view.Min.X+52, v.view.Max.Y-50))
+		d.fillRects(back, color.RGBA{230, 60, 60, 255}, image.Rect(bar.Min.X, bar.Min.Y, pos, bar.Max.Y))
+		d.fillRects(back, cWhite, image.Rect(20, vh-80, 32, vh-50), image.Rect(40, vh-80, 52, vh-50))
 	}
+	d.copyArea(back, xproto.Drawable(d.win), image.Rect(0, 0, vw, vh), v.view.Min)
 }
 
 func (v *video) tick(d *drawer, t int) bool {
