@@ -62,7 +62,7 @@ func (d *drawer) frameWindow(dst xproto.Drawable, r image.Rectangle, title strin
 type fileOps struct {
 	scenePix xproto.Pixmap
 	docPix   xproto.Pixmap
-	backPix  xproto.Pixmap // composes a dragged frame, shown in one copy
+	backPix  xproto.Pixmap   // composes a dragged frame, shown in one copy
 	list     image.Rectangle // list view on screen
 	rowH     int
 	rows     int
