@@ -158,7 +158,6 @@ func (r *run) analyze(res *Result, start, end time.Time, responses []workload.Re
 	s := summarize(kb)
 	res.Bitrate.Avg = total / end.Sub(start).Seconds()
 	res.Bitrate.P95, res.Bitrate.Max = s.P95, s.Max
-	res.FPS = float64(decoded) / end.Sub(start).Seconds()
 
 	captured := map[uint32]bool{}
 	for _, rc := range recs {
@@ -168,6 +167,8 @@ func (r *run) analyze(res *Result, start, end time.Time, responses []workload.Re
 	}
 	res.Frames.Decoded = decoded
 	res.Frames.Delivered = len(delivered)
+	res.Frames.DecodedFPS = float64(decoded) / end.Sub(start).Seconds()
+	res.FPS = float64(len(delivered)) / end.Sub(start).Seconds()
 	res.Frames.Captured = len(captured)
 	res.Frames.Dropped = max(res.Frames.Drawn-res.Frames.Delivered, 0)
 	res.Frames.NotCaptured = max(res.Frames.Drawn-res.Frames.Captured, 0)

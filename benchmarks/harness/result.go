@@ -100,8 +100,10 @@ type Frames struct {
 	ClientDropped uint64 `json:"client_dropped"`
 	// PacketsLost: RTP packets the client gave up on (not recovered by NACK in time).
 	PacketsLost uint64 `json:"packets_lost"`
-	// DrawnFPS is the workload's own frame rate in the window.
-	DrawnFPS float64 `json:"drawn_fps"`
+	// DrawnFPS is the workload's own frame rate in the window; DecodedFPS counts every
+	// decoded frame, repeats of a stamp included (idle refreshes).
+	DrawnFPS   float64 `json:"drawn_fps"`
+	DecodedFPS float64 `json:"decoded_fps"`
 }
 
 // Score summarises a quality metric over the scored frames.
@@ -173,11 +175,12 @@ type Result struct {
 	Breakdown Breakdown `json:"latency_breakdown_ms"`
 	Pipeline  Pipeline  `json:"frame_pipeline_ms"`
 	Bitrate   Bitrate   `json:"bitrate_kbps"`
-	FPS       float64   `json:"fps"`
-	Frames    Frames    `json:"frames"`
-	VMAF      Score     `json:"vmaf"`
-	PSNRY     Score     `json:"psnr_y"`
-	SSIM      Score     `json:"ssim"`
+	// FPS is new frames delivered per second: distinct stamps the client decoded.
+	FPS    float64 `json:"fps"`
+	Frames Frames  `json:"frames"`
+	VMAF   Score   `json:"vmaf"`
+	PSNRY  Score   `json:"psnr_y"`
+	SSIM   Score   `json:"ssim"`
 	// QualityNote says how frames were sampled for VMAF, PSNR and SSIM.
 	QualityNote string `json:"quality_note"`
 	CPU         CPU    `json:"cpu"`
