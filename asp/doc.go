@@ -9,7 +9,7 @@
 // A Server streams a desktop over WebRTC (pion). It serves, on one http.Handler, the browser
 // page on "/", signalling on "POST /api/offer" (the client's complete offer as JSON in, the
 // complete answer out) and Prometheus metrics on "/metrics" (shadowless_asp_*, registered
-// with the registry given by WithRegistry). Every accepted offer becomes a Session: the
+// with the registry given by WithRegistry). Every accepted offer becomes a session: the
 // server calls its DesktopOpener (X11Desktop for an X display) for a capture source, an input
 // injector and a clipboard of the session's own, encodes frames only when the screen changed
 // (or a refresh is due), sends them on one video track with capture-time RTP timestamps, and

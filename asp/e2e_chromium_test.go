@@ -213,12 +213,15 @@ func TestBrowserReconnects(t *testing.T) {
 func TestBrowserDecodesEveryCodec(t *testing.T) {
 	needCodec(t)
 	bctx := newBrowser(t)
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank"))) // starts the browser
 	for _, cd := range codec.Available() {
 		t.Run(string(cd), func(t *testing.T) {
 			f := newFixture(t, asp.WithCodecs(cd))
-			tctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+			tab, closeTab := chromedp.NewContext(bctx) // a fresh tab per codec
+			defer closeTab()
+			require.NoError(t, chromedp.Do(tab, chromedp.Navigate(f.http.URL+"/")))
+			tctx, cancel := context.WithTimeout(tab, 30*time.Second)
 			defer cancel()
-			require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(f.http.URL+"/")))
 			_, err := chromedp.Run(tctx, chromedp.Poll[bool](`window.shadowless && shadowless.welcome !== null && shadowless.framesDecoded() > 2`,
 				chromedp.WithPollingTimeout(20*time.Second)))
 			require.NoError(t, err)
@@ -235,7 +238,6 @@ func TestBrowserDecodesEveryCodec(t *testing.T) {
 			_, err = chromedp.Run(tctx, chromedp.Poll[bool](`document.getElementById('video').style.cursor === 'none'`,
 				chromedp.WithPollingTimeout(5*time.Second)))
 			require.NoError(t, err, "hidden cursor")
-			require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
 		})
 	}
 }

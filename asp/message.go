@@ -309,6 +309,7 @@ const (
 	ByeInternal
 )
 
+// String names the code.
 func (c ByeCode) String() string {
 	switch c {
 	case ByeNormal:

@@ -34,6 +34,7 @@ const (
 	FromClient
 )
 
+// String names the direction as in metrics labels: "to_client", "from_client".
 func (d Direction) String() string {
 	switch d {
 	case ToClient:
@@ -73,6 +74,7 @@ type config struct {
 	statsInterval time.Duration
 	page          bool
 	refine        []time.Duration
+	interceptors  func(*interceptor.Registry)
 }
 
 // WithLogger sets the logger (default: discard).
@@ -100,6 +102,14 @@ func WithClipboardPolicy(p ClipboardPolicy) Option { return func(c *config) { c.
 // (ports, interfaces, timeouts) after the server's own settings.
 func WithSettingEngine(f func(*webrtc.SettingEngine)) Option {
 	return func(c *config) { c.settingEngine = f }
+}
+
+// WithInterceptors lets the caller add pion interceptors to every peer connection. They are
+// registered before the server's own (NACK, RTCP reports, TWCC), so on the sending side they
+// sit nearest the network: network emulation (loss, delay) belongs here, and so do
+// bandwidth estimators that must see the packets as sent.
+func WithInterceptors(f func(*interceptor.Registry)) Option {
+	return func(c *config) { c.interceptors = f }
 }
 
 // WithMaxSessions caps concurrent sessions; offers beyond it get 503 (default 0: no cap).
@@ -137,7 +147,7 @@ type Server struct {
 	mux     *http.ServeMux
 
 	mu       sync.Mutex
-	sessions map[*Session]struct{}
+	sessions map[*session]struct{}
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -168,7 +178,7 @@ func NewServer(open DesktopOpener, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("asp: register metrics: %w", err)
 	}
-	s := &Server{cfg: cfg, open: open, log: cfg.logger, metrics: m, sessions: map[*Session]struct{}{}}
+	s := &Server{cfg: cfg, open: open, log: cfg.logger, metrics: m, sessions: map[*session]struct{}{}}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/api/offer", s.handleOffer)
 	s.mux.Handle("/metrics", promhttp.HandlerFor(cfg.registry, promhttp.HandlerOpts{}))
@@ -192,7 +202,7 @@ func (s *Server) Sessions() int {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	list := make([]*Session, 0, len(s.sessions))
+	list := make([]*session, 0, len(s.sessions))
 	for sess := range s.sessions {
 		list = append(list, sess)
 	}
@@ -325,12 +335,15 @@ type badOfferError struct{ error }
 
 // startSession builds the peer connection for one offer and returns the session and the
 // complete (non-trickle) answer.
-func (s *Server) startSession(ctx context.Context, c codec.Codec, offer webrtc.SessionDescription) (*Session, *webrtc.SessionDescription, error) {
+func (s *Server) startSession(ctx context.Context, c codec.Codec, offer webrtc.SessionDescription) (*session, *webrtc.SessionDescription, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: CodecCapability(c), PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, nil, fmt.Errorf("register codec: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	if s.cfg.interceptors != nil {
+		s.cfg.interceptors(ir)
+	}
 	if err := registerInterceptors(me, ir); err != nil {
 		return nil, nil, err
 	}
@@ -364,7 +377,7 @@ func (s *Server) startSession(ctx context.Context, c codec.Codec, offer webrtc.S
 	return sess, answer, nil
 }
 
-func (s *Server) add(sess *Session) bool {
+func (s *Server) add(sess *session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -377,7 +390,7 @@ func (s *Server) add(sess *Session) bool {
 	return true
 }
 
-func (s *Server) remove(sess *Session) {
+func (s *Server) remove(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.sessions[sess]; !ok {

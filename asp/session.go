@@ -39,9 +39,9 @@ const (
 	connectTimeout = 30 * time.Second
 )
 
-// Session is one client's peer connection and everything it holds: the desktop (capture,
+// session is one client's peer connection and everything it holds: the desktop (capture,
 // input, clipboard), the encoder, the video track and the data channels.
-type Session struct {
+type session struct {
 	srv   *Server
 	id    string
 	pc    *webrtc.PeerConnection
@@ -66,20 +66,19 @@ type Session struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
-	err       error
 	connectBy *time.Timer
 
 	frames, bytes, dropped atomic.Uint64
 	encodeNanos, encoded   atomic.Int64
 }
 
-func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, c codec.Codec) *Session {
+func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, c codec.Codec) *session {
 	var idb [6]byte
 	_, _ = rand.Read(idb[:])
 	id := hex.EncodeToString(idb[:])
 	ctx, cancel := context.WithCancel(context.Background())
 	w, h := desk.Source.Size()
-	return &Session{
+	return &session{
 		srv: srv, id: id, pc: pc, desk: desk, codec: c,
 		log: srv.log.With("session", id), ctx: ctx, cancel: cancel, begin: time.Now(),
 		channels: map[string]*webrtc.DataChannel{}, closed: make(chan struct{}),
@@ -88,7 +87,7 @@ func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, c codec.C
 }
 
 // negotiate applies the offer, attaches the video track and returns the complete answer.
-func (s *Session) negotiate(ctx context.Context, offer webrtc.SessionDescription) (*webrtc.SessionDescription, error) {
+func (s *session) negotiate(ctx context.Context, offer webrtc.SessionDescription) (*webrtc.SessionDescription, error) {
 	s.pc.OnDataChannel(s.onDataChannel)
 	s.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("connection state", "state", st.String())
@@ -146,7 +145,7 @@ func (s *Session) negotiate(ctx context.Context, offer webrtc.SessionDescription
 }
 
 // start runs the session's loops once the peer connection is up.
-func (s *Session) start() {
+func (s *session) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started || s.done {
@@ -167,20 +166,12 @@ func (s *Session) start() {
 	}
 }
 
-// Err returns why the session ended: nil while it runs or when the client left.
-func (s *Session) Err() error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.err
-}
-
 // close ends the session and releases everything it holds. It must not be called from a
 // goroutine the session waits for (the loops call it with go).
-func (s *Session) close(cause error) {
+func (s *session) close(cause error) {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.done = true
-		s.err = cause
 		if s.connectBy != nil {
 			s.connectBy.Stop()
 		}
@@ -208,7 +199,7 @@ func (s *Session) close(cause error) {
 
 // end tells the client why the session ends (Bye on control), gives the message a moment
 // to leave, and closes the session.
-func (s *Session) end(code ByeCode, cause error) {
+func (s *session) end(code ByeCode, cause error) {
 	s.send(ChannelControl, Bye{Code: code, Reason: cause.Error()}.Append(nil))
 	if dc := s.channel(ChannelControl); dc != nil {
 		deadline := time.Now().Add(time.Second)
@@ -220,14 +211,14 @@ func (s *Session) end(code ByeCode, cause error) {
 	s.close(cause)
 }
 
-func (s *Session) channel(label string) *webrtc.DataChannel {
+func (s *session) channel(label string) *webrtc.DataChannel {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.channels[label]
 }
 
 // send writes b on the labelled channel if it is open; it reports whether it did.
-func (s *Session) send(label string, b []byte) bool {
+func (s *session) send(label string, b []byte) bool {
 	dc := s.channel(label)
 	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
 		return false
@@ -239,7 +230,7 @@ func (s *Session) send(label string, b []byte) bool {
 	return true
 }
 
-func (s *Session) features() Features {
+func (s *session) features() Features {
 	var f Features
 	if s.desk.Injector != nil {
 		f |= FeatureInput
@@ -253,7 +244,7 @@ func (s *Session) features() Features {
 	return f
 }
 
-func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
+func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 	label := dc.Label()
 	switch label {
 	case ChannelInput, ChannelCursor, ChannelClipboard, ChannelControl:
@@ -292,12 +283,12 @@ func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 	}
 }
 
-func (s *Session) malformed(label string, err error) {
+func (s *session) malformed(label string, err error) {
 	s.srv.metrics.malformed.WithLabelValues(label).Inc()
 	s.log.Debug("malformed message dropped", "channel", label, "error", err)
 }
 
-func (s *Session) onMessage(label string, m webrtc.DataChannelMessage) {
+func (s *session) onMessage(label string, m webrtc.DataChannelMessage) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.done {
@@ -365,7 +356,7 @@ func (s *Session) onMessage(label string, m webrtc.DataChannelMessage) {
 
 // rtcpLoop reads RTCP for the video sender (the interceptors see it first) and turns
 // picture loss indications into keyframes.
-func (s *Session) rtcpLoop(sender *webrtc.RTPSender) {
+func (s *session) rtcpLoop(sender *webrtc.RTPSender) {
 	defer s.wg.Done()
 	for {
 		pkts, _, err := sender.ReadRTCP()
@@ -400,7 +391,7 @@ func newPayloader(c codec.Codec) rtp.Payloader {
 // screen then stays still, it encodes the last picture again after each of the refine
 // delays: a lossy encoder's first picture of a change can be blurred, and without new
 // damage nothing else would sharpen it before the next refresh.
-func (s *Session) captureLoop() {
+func (s *session) captureLoop() {
 	defer s.wg.Done()
 	var (
 		enc         codec.Encoder
@@ -561,7 +552,7 @@ func copyYCbCr(dst, src *image.YCbCr) *image.YCbCr {
 }
 
 // cursorLoop forwards cursor positions and shapes; shapes go as PNG.
-func (s *Session) cursorLoop() {
+func (s *session) cursorLoop() {
 	defer s.wg.Done()
 	for {
 		var c capture.Cursor
@@ -607,7 +598,7 @@ func (s *Session) cursorLoop() {
 
 // clipboardLoop sends what applications copy on the desktop to the client, if the policy
 // allows it.
-func (s *Session) clipboardLoop() {
+func (s *session) clipboardLoop() {
 	defer s.wg.Done()
 	changes := s.desk.Clipboard.Changes()
 	for {
@@ -635,7 +626,7 @@ func (s *Session) clipboardLoop() {
 }
 
 // statsLoop sends Stats on the control channel and keeps the bitrate gauge.
-func (s *Session) statsLoop() {
+func (s *session) statsLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.srv.cfg.statsInterval)
 	defer t.Stop()

@@ -33,7 +33,7 @@ type assembled struct {
 }
 
 func newAssembler(dep rtp.Depacketizer) *assembler {
-	return &assembler{dep: dep, resyncAfter: 250 * time.Millisecond, maxPackets: 4096, pkts: map[uint16]*rtp.Packet{}}
+	return &assembler{dep: dep, resyncAfter: 300 * time.Millisecond, maxPackets: 4096, pkts: map[uint16]*rtp.Packet{}}
 }
 
 // before reports whether sequence number a comes before b (with wrap-around).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -65,6 +66,7 @@ type SignalError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *SignalError) Error() string {
 	return fmt.Sprintf("asp client: server refused the offer (HTTP %d): %s", e.Status, e.Message)
 }
@@ -72,6 +74,7 @@ func (e *SignalError) Error() string {
 // ByeError is the session's error when the server ended it with a Bye.
 type ByeError struct{ asp.Bye }
 
+// Error implements error.
 func (e *ByeError) Error() string {
 	return fmt.Sprintf("asp client: server ended the session (%s): %s", e.Code, e.Reason)
 }
@@ -102,6 +105,7 @@ type Conn struct {
 	doneOnce  sync.Once
 
 	decodeErrors, framesDropped, malformed, packetsLost, resyncs atomic.Uint64
+	videoSSRC                                                    atomic.Uint32
 }
 
 // Dial connects to the server at baseURL (e.g. "http://127.0.0.1:8080/"), which serves
@@ -134,8 +138,16 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 		}
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, fmt.Errorf("asp client: interceptors: %w", err)
+	// NACK every 20 ms (pion's default is 100 ms): a lost packet of a frame comes back
+	// about one round trip after the next packet shows the gap.
+	if err := webrtc.ConfigureNackWithOptions(me, ir, []nack.GeneratorOption{nack.GeneratorInterval(20 * time.Millisecond)}); err != nil {
+		return nil, fmt.Errorf("asp client: nack: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("asp client: rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+		return nil, fmt.Errorf("asp client: twcc feedback: %w", err)
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
@@ -367,13 +379,14 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 	defer dec.Close()
 	asm := newAssembler(depacketizer(cd))
 	var seq uint64
+	c.videoSSRC.Store(uint32(tr.SSRC()))
 	var lastPLI time.Time
 	pli := func() {
 		if time.Since(lastPLI) < 300*time.Millisecond {
 			return
 		}
 		lastPLI = time.Now()
-		_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+		_ = c.sendPLI()
 	}
 	for {
 		pkt, _, err := tr.ReadRTP()
@@ -561,6 +574,15 @@ func (c *Conn) SetClipboard(text string) error {
 		return fmt.Errorf("asp client: clipboard text of %d bytes exceeds %d", len(text), asp.MaxClipboardBytes)
 	}
 	return c.Send(asp.ChannelClipboard, asp.AppendClipboard(nil, text))
+}
+
+// sendPLI asks for a keyframe with an RTCP picture loss indication, as after a loss.
+func (c *Conn) sendPLI() error {
+	ssrc := c.videoSSRC.Load()
+	if ssrc == 0 {
+		return errors.New("asp client: no video track yet")
+	}
+	return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
 
 // RequestKeyframe asks the server for a keyframe on the control channel.

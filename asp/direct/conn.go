@@ -162,7 +162,9 @@ func (c *Conn) Stats() Stats {
 }
 
 // OpenChannel opens a channel named label and waits until the peer has accepted it (one
-// round trip). Several channels may share a label; the peer sees them in opening order.
+// round trip). Several channels may share a label. Channels opened one after the other
+// (each OpenChannel returned before the next began) reach the peer's AcceptChannel in
+// that order.
 func (c *Conn) OpenChannel(ctx context.Context, label string, opts ChannelOptions) (*Channel, error) {
 	open, err := openFromOptions(label, opts)
 	if err != nil {
@@ -317,16 +319,19 @@ func (c *Conn) acceptStream(st *sctp.Stream) {
 		return
 	}
 	ch.label, ch.opts = open.Label, open.options()
-	// The ACK leaves while the stream is still ordered and reliable.
-	if _, err := st.WriteSCTP([]byte{msgTypeAck}, ppiDCEP); err != nil {
-		c.log.Debug("channel open ack failed", "label", open.Label, "error", err)
-		_ = st.Close()
-		return
-	}
+	// DCEP messages are always sent ordered and reliable (pion/sctp sees to that), so
+	// the stream takes the channel's mode before the ACK goes out.
 	ch.applyReliability()
+	// Queue the channel before acknowledging it: the opener opens its next channel only
+	// after this ACK, so channels opened one after the other are accepted in that order.
 	select {
 	case c.accepted <- ch:
 	case <-c.done:
 		_ = st.Close()
+		return
+	}
+	if _, err := st.WriteSCTP([]byte{msgTypeAck}, ppiDCEP); err != nil {
+		c.log.Debug("channel open ack failed", "label", open.Label, "error", err)
+		_ = ch.Close() // the application sees the channel closed
 	}
 }

@@ -14,17 +14,38 @@ import (
 
 	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/client"
+	"github.com/shadowless-dev/shadowless/asp/xvfb"
 	"github.com/shadowless-dev/shadowless/internal/testenv"
 )
 
 func TestDemoStreamsAndStops(t *testing.T) {
 	testenv.LookPath(t, "Xvfb")
 	testenv.LookPath(t, "xterm")
+	runDemoTest(t, "--width", "640", "--height", "480")
+}
+
+func TestDemoStreamsExistingDisplay(t *testing.T) {
+	testenv.LookPath(t, "Xvfb")
+	xs, err := xvfb.Start(context.Background(), xvfb.Options{Width: 640, Height: 480})
+	require.NoError(t, err)
+	defer xs.Close()
+	runDemoTest(t, "--display", xs.Display(), "--codec", "vp8")
+	select {
+	case <-xs.Done():
+		t.Fatal("the demo stopped an X server it did not start")
+	default:
+	}
+}
+
+// runDemoTest runs `shadowless demo` with args, watches it with the Go client, checks
+// /metrics, and stops it as Ctrl-C would.
+func runDemoTest(t *testing.T, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
 	cmd := newRootCmd()
-	cmd.SetArgs([]string{"demo", "--width", "640", "--height", "480", "--listen", "127.0.0.1:0", "--json"})
+	cmd.SetArgs(append([]string{"demo", "--listen", "127.0.0.1:0", "--json"}, args...))
 	cmd.SetOut(pw)
 	cmd.SetErr(io.Discard)
 	done := make(chan error, 1)
