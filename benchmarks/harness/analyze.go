@@ -148,6 +148,9 @@ func (r *run) analyze(res *Result, start, end time.Time, responses []workload.Re
 		}
 	}
 	res.Pipeline = Pipeline{Encode: summarize(pe), Network: summarize(pn), Decode: summarize(pd), Total: summarize(pt)}
+	r.mu.Lock()
+	res.Pipeline.ServerEncodeMS = summarize(r.encodeMicros).Mean / 1000
+	r.mu.Unlock()
 	res.Series.Seconds = bins
 	kb := make([]float64, len(bins))
 	total := 0.0

@@ -67,6 +67,10 @@ type Pipeline struct {
 	Decode  Summary `json:"decode"`
 	// Total: captured → decoded.
 	Total Summary `json:"total"`
+	// ServerEncodeMS is the encoder's own time per frame as the server reports it in its
+	// once-a-second stats (mean of those means over the window): the pure encode part of
+	// Encode, which also holds conversion wait, packetization and sending.
+	ServerEncodeMS float64 `json:"server_encode_ms"`
 }
 
 // Bitrate of the encoded video received, in kbit/s, over one-second bins.
@@ -100,6 +104,10 @@ type Frames struct {
 	ClientDropped uint64 `json:"client_dropped"`
 	// PacketsLost: RTP packets the client gave up on (not recovered by NACK in time).
 	PacketsLost uint64 `json:"packets_lost"`
+	// ServerSent and ServerDropped: frames the server sent and skipped (encoder drop, write
+	// failure) in the window, from its once-a-second stats (so to about a second).
+	ServerSent    uint64 `json:"server_sent"`
+	ServerDropped uint64 `json:"server_dropped"`
 	// DrawnFPS is the workload's own frame rate in the window; DecodedFPS counts every
 	// decoded frame, repeats of a stamp included (idle refreshes).
 	DrawnFPS   float64 `json:"drawn_fps"`

@@ -49,6 +49,8 @@ type run struct {
 	probes  []*probe
 	waiting *probe
 	answer  chan struct{}
+	// encodeMicros are the server's per-second mean encode times.
+	encodeMicros []float64
 }
 
 // Run performs one benchmark: Xvfb, the workload, an asp server and the Go client over
@@ -158,10 +160,12 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	r.rec.setWindow(start, end)
 	stampStart := wl.Stamp()
 	cpu0 := readCPU(xs.Pid())
+	stats0 := conn.Stats()
 	if err := r.probeLoop(ctx, conn, start, end); err != nil {
 		return nil, err
 	}
 	cpu1 := readCPU(xs.Pid())
+	stats1 := conn.Stats()
 	stampEnd := wl.Stamp()
 	var relayStats netem.Stats
 	if relay != nil {
@@ -188,6 +192,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 	res.Frames.DecodeErrors, res.Frames.ClientDropped = counters.DecodeErrors, counters.FramesDropped
 	res.Frames.PacketsLost = counters.PacketsLost
+	res.Frames.ServerSent, res.Frames.ServerDropped = stats1.Frames-stats0.Frames, stats1.Dropped-stats0.Dropped
 	res.Frames.Drawn = workload.FrameDiff(stampStart.Frame, stampEnd.Frame)
 	res.Frames.DrawnFPS = float64(res.Frames.Drawn) / cfg.Duration.Seconds()
 	res.CPU = cpu1.sub(cpu0, cfg.Duration)
@@ -282,6 +287,11 @@ func (r *run) probeLoop(ctx context.Context, conn *client.Conn, start, end time.
 	answered := 0
 	lastFrames, lastBytes := 0, 0
 	progress := func(now time.Time) {
+		if st := conn.Stats(); st.EncodeMicros > 0 && now.After(start) {
+			r.mu.Lock()
+			r.encodeMicros = append(r.encodeMicros, float64(st.EncodeMicros))
+			r.mu.Unlock()
+		}
 		frames := r.snapshotFrames()
 		bytes := 0
 		for _, f := range frames {
