@@ -5,6 +5,8 @@ GO        ?= go
 BIN       := bin/shadowless
 PKGS      := ./...
 FUZZTIME  ?= 30s
+# gousb: real USB devices through libusb (cgo); libusb-1.0-0-dev comes with install-deps.
+TAGS      ?= gousb
 BENCHOUT  ?= bench-results
 # Packages whose property tests must also pass under the race detector.
 RACE_PKGS := ./scheduler/... ./policy/... ./storage/...
@@ -17,7 +19,7 @@ deps:
 	@scripts/install-deps.sh
 
 build:
-	$(GO) build -o $(BIN) ./reference/cmd/shadowless
+	$(GO) build -tags "$(TAGS)" -o $(BIN) ./reference/cmd/shadowless
 
 ## demo: stream a fresh Xvfb desktop to http://127.0.0.1:8080
 demo: deps build
@@ -25,15 +27,15 @@ demo: deps build
 
 ## test: formatting, vet, every test (fuzz seed corpora included), race tests.
 test: deps fmt-check vet
-	$(GO) test -count=1 -timeout 30m $(PKGS)
-	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 30m $(PKGS)
+	$(GO) test -tags "$(TAGS)" -count=1 -race -timeout 20m $(RACE_PKGS)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet $(PKGS)
+	$(GO) vet -tags "$(TAGS)" $(PKGS)
 
 ## bench: Go benchmarks plus the QA scenarios; results land in $(BENCHOUT)/.
 bench: deps build

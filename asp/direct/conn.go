@@ -67,7 +67,9 @@ const (
 // Liveness says how a connection notices a peer that has gone away without closing
 // (network gone, host down): it sends an SCTP HEARTBEAT every KeepAlive (which also keeps
 // NAT bindings open) and gives the connection up when nothing at all has arrived for
-// IdleTimeout. Zero fields take the defaults (1 s, 10 s).
+// IdleTimeout. Each side watches the other's heartbeats (pion/sctp does not answer
+// them, see PROTOCOL.md), so both ends of a connection need a KeepAlive well below the
+// other's IdleTimeout. Zero fields take the defaults (1 s, 10 s).
 type Liveness struct {
 	KeepAlive   time.Duration
 	IdleTimeout time.Duration

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -833,4 +834,40 @@ func TestConcurrentChannels(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer for concurrent log writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A healthy connection logs nothing at warning level, heartbeats included.
+func TestNoWarningsOnHealthyConnection(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	live := Liveness{KeepAlive: 20 * time.Millisecond}
+	cfg := bothAddrs()
+	cfg.Logger, cfg.Liveness = log, live
+	l := listen(t, cfg)
+	for _, tcp := range []bool{false, true} {
+		client, server := connect(t, l, ClientConfig{DisableUDP: tcp, Logger: log, Liveness: live})
+		echoOnce(t, client, server)
+		time.Sleep(300 * time.Millisecond) // some heartbeats each way
+		require.NoError(t, client.Close())
+		require.NoError(t, server.Close())
+	}
+	assert.Empty(t, logs.String())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -33,7 +34,17 @@ func (l slogLogger) Debugf(f string, a ...any) { l.logf(slog.LevelDebug, f, a...
 func (l slogLogger) Info(msg string)           { l.logf(slog.LevelDebug, "%s", msg) }
 func (l slogLogger) Infof(f string, a ...any)  { l.logf(slog.LevelDebug, f, a...) }
 func (l slogLogger) Warn(msg string)           { l.logf(slog.LevelWarn, "%s", msg) }
-func (l slogLogger) Warnf(f string, a ...any)  { l.logf(slog.LevelWarn, f, a...) }
+func (l slogLogger) Warnf(f string, a ...any) {
+	// pion/sctp v1.12 sends HEARTBEAT chunks without their parameter (chunkHeartbeat's
+	// Marshal is never called; the embedded header's marshal is), and the receiving pion
+	// warns about each one. The heartbeats still do their job here (liveness counts any
+	// arriving byte), so this is not worth a warning per second per connection.
+	if strings.Contains(f, "Heartbeat without ParamHeartbeatInfo") {
+		l.logf(slog.LevelDebug, f, a...)
+		return
+	}
+	l.logf(slog.LevelWarn, f, a...)
+}
 func (l slogLogger) Error(msg string)          { l.logf(slog.LevelError, "%s", msg) }
 func (l slogLogger) Errorf(f string, a ...any) { l.logf(slog.LevelError, f, a...) }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jezek/xgb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -70,6 +73,10 @@ func runDemo(cmd *cobra.Command, f demoFlags) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	if !f.verbose {
+		// xgb logs every connection made without an Xauthority file; Xvfb needs none.
+		xgb.Logger = stdlog.New(io.Discard, "", 0)
+	}
 
 	opts := []asp.Option{asp.WithLogger(log), asp.WithBitrate(f.bitrate), asp.WithFrameRate(float64(f.fps))}
 	if f.codec != "" {
@@ -165,13 +172,16 @@ func startDemoApps(ctx context.Context, xs *xvfb.Server, w, h int, log *slog.Log
 		}()
 	}
 	_ = xs.Command(actx, "xsetroot", "-solid", "#23405a").Run()
-	cols := max(60, min(110, w/9-10))
-	rows := max(20, min(40, h/20-6))
-	run("xterm", "-geometry", fmt.Sprintf("%dx%d+30+30", cols, rows), "-fa", "DejaVu Sans Mono", "-fs", "10",
+	// DejaVu Sans Mono 10 is about 8x15 pixels a cell: top above, a shell below, both on
+	// the left; the clock and the eyes on the right.
+	cols := max(60, min(120, (w-260)/8))
+	topRows := max(10, (h/2-60)/15)
+	shellRows := max(8, (h/2-80)/15)
+	run("xterm", "-geometry", fmt.Sprintf("%dx%d+20+20", cols, topRows), "-fa", "DejaVu Sans Mono", "-fs", "10",
 		"-title", "top", "-e", "top", "-d", "1")
-	run("xterm", "-geometry", fmt.Sprintf("%dx%d+%d+%d", cols, rows/2, max(60, w/2-80), max(80, h/2)),
+	run("xterm", "-geometry", fmt.Sprintf("%dx%d+20+%d", cols, shellRows, h/2+20),
 		"-fa", "DejaVu Sans Mono", "-fs", "10", "-title", "shell", "-bg", "#101010", "-fg", "#c0ffc0",
-		"-e", "sh", "-c", `echo "Type here: this terminal is yours."; exec sh -i`)
+		"-e", "sh", "-c", `echo "Point here and type: this shell is yours."; exec sh -i`)
 	run("xclock", "-update", "1", "-geometry", "180x180-30+30")
 	run("xeyes", "-geometry", "160x110-30+240")
 	return func() {

@@ -45,6 +45,7 @@ Run 'shadowless <command> --help' for the flags and an example of each.`,
 		newDemoCmd(),
 		newVersionCmd(),
 		newVMAFCmd(),
+		newUsbCmd(),
 		newBenchCmd(),
 	)
 	return root

@@ -1,0 +1,9 @@
+// Package adapt is the adaptive brain of ASP, as pure logic with no I/O: the sender-side
+// scheduler that orders the virtual channels by priority class and weighted share within the
+// bandwidth budget; the split of the bandwidth estimate between video and channels (with the
+// application-limited cap pion's GCC lacks); the rate controller that lowers bitrate, then
+// frame rate, then resolution; the keyframe limiter that keeps loss from becoming a keyframe
+// storm; the scene classifier (office, video, game) with hysteresis and the refinement frame
+// for still text; and the capability negotiation that picks the best encoder and decoder
+// pair from an encoder registry with session limits.
+package adapt

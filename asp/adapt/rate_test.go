@@ -1,0 +1,88 @@
+package adapt
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestRateControllerDegradesBitrateThenFPSThenResolution(t *testing.T) {
+	rc := NewRateController(RateConfig{Width: 1920, Height: 1080, MaxFPS: 60, MinKbps: 100, MaxKbps: 20_000})
+	now := time.Unix(0, 0)
+	tgt := rc.Update(now, 8_000_000)
+	assert.Equal(t, Target{BitrateKbps: 8000, FPS: 60, Width: 1920, Height: 1080, MaxFrameBytes: MaxFrameBytes(8000, 60, 4)}, tgt)
+
+	tgt = rc.Update(now, 2_000_000)
+	assert.Equal(t, 2000, tgt.BitrateKbps)
+	assert.Equal(t, 60, tgt.FPS, "first only the bitrate falls")
+
+	tgt = rc.Update(now, 500_000)
+	assert.Equal(t, 20, tgt.FPS, "then the frame rate")
+	assert.Equal(t, 1920, tgt.Width)
+
+	tgt = rc.Update(now, 160_000)
+	assert.Equal(t, 1440, tgt.Width, "then the resolution")
+	assert.Equal(t, 810, tgt.Height)
+
+	tgt = rc.Update(now, 50_000)
+	assert.Equal(t, 100, tgt.BitrateKbps, "never below the minimum")
+	assert.Equal(t, 960, tgt.Width)
+}
+
+func TestRateControllerUpgradesSlowly(t *testing.T) {
+	rc := NewRateController(RateConfig{Width: 1920, Height: 1080, MaxFPS: 60, MinKbps: 100, MaxKbps: 20_000})
+	now := time.Unix(0, 0)
+	assert.Equal(t, 10, rc.Update(now, 100_000).FPS)
+	for i := range 20 {
+		now = now.Add(100 * time.Millisecond)
+		assert.Equal(t, 10, rc.Update(now, 5_000_000).FPS, "step %d: not yet", i)
+	}
+	now = now.Add(100 * time.Millisecond)
+	assert.Equal(t, 15, rc.Update(now, 5_000_000).FPS, "one rung after 2 s")
+	// A dip resets the wait.
+	now = now.Add(time.Second)
+	rc.Update(now, 5_000_000)
+	rc.Update(now, 160_000)
+	now = now.Add(1500 * time.Millisecond)
+	assert.Equal(t, 1440, rc.Update(now, 5_000_000).Width)
+}
+
+func TestRateControllerSmallScreenNeedsLess(t *testing.T) {
+	rc := NewRateController(RateConfig{Width: 1280, Height: 720, MaxFPS: 30, MinKbps: 100, MaxKbps: 20_000})
+	tgt := rc.Update(time.Unix(0, 0), 700_000)
+	assert.Equal(t, 30, tgt.FPS, "720p at 700 kbit/s keeps the top rung, capped at MaxFPS")
+	assert.Equal(t, 1280, tgt.Width)
+}
+
+func TestMaxFrameBytes(t *testing.T) {
+	assert.Equal(t, 4167, MaxFrameBytes(1000, 30, 1))
+	assert.Equal(t, 125_000, MaxFrameBytes(1000, 0, 1))
+}
+
+func TestCapEstimate(t *testing.T) {
+	assert.EqualValues(t, 1_500_000, CapEstimate(50_000_000, 1_000_000, 300_000, 1.5), "application-limited: held near what was sent")
+	assert.EqualValues(t, 300_000, CapEstimate(50_000_000, 0, 300_000, 1.5), "idle: the floor")
+	assert.EqualValues(t, 2_000_000, CapEstimate(2_000_000, 1_900_000, 300_000, 1.5), "link-limited: the estimate")
+}
+
+func TestKeyframeLimiter(t *testing.T) {
+	k := KeyframeLimiter{MinInterval: 300 * time.Millisecond}
+	t0 := time.Unix(0, 0)
+	assert.False(t, k.Due(t0), "nothing requested")
+	k.Request()
+	assert.True(t, k.Due(t0))
+	assert.False(t, k.Due(t0), "served once")
+	// A burst of PLIs inside the interval yields a single keyframe at its end.
+	sent := 0
+	for i := range 31 { // 0 to 600 ms
+		now := t0.Add(time.Duration(i*20) * time.Millisecond)
+		k.Request()
+		if k.Due(now) {
+			sent++
+		}
+	}
+	assert.Equal(t, 2, sent, "requests for 600 ms after a keyframe: one at 300 ms and one at 600 ms")
+	k.Sent(t0.Add(2 * time.Second))
+	assert.False(t, k.Due(t0.Add(2*time.Second)), "a keyframe sent for another reason satisfies requests")
+}
