@@ -75,6 +75,7 @@ type config struct {
 	page          bool
 	refine        []time.Duration
 	interceptors  func(*interceptor.Registry)
+	frameObserver func(FrameEvent)
 }
 
 // WithLogger sets the logger (default: discard).

@@ -409,12 +409,15 @@ func (s *session) captureLoop() {
 		}
 	}()
 	// send encodes img and sends it; it reports false when the session must end.
-	send := func(img *image.YCbCr, captured time.Time, kind string) bool {
+	observe := s.srv.cfg.frameObserver
+	send := func(img *image.YCbCr, captured time.Time, captureSeq uint64, kind string) bool {
 		pts := captured.Sub(s.begin)
 		key := s.keyframe.Swap(false)
 		t0 := time.Now()
 		pkt, err := enc.Encode(img, pts, key)
 		took := time.Since(t0)
+		ev := FrameEvent{CaptureSeq: captureSeq, Captured: captured, EncodeStart: t0, EncodeEnd: t0.Add(took),
+			Bytes: len(pkt.Data), Keyframe: pkt.Keyframe, Refine: kind == "refine"}
 		if err != nil {
 			go s.end(ByeInternal, fmt.Errorf("asp: encode: %w", err))
 			return false
@@ -429,9 +432,14 @@ func (s *session) captureLoop() {
 				s.keyframe.Store(true)
 			}
 			refinesLeft = len(refine) // the picture must still go out
+			if observe != nil {
+				ev.Dropped = true
+				observe(ev)
+			}
 			return true
 		}
 		ts := tsBase + uint32(pts.Seconds()*90000)
+		ev.RTPTimestamp = ts
 		payloads := payloader.Payload(rtpPayloadMTU, pkt.Data)
 		var werr error
 		for i, p := range payloads {
@@ -448,7 +456,15 @@ func (s *session) captureLoop() {
 			m.drops.WithLabelValues("write_error").Inc()
 			s.dropped.Add(1)
 			s.log.Debug("write RTP", "error", werr)
+			if observe != nil {
+				ev.Dropped = true
+				observe(ev)
+			}
 			return true
+		}
+		if observe != nil {
+			ev.Sent = time.Now()
+			observe(ev)
 		}
 		if pkt.Keyframe {
 			kind = "key"
@@ -471,7 +487,7 @@ func (s *session) captureLoop() {
 			cancel()
 			if err != nil && timedOut {
 				refinesLeft--
-				if !send(last, time.Now(), "refine") {
+				if !send(last, time.Now(), 0, "refine") {
 					return
 				}
 				continue
@@ -515,7 +531,7 @@ func (s *session) captureLoop() {
 		if captured.IsZero() {
 			captured = time.Now()
 		}
-		if !send(img, captured, "delta") {
+		if !send(img, captured, f.Seq, "delta") {
 			return
 		}
 		if len(refine) > 0 {
