@@ -12,13 +12,29 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // rtpTicks converts a capture time to the 90 kHz clock, relative to base.
 func rtpTicks(t, base time.Time) uint32 { return uint32(int64(t.Sub(base)) * 9 / 100000) }
 
-// pair links client frames to the capture records they were encoded from. The server
-// stamps each RTP packet with its frame's capture time (90 kHz) plus an unknown offset;
+// pair links client frames to the capture records they were encoded from: by RTP timestamp
+// when the server's frame observer reported them, otherwise by time. The server stamps
+// each RTP packet with its frame's capture time (90 kHz) plus an unknown offset;
 // the offset is found from frames whose stamp is unique on both sides, then every frame is
 // matched by time, which also tells apart repeats of a stamp (idle refreshes).
 func pair(recs []*captureRecord, frames []*clientFrame, base time.Time) map[*clientFrame]*captureRecord {
 	out := map[*clientFrame]*captureRecord{}
 	if len(recs) == 0 || len(frames) == 0 {
+		return out
+	}
+	// The server's frame observer gives each record its RTP timestamp: pair exactly.
+	byRTP := map[uint32]*captureRecord{}
+	for _, rc := range recs {
+		if rc.observed {
+			byRTP[rc.rtp] = rc
+		}
+	}
+	if len(byRTP) > 0 {
+		for _, f := range frames {
+			if rc := byRTP[f.rtp]; rc != nil {
+				out[f] = rc
+			}
+		}
 		return out
 	}
 	byStamp := map[uint32][]*captureRecord{}
@@ -168,6 +184,20 @@ func (r *run) analyze(res *Result, start, end time.Time, responses []workload.Re
 			captured[rc.stamp.Frame] = true
 		}
 	}
+	r.rec.mu.Lock()
+	for _, ev := range r.rec.events {
+		if ev.EncodeEnd.Before(start) || !ev.EncodeEnd.Before(end) || ev.Dropped {
+			continue
+		}
+		if ev.Keyframe {
+			res.Frames.Keyframes++
+			res.Frames.KeyframeBytes += ev.Bytes
+		}
+		if ev.Refine {
+			res.Frames.Refines++
+		}
+	}
+	r.rec.mu.Unlock()
 	res.Frames.Decoded = decoded
 	res.Frames.Delivered = len(delivered)
 	res.Frames.DecodedFPS = float64(decoded) / end.Sub(start).Seconds()

@@ -70,6 +70,16 @@ func TestPair(t *testing.T) {
 		assert.LessOrEqual(t, d, uint32(1))
 	}
 	assert.Empty(t, pair(nil, frames, base))
+
+	// With the server's frame observer, records carry their RTP timestamps: exact pairs.
+	for i, rc := range recs {
+		rc.observed, rc.rtp = true, rtpTicks(rc.captured, base)+offset+uint32(i%2)
+	}
+	got = pair(recs, frames, base)
+	require.Len(t, got, len(frames))
+	for f, rc := range got {
+		assert.Equal(t, rc.rtp, f.rtp)
+	}
 }
 
 func TestLatencyTargets(t *testing.T) {

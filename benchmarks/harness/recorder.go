@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/input"
 	"github.com/shadowless-dev/shadowless/benchmarks/workload"
@@ -19,6 +20,11 @@ type captureRecord struct {
 	encEnd   time.Time // the loop asked for the next frame: encoded and sent
 	stamp    workload.Stamp
 	stamped  bool
+	// From the server's frame observer (asp.WithFrameObserver), when it reported the frame.
+	observed bool
+	rtp      uint32
+	keyframe bool
+	bytes    int
 }
 
 // recorder wraps a session's capture source and injector to time frames and input on the
@@ -27,8 +33,10 @@ type captureRecord struct {
 type recorder struct {
 	mu      sync.Mutex
 	records []*captureRecord
+	bySeq   map[uint64]*captureRecord
 	last    *captureRecord
-	injects []time.Time // key and button presses, as injected
+	events  []asp.FrameEvent // every frame the server encoded
+	injects []time.Time      // key and button presses, as injected
 
 	// Reference pictures for quality: windows of three consecutive captured frames.
 	every      int
@@ -39,7 +47,8 @@ type recorder struct {
 }
 
 func newRecorder(every, maxWindows int) *recorder {
-	return &recorder{every: every, maxWindows: maxWindows, refs: map[uint64]*image.YCbCr{}, sampled: map[uint32]bool{}}
+	return &recorder{every: every, maxWindows: maxWindows, refs: map[uint64]*image.YCbCr{}, sampled: map[uint32]bool{},
+		bySeq: map[uint64]*captureRecord{}}
 }
 
 func (r *recorder) setWindow(from, to time.Time) {
@@ -73,6 +82,7 @@ func (s recSource) Next(ctx context.Context) (capture.Frame, error) {
 	}
 	s.r.mu.Lock()
 	s.r.records = append(s.r.records, rec)
+	s.r.bySeq[rec.seq] = rec
 	s.r.last = rec
 	s.r.sample(rec, f.Image)
 	s.r.mu.Unlock()
@@ -108,6 +118,21 @@ func (r *recorder) wantsStamp(frame uint32) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sampled[frame]
+}
+
+// observe takes the server's report of an encoded frame: the exact end of encoding, the
+// RTP timestamp that pairs it with the client's frame, size and keyframe flag.
+func (r *recorder) observe(ev asp.FrameEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+	if ev.Refine || ev.Dropped {
+		return
+	}
+	if rc := r.bySeq[ev.CaptureSeq]; rc != nil {
+		rc.observed, rc.rtp, rc.keyframe, rc.bytes = true, ev.RTPTimestamp, ev.Keyframe, ev.Bytes
+		rc.encEnd = ev.EncodeEnd
+	}
 }
 
 type recInjector struct {

@@ -95,7 +95,7 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", r.Scenario, d.Uplink.Mean, d.App.Mean,
 			d.Capture.Mean, d.Encode.Mean, d.Network.Mean, d.Decode.Mean, r.LatencyMS.Mean)
 	}
-	b.WriteString("\nuplink: client → server injects the event; app: the workload draws its answer; capture: until the damage-driven capture reads it; encode: conversion, encoding and sending; network: until the client has the whole frame; decode: decoding.\n")
+	b.WriteString("\nuplink: client → server injects the event; app: the workload draws its answer; capture: until the damage-driven capture has read and converted it; encode: the encoder (server's frame observer); network: packetizing, sending and the way to the client until it has the whole frame; decode: decoding.\n")
 
 	b.WriteString("\n## Against the published targets\n\n| scenario | latency | bandwidth < 2 Mbit/s | 60 FPS | VMAF > 95 |\n|---|---|---|---|---|\n")
 	sum, n := 0.0, 0

@@ -52,9 +52,11 @@ type Breakdown struct {
 	App Summary `json:"app"`
 	// Capture: drawn → the capture read and converted the frame showing it.
 	Capture Summary `json:"capture"`
-	// Encode: captured → encoded and handed to the network (encode, packetize, send).
+	// Encode: captured → encoded (the server's frame observer; without it, until the
+	// encode loop asked for the next frame, which includes sending).
 	Encode Summary `json:"encode"`
-	// Network: sent → its last packet reached the client (downlink, jitter, retransmits).
+	// Network: encoded → its last packet reached the client (packetize, send, downlink,
+	// retransmits).
 	Network Summary `json:"network"`
 	// Decode: complete → decoded.
 	Decode Summary `json:"decode"`
@@ -108,6 +110,11 @@ type Frames struct {
 	// failure) in the window, from its once-a-second stats (so to about a second).
 	ServerSent    uint64 `json:"server_sent"`
 	ServerDropped uint64 `json:"server_dropped"`
+	// Keyframes sent in the window and their bytes; Refines: still pictures encoded again
+	// to sharpen them (the server's refinement), which decode as repeats of a stamp.
+	Keyframes     int `json:"keyframes"`
+	KeyframeBytes int `json:"keyframe_bytes"`
+	Refines       int `json:"refines"`
 	// DrawnFPS is the workload's own frame rate in the window; DecodedFPS counts every
 	// decoded frame, repeats of a stamp included (idle refreshes).
 	DrawnFPS   float64 `json:"drawn_fps"`

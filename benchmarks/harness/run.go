@@ -98,7 +98,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		return d, nil
 	}
 	opts := []asp.Option{asp.WithSettingEngine(asp.LoopbackOnly), asp.WithoutPage(), asp.WithLogger(log),
-		asp.WithFrameRate(float64(r.sc.FPS))}
+		asp.WithFrameRate(float64(r.sc.FPS)), asp.WithFrameObserver(r.rec.observe)}
 	if cfg.Codec != "" {
 		opts = append(opts, asp.WithCodecs(cfg.Codec))
 	}
