@@ -97,6 +97,12 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 	}
 	b.WriteString("\nuplink: client → server injects the event; app: the workload draws its answer; capture: until the damage-driven capture has read and converted it; encode: the encoder (server's frame observer); network: packetizing, sending and the way to the client until it has the whole frame; decode: decoding.\n")
 
+	b.WriteString("\n## Frames in the window\n\n| scenario | drawn | captured | delivered | not captured | lost after capture | keyframes (kB) | refinements | RTP packets lost | decode errors |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		f := r.Frames
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d (%.0f) | %d | %d | %d |\n", r.Scenario, f.Drawn, f.Captured, f.Delivered,
+			f.NotCaptured, f.LostAfterCapture, f.Keyframes, float64(f.KeyframeBytes)/1000, f.Refines, f.PacketsLost, f.DecodeErrors)
+	}
 	b.WriteString("\n## Against the published targets\n\n| scenario | latency | bandwidth < 2 Mbit/s | 60 FPS | VMAF > 95 |\n|---|---|---|---|---|\n")
 	sum, n := 0.0, 0
 	for _, r := range results {
