@@ -82,6 +82,7 @@ type config struct {
 	startKbps     int
 	maxKbps       int
 	iceTCP        net.Listener
+	frameObserver func(FrameEvent)
 }
 
 // WithLogger sets the logger (default: discard).

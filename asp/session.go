@@ -462,12 +462,15 @@ func (s *session) captureLoop() {
 			}
 		}
 	}
+	observe := cfg.frameObserver
 	// send encodes img and sends it; it reports false when the session must end.
-	send := func(img *image.YCbCr, captured time.Time, kind string, key bool) bool {
+	send := func(img *image.YCbCr, captured time.Time, captureSeq uint64, kind string, key bool) bool {
 		pts := captured.Sub(s.begin)
 		t0 := time.Now()
 		pkt, err := enc.Encode(img, pts, key)
 		took := time.Since(t0)
+		ev := FrameEvent{CaptureSeq: captureSeq, Captured: captured, EncodeStart: t0, EncodeEnd: t0.Add(took),
+			Bytes: len(pkt.Data), Keyframe: pkt.Keyframe, Refine: kind == "refine"}
 		if err != nil {
 			go s.end(ByeInternal, fmt.Errorf("asp: encode: %w", err))
 			return false
@@ -483,6 +486,10 @@ func (s *session) captureLoop() {
 				s.adapt.requestKeyframe()
 			}
 			redo = true
+			if observe != nil {
+				ev.Dropped = true
+				observe(ev)
+			}
 			return true
 		}
 		redo = false
@@ -491,6 +498,7 @@ func (s *session) captureLoop() {
 			s.adapt.keyframeSent(t0)
 		}
 		ts := tsBase + uint32(pts.Seconds()*90000)
+		ev.RTPTimestamp = ts
 		payloads := payloader.Payload(rtpPayloadMTU, pkt.Data)
 		var werr error
 		for i, p := range payloads {
@@ -507,7 +515,15 @@ func (s *session) captureLoop() {
 			m.drops.WithLabelValues("write_error").Inc()
 			s.dropped.Add(1)
 			s.log.Debug("write RTP", "error", werr)
+			if observe != nil {
+				ev.Dropped = true
+				observe(ev)
+			}
 			return true
+		}
+		if observe != nil {
+			ev.Sent = time.Now()
+			observe(ev)
 		}
 		m.frames.WithLabelValues(string(s.codec), kind).Inc()
 		m.videoBytes.Add(float64(len(pkt.Data)))
@@ -536,7 +552,7 @@ func (s *session) captureLoop() {
 			setQ(mapQuantizer(s.codec, adapt.RefineQ[0]), mapQuantizer(s.codec, adapt.RefineQ[1]))
 			defer setQ(quantizers(adapt.ProfileFor(mode)))
 		}
-		return send(last, now, "refine", false)
+		return send(last, now, 0, "refine", false)
 	}
 	for {
 		// Pace frames to the frame rate in force; the source keeps collecting damage.
@@ -555,12 +571,12 @@ func (s *session) captureLoop() {
 			due, at := s.adapt.keyframeDue(now)
 			switch {
 			case due:
-				if !send(last, now, "key", true) {
+				if !send(last, now, 0, "key", true) {
 					return
 				}
 				continue
 			case redo:
-				if !send(last, now, "delta", false) {
+				if !send(last, now, 0, "delta", false) {
 					return
 				}
 				continue
@@ -671,7 +687,7 @@ func (s *session) captureLoop() {
 			img = scaled
 		}
 		key, _ := s.adapt.keyframeDue(time.Now())
-		if !send(img, captured, "delta", key) {
+		if !send(img, captured, f.Seq, "delta", key) {
 			return
 		}
 		if img == scaled {

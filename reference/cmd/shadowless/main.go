@@ -46,6 +46,7 @@ Run 'shadowless <command> --help' for the flags and an example of each.`,
 		newVersionCmd(),
 		newVMAFCmd(),
 		newUsbCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
