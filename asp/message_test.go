@@ -153,6 +153,9 @@ func FuzzDecodeClipboard(f *testing.F) {
 
 func FuzzDecodeControl(f *testing.F) {
 	f.Add(Hello{Version: 1, Agent: "a"}.Append(nil))
+	f.Add(Hello{Version: 1, Agent: "a", Caps: &Caps{ScreenWidth: 1, DPI: 96, Decoders: []DecoderInfo{{Codec: "VP8", Hardware: true}},
+		InputDevices: []string{"mouse"}}}.Append(nil))
+	f.Add(Welcome{Version: 1, Codec: "VP8", Width: 1, Height: 1, Encoder: "libvpx-vp8"}.Append(nil))
 	f.Add(Welcome{Version: 1, Codec: "VP8", Width: 1, Height: 1}.Append(nil))
 	f.Add(Stats{Frames: 1}.Append(nil))
 	f.Add(KeyframeRequest{}.Append(nil))
