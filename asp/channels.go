@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadowless-dev/shadowless/asp/adapt"
@@ -46,7 +47,7 @@ var errChannelClosed = errors.New("asp: channel not open")
 // updates) or waits (clipboard) but never buffers more itself.
 func (s *session) enqueue(label string, b []byte) error {
 	i := channelIndex(label)
-	if dc := s.channel(label); i < 0 || dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+	if dc := s.channel(label); i < 0 || dc == nil || !dc.open() {
 		return errChannelClosed
 	}
 	s.schedMu.Lock()
@@ -131,7 +132,7 @@ func (s *session) pump(now time.Time) bool {
 		}
 		label := outChannels[ch].Name
 		dc := s.channel(label)
-		if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		if dc == nil || !dc.open() {
 			continue
 		}
 		if err := dc.Send(msg); err != nil {
@@ -141,4 +142,48 @@ func (s *session) pump(now time.Time) bool {
 		s.chanBytes.Add(uint64(len(msg)))
 		s.srv.metrics.channelBytes.WithLabelValues(label).Add(float64(len(msg)))
 	}
+}
+
+// outChannel is a data channel the session sends on: a WebRTC data channel or a direct
+// transport channel.
+type outChannel interface {
+	Send(msg []byte) error
+	BufferedAmount() uint64
+	open() bool
+}
+
+// rtcChannel adapts a WebRTC data channel.
+type rtcChannel struct{ *webrtc.DataChannel }
+
+func (c rtcChannel) open() bool { return c.ReadyState() == webrtc.DataChannelStateOpen }
+
+// videoSink sends one encoded frame and returns its RTP timestamp (90 kHz, from pts), the
+// clock clients and benchmarks pair frames by.
+type videoSink interface {
+	writeFrame(data []byte, pts time.Duration, key bool) (uint32, error)
+}
+
+// rtpSink packetises frames onto the WebRTC video track.
+type rtpSink struct {
+	track     *webrtc.TrackLocalStaticRTP
+	payloader rtp.Payloader
+	seq       uint16
+	tsBase    uint32
+}
+
+func (r *rtpSink) writeFrame(data []byte, pts time.Duration, _ bool) (uint32, error) {
+	ts := r.tsBase + uint32(pts.Seconds()*90000)
+	payloads := r.payloader.Payload(rtpPayloadMTU, data)
+	var werr error
+	for i, p := range payloads {
+		err := r.track.WriteRTP(&rtp.Packet{
+			Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: r.seq, Timestamp: ts},
+			Payload: p,
+		})
+		r.seq++
+		if err != nil && werr == nil {
+			werr = err
+		}
+	}
+	return ts, werr
 }

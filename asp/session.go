@@ -50,7 +50,11 @@ type session struct {
 	desk  *Desktop
 	codec codec.Codec
 	log   *slog.Logger
-	track *webrtc.TrackLocalStaticRTP
+	// video carries encoded frames: RTP on the WebRTC track, or the direct transport's
+	// partially reliable video channel.
+	video videoSink
+	// closeTransport closes the peer connection or the direct connection.
+	closeTransport func() error
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -69,7 +73,7 @@ type session struct {
 	sendWake chan struct{}
 
 	mu        sync.RWMutex // guards the fields below and, held for reading, use of desk by handlers
-	channels  map[string]*webrtc.DataChannel
+	channels  map[string]outChannel
 	lastShape []byte
 	started   bool
 	done      bool
@@ -94,11 +98,14 @@ func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, choice *a
 	s := &session{
 		srv: srv, id: id, pc: pc, desk: desk, codec: choice.Codec, choice: choice, caps: caps,
 		log: srv.log.With("session", id), ctx: ctx, cancel: cancel, begin: time.Now(),
-		channels: map[string]*webrtc.DataChannel{}, closed: make(chan struct{}),
+		channels: map[string]outChannel{}, closed: make(chan struct{}),
 		size: image.Pt(w, h),
 	}
 	sched, _ := adapt.NewScheduler(outChannels...) // a constant table, valid (tests open sessions)
 	s.sched, s.sendWake = sched, make(chan struct{}, 1)
+	if pc != nil {
+		s.closeTransport = pc.Close
+	}
 	s.setDataRate(int64(srv.cfg.startKbps)*1000*int64(adapt.DefaultBudget.DataShare*100)/100, time.Now())
 	s.adapt.budget = adapt.DefaultBudget
 	s.adapt.budget.VideoFloor = int64(srv.cfg.minKbps) * 1000
@@ -142,7 +149,8 @@ func (s *session) negotiate(ctx context.Context, offer webrtc.SessionDescription
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
-	s.track = track
+	s.video = &rtpSink{track: track, payloader: newPayloader(s.codec),
+		seq: uint16(time.Now().UnixNano()), tsBase: uint32(time.Now().UnixNano() >> 8)}
 	sender, err := s.pc.AddTrack(track)
 	if err != nil {
 		return nil, fmt.Errorf("add video track: %w", err)
@@ -213,8 +221,8 @@ func (s *session) close(cause error) {
 		}
 		s.mu.Unlock()
 		s.cancel()
-		if err := s.pc.Close(); err != nil {
-			s.log.Debug("close peer connection", "error", err)
+		if err := s.closeTransport(); err != nil {
+			s.log.Debug("close transport", "error", err)
 		}
 		s.wg.Wait()
 		s.mu.Lock() // waits for message handlers still using the desktop
@@ -248,7 +256,7 @@ func (s *session) end(code ByeCode, cause error) {
 	s.close(cause)
 }
 
-func (s *session) channel(label string) *webrtc.DataChannel {
+func (s *session) channel(label string) outChannel {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.channels[label]
@@ -293,7 +301,7 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 		s.mu.Unlock()
 		return
 	}
-	s.channels[label] = dc
+	s.channels[label] = rtcChannel{dc}
 	s.mu.Unlock()
 	dc.OnOpen(func() {
 		switch label {
@@ -433,9 +441,6 @@ func (s *session) captureLoop() {
 	defer s.wg.Done()
 	var (
 		enc       codec.Encoder
-		payloader = newPayloader(s.codec)
-		seq       = uint16(time.Now().UnixNano())
-		tsBase    = uint32(time.Now().UnixNano() >> 8)
 		m         = s.srv.metrics
 		cfg       = s.srv.cfg
 		cls       = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
@@ -497,24 +502,12 @@ func (s *session) captureLoop() {
 			kind = "key"
 			s.adapt.keyframeSent(t0)
 		}
-		ts := tsBase + uint32(pts.Seconds()*90000)
+		ts, werr := s.video.writeFrame(pkt.Data, pts, pkt.Keyframe)
 		ev.RTPTimestamp = ts
-		payloads := payloader.Payload(rtpPayloadMTU, pkt.Data)
-		var werr error
-		for i, p := range payloads {
-			err := s.track.WriteRTP(&rtp.Packet{
-				Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: seq, Timestamp: ts},
-				Payload: p,
-			})
-			seq++
-			if err != nil && werr == nil {
-				werr = err
-			}
-		}
 		if werr != nil {
 			m.drops.WithLabelValues("write_error").Inc()
 			s.dropped.Add(1)
-			s.log.Debug("write RTP", "error", werr)
+			s.log.Debug("write video", "error", werr)
 			if observe != nil {
 				ev.Dropped = true
 				observe(ev)
