@@ -440,17 +440,17 @@ func newPayloader(c codec.Codec) rtp.Payloader {
 func (s *session) captureLoop() {
 	defer s.wg.Done()
 	var (
-		enc       codec.Encoder
-		m         = s.srv.metrics
-		cfg       = s.srv.cfg
-		cls       = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
-		mode      = adapt.ModeOffice
-		last      *image.YCbCr // the last picture sent, at the encoded size
-		scaled    *image.YCbCr // the downscaled picture when the rate controller asks for less
-		redo      bool         // the encoder dropped the last picture: it must still go out
-		nextAt    time.Time    // frame pacing: no frame before this
-		fps       int          // the frame rate the encoder runs at
-		screen    image.Point  // the capture size the encoder was opened for
+		enc    codec.Encoder
+		m      = s.srv.metrics
+		cfg    = s.srv.cfg
+		cls    = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
+		mode   = adapt.ModeOffice
+		last   *image.YCbCr // the last picture sent, at the encoded size
+		scaled *image.YCbCr // the downscaled picture when the rate controller asks for less
+		redo   bool         // the encoder dropped the last picture: it must still go out
+		nextAt time.Time    // frame pacing: no frame before this
+		fps    int          // the frame rate the encoder runs at
+		screen image.Point  // the capture size the encoder was opened for
 	)
 	defer func() {
 		if enc != nil {
