@@ -642,15 +642,24 @@ func (s *session) captureLoop() {
 				enc = nil
 			}
 			minQ, maxQ := quantizers(adapt.ProfileFor(mode))
+			// Single-frame VBV: libvpx caps every frame (keyframes by re-quantising).
+			// OpenH264 cannot cap a frame; its VBV skips the frames after one that
+			// overshot, and a 1080p IDR over the budget is skipped again and again, so
+			// H.264 runs without it (its own rate control, max bitrate 1.5 × target).
+			ratio := float64(frameBudget)
+			if s.codec == codec.H264 {
+				ratio = 0
+			}
 			enc, err = codec.NewEncoder(codec.EncoderConfig{
 				Codec: s.codec, Width: tw, Height: th, FrameRate: float64(fps),
 				BitrateKbps: max(t.BitrateKbps, 1), ScreenContent: true,
-				MinQuantizer: minQ, MaxQuantizer: maxQ, MaxFrameRatio: frameBudget,
+				MinQuantizer: minQ, MaxQuantizer: maxQ, MaxFrameRatio: ratio,
 			})
 			if err != nil {
 				go s.end(ByeInternal, fmt.Errorf("asp: open %s encoder %dx%d: %w", s.codec, tw, th, err))
 				return
 			}
+			s.log.Debug("encoder opened", "width", tw, "height", th, "kbps", t.BitrateKbps, "fps", fps, "mode", mode.String())
 			screen = image.Pt(w, h)
 			s.videoW.Store(int32(tw))
 			s.videoH.Store(int32(th))

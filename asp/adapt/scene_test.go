@@ -141,7 +141,12 @@ func TestProfiles(t *testing.T) {
 	office, video, game := ProfileFor(ModeOffice), ProfileFor(ModeVideo), ProfileFor(ModeGame)
 	assert.True(t, office.Refine)
 	assert.False(t, video.Refine)
-	assert.Less(t, office.MaxQ, video.MaxQ, "office keeps text sharper")
+	assert.Less(t, office.MinQ, video.MinQ, "office may go finer: text stays sharp")
+	assert.Less(t, video.MinQ, game.MinQ, "game spends its bits on frames")
+	for _, p := range []Profile{office, video, game} {
+		assert.Equal(t, 63, p.MaxQ, "the rate control may always go coarse enough to hold the bitrate")
+	}
+	assert.Less(t, RefineQ[1], 63)
 	assert.GreaterOrEqual(t, game.MaxFPS, video.MaxFPS)
 	assert.Less(t, office.MaxFPS, video.MaxFPS)
 	assert.Equal(t, "game", ModeGame.String())
