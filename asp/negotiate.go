@@ -14,9 +14,14 @@ import (
 // non-interleaved packetisation, what every browser decodes.
 const H264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 
-// DefaultCodecs is the server's codec preference when none is given: H.264 first (cheapest
-// to decode everywhere, hardware decoders), then VP8, then VP9.
-var DefaultCodecs = []codec.Codec{codec.H264, codec.VP8, codec.VP9}
+// DefaultCodecs is the server's codec preference when none is given: VP8, then H.264, then
+// VP9. VP8 comes first because libvpx holds every frame to the single-frame VBV (a big
+// change or a keyframe never floods a short bottleneck queue) and changes its quantisers
+// in place, so a still screen's refinement frame sharpens text; OpenH264 can do neither
+// (measured with shadowless bench, office scenario at 1080p over 10 Mbit/s: VP8 VMAF 97 at
+// 0.9 Mbit/s, H.264 VMAF 89). A client that reports a hardware H.264 decoder in its
+// capability block still gets H.264: hardware ranks above this preference.
+var DefaultCodecs = []codec.Codec{codec.VP8, codec.H264, codec.VP9}
 
 var videoFeedback = []webrtc.RTCPFeedback{
 	{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"},
