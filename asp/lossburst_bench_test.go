@@ -20,8 +20,8 @@ import (
 // while it is on.
 type burstLoss struct {
 	interceptor.NoOp
-	mu   sync.Mutex
-	on   bool
+	mu      sync.Mutex
+	on      bool
 	rate    float64
 	rng     *rand.Rand
 	dropped int
