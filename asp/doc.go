@@ -18,9 +18,23 @@
 // cheap with MIT-SHM and damage-driven capture; sharing one capture between viewers is a later
 // optimisation for shared desktops.
 //
-// NACK, RTCP reports and transport-wide congestion control sequence numbers are registered on
-// every peer connection, and PLI/FIR force a keyframe, so bandwidth adaptation can build on
-// them. Clipboard text crosses only through the caller's ClipboardPolicy. Malformed channel
+// Adaptation (package adapt holds the pure logic): every session estimates its bandwidth
+// with GCC over transport-wide congestion control feedback (pion's send-side BWE, no pacer,
+// bounded by WithBandwidth), caps the estimate at twice what it really sends, leaves the
+// data channels their share and lets a rate controller pick bitrate, then frame rate, then
+// picture size (a box-filtered downscale) for the encoder, with a single-frame VBV on
+// libvpx. Each frame's damage feeds a scene classifier (office, video, game) that sets the
+// frame-rate cap and quantiser range; a still office screen gets one refinement frame and
+// then costs nothing. PLI, FIR and keyframe requests pass a 300 ms rate limit; NACK
+// retransmits. Outgoing channel messages go through a scheduler: control and cursor first,
+// clipboard by weight within its budget and only while the SCTP buffer is short. The codec
+// comes from an encoder registry matched against the client's decoders (SDP, or the native
+// client's capability block); GET /api/sessions lists every session with its choice, the
+// reasons, estimate, target and mode. WithICETCP adds ICE over TCP for clients without
+// UDP, and ServeDirect runs the same sessions over the direct transport (asp/direct) for
+// native clients (client.DialDirect).
+//
+// Clipboard text crosses only through the caller's ClipboardPolicy. Malformed channel
 // messages are dropped and counted; the X server going away ends the session with a Bye that
 // says why; a client leaving frees the encoder, the X connections and every goroutine.
 //

@@ -347,7 +347,37 @@ type Hello struct {
 	Features Features
 	// Agent names the client software, for logs.
 	Agent string
+	// Caps is the capability block (PROTOCOL.md, "Capabilities"), added in revision 1.1; nil
+	// when the client sent none. Older servers ignore it (trailing bytes).
+	Caps *Caps
 }
+
+// Caps is what a client says about itself: decoders, screen and input devices. The native
+// client sends it in Hello and in the offer (so the codec can be chosen from it); a browser's
+// decoders are read from its SDP offer instead.
+type Caps struct {
+	ScreenWidth  int           `json:"screen_width,omitempty"`
+	ScreenHeight int           `json:"screen_height,omitempty"`
+	DPI          int           `json:"dpi,omitempty"`
+	Decoders     []DecoderInfo `json:"decoders,omitempty"`
+	// InputDevices names the client's input devices: "keyboard", "mouse", "touch", "pen",
+	// "gamepad".
+	InputDevices []string `json:"input_devices,omitempty"`
+}
+
+// DecoderInfo is one decoder a client has.
+type DecoderInfo struct {
+	Codec     string `json:"codec"`
+	Hardware  bool   `json:"hardware,omitempty"`
+	MaxWidth  int    `json:"max_width,omitempty"`
+	MaxHeight int    `json:"max_height,omitempty"`
+}
+
+// Limits of the capability block.
+const (
+	maxCapsDecoders = 16
+	maxCapsDevices  = 16
+)
 
 // Welcome is the server's first message on the control channel: what was chosen.
 type Welcome struct {
@@ -356,6 +386,9 @@ type Welcome struct {
 	// Codec is the video codec of the track, e.g. "VP8".
 	Codec         string
 	Width, Height int
+	// Encoder names the encoder negotiation chose, e.g. "libvpx-vp8" (revision 1.1; empty
+	// from older servers).
+	Encoder string
 }
 
 // Stats is sent by the server about once a second.
@@ -366,6 +399,30 @@ type Stats struct {
 	EncodeMicros uint32 // mean encode time over the last interval
 	BitrateKbps  uint32 // video bitrate over the last interval
 	FPSx100      uint32 // frames per second over the last interval, times 100
+
+	// Adaptation (revision 1.1; zero from older servers).
+	EstimateKbps uint32 // bandwidth estimate after the application-limited cap
+	TargetKbps   uint32 // the encoder's target bitrate
+	TargetFPS    uint16 // the frame rate cap in force
+	VideoWidth   int    // the encoded picture's size (smaller than the screen when scaled)
+	VideoHeight  int
+	Mode         SceneMode // the scene mode
+}
+
+// SceneMode is the scene classification in Stats: 1 office, 2 video, 3 game (0 unknown).
+type SceneMode uint8
+
+// String names the mode.
+func (m SceneMode) String() string {
+	switch m {
+	case 1:
+		return "office"
+	case 2:
+		return "video"
+	case 3:
+		return "game"
+	}
+	return "unknown"
 }
 
 // KeyframeRequest asks the server for a keyframe (same effect as an RTCP PLI).
@@ -403,7 +460,89 @@ func (m Hello) Append(dst []byte) []byte {
 	dst = append(dst, controlHello)
 	dst = le.AppendUint16(dst, m.Version)
 	dst = le.AppendUint32(dst, uint32(m.Features))
-	return appendString8(dst, m.Agent)
+	dst = appendString8(dst, m.Agent)
+	if m.Caps == nil {
+		return dst
+	}
+	c := m.Caps
+	dst = append(dst, capsMagic, 0, 0) // length filled in below
+	start := len(dst)
+	dst = le.AppendUint16(dst, clampU16(c.ScreenWidth))
+	dst = le.AppendUint16(dst, clampU16(c.ScreenHeight))
+	dst = le.AppendUint16(dst, clampU16(c.DPI))
+	decs := c.Decoders[:min(len(c.Decoders), maxCapsDecoders)]
+	dst = append(dst, byte(len(decs)))
+	for _, d := range decs {
+		dst = appendString8(dst, d.Codec)
+		var flags byte
+		if d.Hardware {
+			flags |= 1
+		}
+		dst = append(dst, flags)
+		dst = le.AppendUint16(dst, clampU16(d.MaxWidth))
+		dst = le.AppendUint16(dst, clampU16(d.MaxHeight))
+	}
+	devs := c.InputDevices[:min(len(c.InputDevices), maxCapsDevices)]
+	dst = append(dst, byte(len(devs)))
+	for _, d := range devs {
+		dst = appendString8(dst, d)
+	}
+	le.PutUint16(dst[start-2:], uint16(len(dst)-start))
+	return dst
+}
+
+// capsMagic starts the capability block after Hello's agent; other trailing bytes are left
+// to later revisions and ignored.
+const capsMagic = 'C'
+
+// helloTrailer parses what follows Hello's agent: a capability block, or nothing known.
+func helloTrailer(b []byte) (*Caps, error) {
+	if len(b) < 3 || b[0] != capsMagic {
+		return nil, nil
+	}
+	n := int(le.Uint16(b[1:]))
+	if len(b)-3 < n {
+		return nil, malformed("hello caps of %d bytes, %d there", n, len(b)-3)
+	}
+	return decodeCaps(b[3 : 3+n])
+}
+
+// decodeCaps parses the capability block of a Hello.
+func decodeCaps(b []byte) (*Caps, error) {
+	if len(b) < 7 {
+		return nil, malformed("hello caps of %d bytes", len(b))
+	}
+	c := &Caps{ScreenWidth: int(le.Uint16(b)), ScreenHeight: int(le.Uint16(b[2:])), DPI: int(le.Uint16(b[4:]))}
+	n := int(b[6])
+	if n > maxCapsDecoders {
+		return nil, malformed("hello caps: %d decoders", n)
+	}
+	b = b[7:]
+	for range n {
+		name, rest, err := readString8(b, "hello decoder")
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) < 5 || rest[0]&^1 != 0 {
+			return nil, malformed("hello decoder %q: short or bad flags", name)
+		}
+		c.Decoders = append(c.Decoders, DecoderInfo{Codec: name, Hardware: rest[0]&1 != 0,
+			MaxWidth: int(le.Uint16(rest[1:])), MaxHeight: int(le.Uint16(rest[3:]))})
+		b = rest[5:]
+	}
+	if len(b) < 1 || int(b[0]) > maxCapsDevices {
+		return nil, malformed("hello caps: missing or too many input devices")
+	}
+	n, b = int(b[0]), b[1:]
+	for range n {
+		name, rest, err := readString8(b, "hello input device")
+		if err != nil {
+			return nil, err
+		}
+		c.InputDevices = append(c.InputDevices, name)
+		b = rest
+	}
+	return c, nil
 }
 
 // Append implements ControlMessage.
@@ -413,7 +552,11 @@ func (m Welcome) Append(dst []byte) []byte {
 	dst = le.AppendUint32(dst, uint32(m.Features))
 	dst = le.AppendUint16(dst, clampU16(m.Width))
 	dst = le.AppendUint16(dst, clampU16(m.Height))
-	return appendString8(dst, m.Codec)
+	dst = appendString8(dst, m.Codec)
+	if m.Encoder != "" {
+		dst = appendString8(dst, m.Encoder)
+	}
+	return dst
 }
 
 // Append implements ControlMessage.
@@ -424,8 +567,20 @@ func (m Stats) Append(dst []byte) []byte {
 	dst = le.AppendUint64(dst, m.Dropped)
 	dst = le.AppendUint32(dst, m.EncodeMicros)
 	dst = le.AppendUint32(dst, m.BitrateKbps)
-	return le.AppendUint32(dst, m.FPSx100)
+	dst = le.AppendUint32(dst, m.FPSx100)
+	dst = le.AppendUint32(dst, m.EstimateKbps)
+	dst = le.AppendUint32(dst, m.TargetKbps)
+	dst = le.AppendUint16(dst, m.TargetFPS)
+	dst = le.AppendUint16(dst, clampU16(m.VideoWidth))
+	dst = le.AppendUint16(dst, clampU16(m.VideoHeight))
+	return append(dst, byte(m.Mode))
 }
+
+// statsV1 and statsV11 are the body sizes of Stats in revisions 1.0 and 1.1.
+const (
+	statsV1  = 36
+	statsV11 = statsV1 + 15
+)
 
 // Append implements ControlMessage.
 func (KeyframeRequest) Append(dst []byte) []byte { return append(dst, controlKeyframe) }
@@ -475,11 +630,16 @@ func DecodeControl(b []byte) (ControlMessage, error) {
 			return nil, malformed("hello of %d bytes", len(b))
 		}
 		m := Hello{Version: le.Uint16(body), Features: Features(le.Uint32(body[2:]))}
-		agent, _, err := readString8(body[6:], "hello agent")
+		agent, rest, err := readString8(body[6:], "hello agent")
 		if err != nil {
 			return nil, err
 		}
 		m.Agent = agent
+		if len(rest) > 0 {
+			if m.Caps, err = helloTrailer(rest); err != nil {
+				return nil, err
+			}
+		}
 		return m, nil
 	case controlWelcome:
 		if len(body) < 11 {
@@ -491,20 +651,33 @@ func DecodeControl(b []byte) (ControlMessage, error) {
 			Width:    int(le.Uint16(body[6:])),
 			Height:   int(le.Uint16(body[8:])),
 		}
-		c, _, err := readString8(body[10:], "welcome codec")
+		c, rest, err := readString8(body[10:], "welcome codec")
 		if err != nil {
 			return nil, err
 		}
 		m.Codec = c
+		if len(rest) > 0 {
+			if m.Encoder, _, err = readString8(rest, "welcome encoder"); err != nil {
+				return nil, err
+			}
+		}
 		return m, nil
 	case controlStats:
-		if len(body) != 36 {
+		if len(body) != statsV1 && len(body) < statsV11 {
 			return nil, malformed("stats of %d bytes", len(b))
 		}
-		return Stats{
+		st := Stats{
 			Frames: le.Uint64(body), Bytes: le.Uint64(body[8:]), Dropped: le.Uint64(body[16:]),
 			EncodeMicros: le.Uint32(body[24:]), BitrateKbps: le.Uint32(body[28:]), FPSx100: le.Uint32(body[32:]),
-		}, nil
+		}
+		if len(body) >= statsV11 {
+			x := body[statsV1:]
+			st.EstimateKbps, st.TargetKbps = le.Uint32(x), le.Uint32(x[4:])
+			st.TargetFPS = le.Uint16(x[8:])
+			st.VideoWidth, st.VideoHeight = int(le.Uint16(x[10:])), int(le.Uint16(x[12:]))
+			st.Mode = SceneMode(x[14])
+		}
+		return st, nil
 	case controlKeyframe:
 		if len(body) != 0 {
 			return nil, malformed("keyframe request of %d bytes", len(b))

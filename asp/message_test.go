@@ -70,8 +70,13 @@ func TestClipboardRoundTrip(t *testing.T) {
 func TestControlRoundTrip(t *testing.T) {
 	msgs := []ControlMessage{
 		Hello{Version: ProtocolVersion, Features: FeatureInput | FeatureCursor, Agent: "test/1"},
+		Hello{Version: ProtocolVersion, Agent: "caps/1", Caps: &Caps{ScreenWidth: 2560, ScreenHeight: 1440, DPI: 144,
+			Decoders:     []DecoderInfo{{Codec: "H264", Hardware: true, MaxWidth: 4096, MaxHeight: 2304}, {Codec: "VP8"}},
+			InputDevices: []string{"keyboard", "mouse", "touch"}}},
 		Welcome{Version: ProtocolVersion, Features: FeatureClipboardToClient, Codec: "VP8", Width: 640, Height: 480},
+		Welcome{Version: ProtocolVersion, Codec: "VP8", Width: 640, Height: 480, Encoder: "libvpx-vp8"},
 		Stats{Frames: 1, Bytes: 2, Dropped: 3, EncodeMicros: 4, BitrateKbps: 5, FPSx100: 6},
+		Stats{Frames: 1, EstimateKbps: 7, TargetKbps: 8, TargetFPS: 30, VideoWidth: 960, VideoHeight: 540, Mode: 2},
 		KeyframeRequest{},
 		Resize{Width: 800, Height: 600},
 		Bye{Code: ByeDisplayGone, Reason: "X server :9 went away"},
@@ -86,7 +91,13 @@ func TestControlRoundTrip(t *testing.T) {
 	got, err := DecodeControl(b)
 	require.NoError(t, err)
 	assert.Equal(t, Hello{Version: 1, Agent: "x"}, got)
-	for _, b := range [][]byte{nil, {0}, {4, 0}, {5, 0, 0, 1, 0}, {1, 1, 0}, {6, 0}, {3, 1}} {
+	// A revision 1.0 Stats (36 bytes of body) still decodes.
+	old := Stats{Frames: 9, FPSx100: 3000}.Append(nil)[:1+statsV1]
+	got, err = DecodeControl(old)
+	require.NoError(t, err)
+	assert.Equal(t, Stats{Frames: 9, FPSx100: 3000}, got)
+	badCaps := append(Hello{Version: 1, Agent: "x"}.Append(nil), capsMagic, 2, 0, 1, 2)
+	for _, b := range [][]byte{nil, {0}, {4, 0}, {5, 0, 0, 1, 0}, {1, 1, 0}, {6, 0}, {3, 1}, badCaps} {
 		_, err := DecodeControl(b)
 		assert.ErrorIs(t, err, ErrMalformed, "% x", b)
 	}
@@ -142,6 +153,9 @@ func FuzzDecodeClipboard(f *testing.F) {
 
 func FuzzDecodeControl(f *testing.F) {
 	f.Add(Hello{Version: 1, Agent: "a"}.Append(nil))
+	f.Add(Hello{Version: 1, Agent: "a", Caps: &Caps{ScreenWidth: 1, DPI: 96, Decoders: []DecoderInfo{{Codec: "VP8", Hardware: true}},
+		InputDevices: []string{"mouse"}}}.Append(nil))
+	f.Add(Welcome{Version: 1, Codec: "VP8", Width: 1, Height: 1, Encoder: "libvpx-vp8"}.Append(nil))
 	f.Add(Welcome{Version: 1, Codec: "VP8", Width: 1, Height: 1}.Append(nil))
 	f.Add(Stats{Frames: 1}.Append(nil))
 	f.Add(KeyframeRequest{}.Append(nil))

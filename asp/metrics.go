@@ -18,6 +18,10 @@ type metrics struct {
 	keyframes       *prometheus.CounterVec
 	clipboardDenied *prometheus.CounterVec
 	inputEvents     prometheus.Counter
+	bwe             prometheus.Gauge
+	target          prometheus.Gauge
+	modes           *prometheus.GaugeVec
+	channelBytes    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -59,9 +63,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		inputEvents: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shadowless_asp_input_events_total", Help: "Input events injected.",
 		}),
+		bwe: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shadowless_asp_bwe_bits_per_second", Help: "Bandwidth estimate of all sessions, after the application-limited cap.",
+		}),
+		target: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shadowless_asp_target_bits_per_second", Help: "Encoder target bitrate of all sessions.",
+		}),
+		modes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shadowless_asp_scene_sessions", Help: "Sessions by scene mode (office, video, game).",
+		}, []string{"mode"}),
+		channelBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shadowless_asp_channel_bytes_total", Help: "Bytes sent on the data channels, by channel.",
+		}, []string{"channel"}),
 	}
 	for _, c := range []prometheus.Collector{m.sessions, m.sessionsTotal, m.offers, m.frames, m.drops,
-		m.videoBytes, m.bitrate, m.encodeSeconds, m.malformed, m.keyframes, m.clipboardDenied, m.inputEvents} {
+		m.videoBytes, m.bitrate, m.encodeSeconds, m.malformed, m.keyframes, m.clipboardDenied, m.inputEvents,
+		m.bwe, m.target, m.modes, m.channelBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shadowless-dev/shadowless/asp/adapt"
 	"github.com/shadowless-dev/shadowless/asp/codec"
 	"github.com/shadowless-dev/shadowless/asp/web"
 )
@@ -73,8 +74,15 @@ type config struct {
 	maxSessions   int
 	statsInterval time.Duration
 	page          bool
-	refine        []time.Duration
+	refine        time.Duration
+	refineSet     bool
 	interceptors  func(*interceptor.Registry)
+	estimator     func() Estimator
+	minKbps       int
+	startKbps     int
+	maxKbps       int
+	iceTCP        net.Listener
+	frameObserver func(FrameEvent)
 }
 
 // WithLogger sets the logger (default: discard).
@@ -88,11 +96,18 @@ func WithRegistry(r *prometheus.Registry) Option { return func(c *config) { c.re
 // compiled in and that the client offers is used.
 func WithCodecs(cs ...codec.Codec) Option { return func(c *config) { c.codecs = cs } }
 
-// WithBitrate sets the encoder's target bitrate in kbit/s (default 4000).
+// WithBitrate caps the video bitrate in kbit/s (default 8000). Below the cap the encoder
+// follows the bandwidth estimate (see WithBandwidth).
 func WithBitrate(kbps int) Option { return func(c *config) { c.bitrateKbps = kbps } }
 
-// WithFrameRate sets the nominal frame rate the encoder plans for (default 30).
+// WithFrameRate caps the frame rate (default 60). Below the cap the scene mode (office
+// runs at 30) and the bandwidth decide.
 func WithFrameRate(fps float64) Option { return func(c *config) { c.frameRate = fps } }
+
+// WithICETCP makes every peer connection also accept ICE over TCP on ln (RFC 6544 passive
+// candidates), for clients whose UDP is blocked. The listener is shared by all sessions; the
+// server closes it on Close.
+func WithICETCP(ln net.Listener) Option { return func(c *config) { c.iceTCP = ln } }
 
 // WithClipboardPolicy sets the hook that allows or denies each clipboard transfer
 // (default AllowClipboard).
@@ -118,12 +133,6 @@ func WithMaxSessions(n int) Option { return func(c *config) { c.maxSessions = n 
 // WithStatsInterval sets how often Stats go to the client on the control channel (default 1s).
 func WithStatsInterval(d time.Duration) Option { return func(c *config) { c.statsInterval = d } }
 
-// WithRefine sets when a still screen's last picture is encoded again after a change, as
-// delays after the previous frame (default 100 ms, then 300 ms more). Lossy encoders blur
-// the first picture of a change; with damage-driven capture nothing else would sharpen it
-// before the next refresh. No delays turns refinement off.
-func WithRefine(delays ...time.Duration) Option { return func(c *config) { c.refine = delays } }
-
 // WithoutPage stops the server from serving the browser client on "/".
 func WithoutPage() Option { return func(c *config) { c.page = false } }
 
@@ -145,6 +154,8 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
+	encs    *adapt.Registry
+	tcpMux  ice.TCPMux
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -158,9 +169,8 @@ func NewServer(open DesktopOpener, opts ...Option) (*Server, error) {
 		return nil, errors.New("asp: NewServer needs a DesktopOpener")
 	}
 	cfg := config{
-		codecs: DefaultCodecs, bitrateKbps: 4000, frameRate: 30, policy: AllowClipboard,
-		statsInterval: time.Second, page: true,
-		refine: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond},
+		codecs: DefaultCodecs, bitrateKbps: 8000, frameRate: 60, policy: AllowClipboard,
+		statsInterval: time.Second, page: true, minKbps: 150, startKbps: 1500, maxKbps: 20000,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -174,13 +184,24 @@ func NewServer(open DesktopOpener, opts ...Option) (*Server, error) {
 	if cfg.policy == nil {
 		cfg.policy = AllowClipboard
 	}
+	if !cfg.refineSet {
+		cfg.refine = 300 * time.Millisecond
+	}
+	if cfg.minKbps <= 0 || cfg.startKbps < cfg.minKbps || cfg.maxKbps < cfg.startKbps {
+		return nil, fmt.Errorf("asp: bandwidth bounds %d ≤ %d ≤ %d kbit/s do not hold", cfg.minKbps, cfg.startKbps, cfg.maxKbps)
+	}
 	m, err := newMetrics(cfg.registry)
 	if err != nil {
 		return nil, fmt.Errorf("asp: register metrics: %w", err)
 	}
-	s := &Server{cfg: cfg, open: open, log: cfg.logger, metrics: m, sessions: map[*session]struct{}{}}
+	s := &Server{cfg: cfg, open: open, log: cfg.logger, metrics: m, sessions: map[*session]struct{}{},
+		encs: newEncoderRegistry(cfg.codecs)}
+	if cfg.iceTCP != nil {
+		s.tcpMux = webrtc.NewICETCPMux(nil, cfg.iceTCP, 16)
+	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/api/offer", s.handleOffer)
+	s.mux.HandleFunc("GET /api/sessions", s.handleSessions)
 	s.mux.Handle("/metrics", promhttp.HandlerFor(cfg.registry, promhttp.HandlerOpts{}))
 	if cfg.page {
 		s.mux.Handle("/", web.Handler())
@@ -211,6 +232,15 @@ func (s *Server) Close() error {
 		sess.close(nil)
 	}
 	s.wg.Wait()
+	if s.tcpMux != nil {
+		s.mu.Lock()
+		m := s.tcpMux
+		s.tcpMux = nil
+		s.mu.Unlock()
+		if m != nil {
+			return m.Close()
+		}
+	}
 	return nil
 }
 
@@ -247,6 +277,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 type offerRequest struct {
 	Type string `json:"type"`
 	SDP  string `json:"sdp"`
+	// Caps is the native client's capability block (optional; PROTOCOL.md, "Capabilities").
+	Caps *Caps `json:"caps,omitempty"`
 }
 
 type errorBody struct {
@@ -294,15 +326,16 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		s.httpError(w, http.StatusBadRequest, "bad_request", `want {"type":"offer","sdp":"..."}, got type %q`, req.Type)
 		return
 	}
-	offered, err := offerCodecs(req.SDP)
-	if err != nil {
+	offer, err := adapt.ParseOffer(req.SDP)
+	switch {
+	case err != nil:
 		s.httpError(w, http.StatusBadRequest, "bad_request", "%v", err)
 		return
-	}
-	chosen, ok := chooseCodec(s.cfg.codecs, codec.Available(), offered)
-	if !ok {
-		s.httpError(w, http.StatusBadRequest, "bad_request",
-			"no common video codec: server prefers %v (compiled in: %v), client offers %v", s.cfg.codecs, codec.Available(), offered)
+	case !offer.Video:
+		s.httpError(w, http.StatusBadRequest, "bad_request", "offer has no video section the client can receive")
+		return
+	case !offer.Data:
+		s.httpError(w, http.StatusBadRequest, "bad_request", "offer has no data channel section (open the channels before creating the offer)")
 		return
 	}
 
@@ -315,7 +348,8 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	sess, answer, err := s.startSession(r.Context(), chosen, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: req.SDP})
+	caps := clientCaps(offer, req.Caps)
+	sess, answer, err := s.startSession(r.Context(), caps, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: req.SDP})
 	if err != nil {
 		var bad badOfferError
 		if errors.As(err, &bad) {
@@ -326,26 +360,45 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.offers.WithLabelValues("answered").Inc()
-	s.log.Info("session started", "session", sess.id, "codec", chosen)
+	s.log.Info("session started", "session", sess.id, "codec", sess.codec, "encoder", sess.choice.Encoder)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(answer)
 }
 
 type badOfferError struct{ error }
 
-// startSession builds the peer connection for one offer and returns the session and the
-// complete (non-trickle) answer.
-func (s *Server) startSession(ctx context.Context, c codec.Codec, offer webrtc.SessionDescription) (*session, *webrtc.SessionDescription, error) {
+// startSession opens the desktop, chooses the encoder for the client's capabilities, builds
+// the peer connection for one offer and returns the session and the complete (non-trickle)
+// answer.
+func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer webrtc.SessionDescription) (*session, *webrtc.SessionDescription, error) {
+	desk, err := s.open(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open desktop: %w", err)
+	}
+	w, h := desk.Source.Size()
+	choice, err := s.encs.Choose(caps, w&^1, h&^1)
+	if err != nil {
+		_ = desk.Close()
+		return nil, nil, badOfferError{fmt.Errorf("no common video codec: server prefers %v (compiled in: %v), client offers %v: %w",
+			s.cfg.codecs, codec.Available(), caps.Decoders, err)}
+	}
+	c := choice.Codec
 	me := &webrtc.MediaEngine{}
+	fail := func(err error) (*session, *webrtc.SessionDescription, error) {
+		choice.Release()
+		_ = desk.Close()
+		return nil, nil, err
+	}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: CodecCapability(c), PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, nil, fmt.Errorf("register codec: %w", err)
+		return fail(fmt.Errorf("register codec: %w", err))
 	}
 	ir := &interceptor.Registry{}
 	if s.cfg.interceptors != nil {
 		s.cfg.interceptors(ir)
 	}
-	if err := registerInterceptors(me, ir); err != nil {
-		return nil, nil, err
+	estimator, err := registerInterceptors(me, ir, s.cfg)
+	if err != nil {
+		return fail(err)
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
@@ -353,18 +406,23 @@ func (s *Server) startSession(ctx context.Context, c codec.Codec, offer webrtc.S
 	if s.cfg.settingEngine != nil {
 		s.cfg.settingEngine(&se)
 	}
+	s.mu.Lock()
+	tcpMux := s.tcpMux
+	s.mu.Unlock()
+	if tcpMux != nil {
+		// ICE over TCP next to UDP: a client whose UDP is blocked connects through the
+		// listener (passive TCP candidates); the others keep UDP, which ICE prefers.
+		se.SetICETCPMux(tcpMux)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6,
+			webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("peer connection: %w", err)
+		return fail(fmt.Errorf("peer connection: %w", err))
 	}
-
-	desk, err := s.open(ctx)
-	if err != nil {
-		_ = pc.Close()
-		return nil, nil, fmt.Errorf("open desktop: %w", err)
-	}
-	sess := newSession(s, pc, desk, c)
+	sess := newSession(s, pc, desk, choice, caps)
+	sess.adapt.est = estimator()
 	if !s.add(sess) {
 		sess.close(nil)
 		return nil, nil, errors.New("server is shutting down")
@@ -401,19 +459,34 @@ func (s *Server) remove(sess *session) {
 	s.wg.Done()
 }
 
-// registerInterceptors installs what congestion control and loss recovery build on: NACK
-// generator and responder, RTCP sender/receiver reports, and transport-wide congestion
-// control sequence numbers (header extension) on what we send. PLI and FIR are read from
-// the RTP sender by the session and force a keyframe.
-func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+// registerInterceptors installs congestion control and loss recovery: NACK generator and
+// responder, the bandwidth estimator (GCC over TWCC feedback unless WithEstimator replaced
+// it), RTCP sender/receiver reports, and transport-wide congestion control sequence numbers
+// (header extension) on what we send. The order matters: pion chains interceptors so that
+// the first registered sits nearest the network. GCC comes after NACK, so retransmissions
+// (written by the NACK responder below GCC) are not counted twice, and before the TWCC
+// header extension, so GCC sees the sequence number it must match with the feedback. PLI
+// and FIR are read from the RTP sender by the session and ask for a keyframe. It returns a
+// func that yields the session's estimator once the peer connection exists.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, cfg config) (func() Estimator, error) {
 	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		return fmt.Errorf("nack: %w", err)
+		return nil, fmt.Errorf("nack: %w", err)
+	}
+	estimator := func() Estimator { return nil }
+	if cfg.estimator != nil {
+		estimator = cfg.estimator
+	} else {
+		e, err := gccEstimator(ir, cfg.minKbps*1000, cfg.startKbps*1000, cfg.maxKbps*1000)
+		if err != nil {
+			return nil, err
+		}
+		estimator = e
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return fmt.Errorf("rtcp reports: %w", err)
+		return nil, fmt.Errorf("rtcp reports: %w", err)
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
-		return fmt.Errorf("twcc: %w", err)
+		return nil, fmt.Errorf("twcc: %w", err)
 	}
-	return nil
+	return estimator, nil
 }

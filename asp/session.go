@@ -19,8 +19,10 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/shadowless-dev/shadowless/asp/adapt"
 	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/codec"
+	"github.com/shadowless-dev/shadowless/asp/yuv"
 )
 
 // ErrDisplayGone is wrapped by the error a session ends with when its capture source
@@ -48,17 +50,30 @@ type session struct {
 	desk  *Desktop
 	codec codec.Codec
 	log   *slog.Logger
-	track *webrtc.TrackLocalStaticRTP
+	// video carries encoded frames: RTP on the WebRTC track, or the direct transport's
+	// partially reliable video channel.
+	video videoSink
+	// closeTransport closes the peer connection or the direct connection.
+	closeTransport func() error
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	begin  time.Time
 
-	keyframe atomic.Bool
+	choice *adapt.Choice
+	caps   adapt.ClientCaps
+	adapt  adaptation
+	// wake interrupts the capture loop's wait for the next frame (a keyframe is due).
+	wakeMu sync.Mutex
+	wake   context.CancelFunc
+	// sched orders the outgoing channel messages (channels.go).
+	schedMu  sync.Mutex
+	sched    *adapt.Scheduler
+	sendWake chan struct{}
 
 	mu        sync.RWMutex // guards the fields below and, held for reading, use of desk by handlers
-	channels  map[string]*webrtc.DataChannel
+	channels  map[string]outChannel
 	lastShape []byte
 	started   bool
 	done      bool
@@ -69,21 +84,48 @@ type session struct {
 	connectBy *time.Timer
 
 	frames, bytes, dropped atomic.Uint64
+	chanBytes              atomic.Uint64
 	encodeNanos, encoded   atomic.Int64
+	videoW, videoH         atomic.Int32
 }
 
-func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, c codec.Codec) *session {
+func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, choice *adapt.Choice, caps adapt.ClientCaps) *session {
 	var idb [6]byte
 	_, _ = rand.Read(idb[:])
 	id := hex.EncodeToString(idb[:])
 	ctx, cancel := context.WithCancel(context.Background())
 	w, h := desk.Source.Size()
-	return &session{
-		srv: srv, id: id, pc: pc, desk: desk, codec: c,
+	s := &session{
+		srv: srv, id: id, pc: pc, desk: desk, codec: choice.Codec, choice: choice, caps: caps,
 		log: srv.log.With("session", id), ctx: ctx, cancel: cancel, begin: time.Now(),
-		channels: map[string]*webrtc.DataChannel{}, closed: make(chan struct{}),
+		channels: map[string]outChannel{}, closed: make(chan struct{}),
 		size: image.Pt(w, h),
 	}
+	sched, _ := adapt.NewScheduler(outChannels...) // a constant table, valid (tests open sessions)
+	s.sched, s.sendWake = sched, make(chan struct{}, 1)
+	if pc != nil {
+		s.closeTransport = pc.Close
+	}
+	s.setDataRate(int64(srv.cfg.startKbps)*1000*int64(adapt.DefaultBudget.DataShare*100)/100, time.Now())
+	s.adapt.budget = adapt.DefaultBudget
+	s.adapt.budget.VideoFloor = int64(srv.cfg.minKbps) * 1000
+	s.adapt.floorBps = int64(srv.cfg.startKbps) * 1000
+	s.adapt.keys.MinInterval = keyframeInterval
+	s.adapt.mode = adapt.ModeOffice
+	s.adapt.target = adapt.Target{BitrateKbps: min(srv.cfg.startKbps, srv.cfg.bitrateKbps), FPS: int(srv.cfg.frameRate)}
+	return s
+}
+
+// requestKeyframe asks for a keyframe, rate-limited, and wakes the capture loop so that a
+// still screen answers too.
+func (s *session) requestKeyframe(source string) {
+	s.srv.metrics.keyframes.WithLabelValues(source).Inc()
+	s.adapt.requestKeyframe()
+	s.wakeMu.Lock()
+	if s.wake != nil {
+		s.wake()
+	}
+	s.wakeMu.Unlock()
 }
 
 // negotiate applies the offer, attaches the video track and returns the complete answer.
@@ -107,7 +149,8 @@ func (s *session) negotiate(ctx context.Context, offer webrtc.SessionDescription
 	if err != nil {
 		return nil, fmt.Errorf("video track: %w", err)
 	}
-	s.track = track
+	s.video = &rtpSink{track: track, payloader: newPayloader(s.codec),
+		seq: uint16(time.Now().UnixNano()), tsBase: uint32(time.Now().UnixNano() >> 8)}
 	sender, err := s.pc.AddTrack(track)
 	if err != nil {
 		return nil, fmt.Errorf("add video track: %w", err)
@@ -152,10 +195,11 @@ func (s *session) start() {
 		return
 	}
 	s.started = true
-	s.keyframe.Store(true)
-	s.wg.Add(2)
+	s.wg.Add(4)
+	go s.sendLoop()
 	go s.captureLoop()
 	go s.statsLoop()
+	go s.adaptLoop()
 	if s.desk.Cursors != nil {
 		s.wg.Add(1)
 		go s.cursorLoop()
@@ -177,8 +221,8 @@ func (s *session) close(cause error) {
 		}
 		s.mu.Unlock()
 		s.cancel()
-		if err := s.pc.Close(); err != nil {
-			s.log.Debug("close peer connection", "error", err)
+		if err := s.closeTransport(); err != nil {
+			s.log.Debug("close transport", "error", err)
 		}
 		s.wg.Wait()
 		s.mu.Lock() // waits for message handlers still using the desktop
@@ -187,6 +231,7 @@ func (s *session) close(cause error) {
 		if err != nil {
 			s.log.Debug("close desktop", "error", err)
 		}
+		s.choice.Release()
 		s.srv.remove(s)
 		if cause != nil {
 			s.log.Info("session ended", "error", cause)
@@ -203,7 +248,7 @@ func (s *session) end(code ByeCode, cause error) {
 	s.send(ChannelControl, Bye{Code: code, Reason: cause.Error()}.Append(nil))
 	if dc := s.channel(ChannelControl); dc != nil {
 		deadline := time.Now().Add(time.Second)
-		for dc.BufferedAmount() > 0 && time.Now().Before(deadline) {
+		for (s.queued(ChannelControl) > 0 || dc.BufferedAmount() > 0) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		time.Sleep(50 * time.Millisecond) // let SCTP hand the last chunk to DTLS
@@ -211,20 +256,19 @@ func (s *session) end(code ByeCode, cause error) {
 	s.close(cause)
 }
 
-func (s *session) channel(label string) *webrtc.DataChannel {
+func (s *session) channel(label string) outChannel {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.channels[label]
 }
 
-// send writes b on the labelled channel if it is open; it reports whether it did.
+// send queues b on the labelled channel through the scheduler; it reports whether it did
+// (false: the channel is not open, or its queue is full and the message was dropped).
 func (s *session) send(label string, b []byte) bool {
-	dc := s.channel(label)
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return false
-	}
-	if err := dc.Send(b); err != nil {
-		s.log.Debug("send", "channel", label, "error", err)
+	if err := s.enqueue(label, b); err != nil {
+		if errors.Is(err, adapt.ErrBackpressure) {
+			s.srv.metrics.drops.WithLabelValues(label + "_backlog").Inc()
+		}
 		return false
 	}
 	return true
@@ -257,7 +301,7 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 		s.mu.Unlock()
 		return
 	}
-	s.channels[label] = dc
+	s.channels[label] = rtcChannel{dc}
 	s.mu.Unlock()
 	dc.OnOpen(func() {
 		switch label {
@@ -266,7 +310,7 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 			size := s.size
 			s.mu.RUnlock()
 			s.send(ChannelControl, Welcome{Version: ProtocolVersion, Features: s.features(),
-				Codec: string(s.codec), Width: size.X, Height: size.Y}.Append(nil))
+				Codec: string(s.codec), Width: size.X, Height: size.Y, Encoder: s.choice.Encoder}.Append(nil))
 		case ChannelCursor:
 			s.mu.RLock()
 			shape := s.lastShape
@@ -276,6 +320,8 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 			}
 		}
 	})
+	dc.SetBufferedAmountLowThreshold(sharedHighWater / 2)
+	dc.OnBufferedAmountLow(s.kickSender)
 	dc.OnMessage(func(m webrtc.DataChannelMessage) { s.onMessage(label, m) })
 	if label == ChannelControl {
 		// The client closing its control channel means it left.
@@ -339,13 +385,13 @@ func (s *session) onMessage(label string, m webrtc.DataChannelMessage) {
 		}
 		switch msg := msg.(type) {
 		case Hello:
-			s.log.Info("client hello", "agent", msg.Agent, "version", msg.Version)
+			s.log.Info("client hello", "agent", msg.Agent, "version", msg.Version, "caps", msg.Caps != nil)
+			s.adapt.setHello(msg)
 			if msg.Version != ProtocolVersion {
 				go s.end(ByeVersion, fmt.Errorf("asp: client speaks protocol version %d, server %d", msg.Version, ProtocolVersion))
 			}
 		case KeyframeRequest:
-			s.srv.metrics.keyframes.WithLabelValues("control").Inc()
-			s.keyframe.Store(true)
+			s.requestKeyframe("control")
 		default:
 			s.log.Debug("unexpected control message from client", "type", fmt.Sprintf("%T", msg))
 		}
@@ -366,11 +412,9 @@ func (s *session) rtcpLoop(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication:
-				s.srv.metrics.keyframes.WithLabelValues("pli").Inc()
-				s.keyframe.Store(true)
+				s.requestKeyframe("pli")
 			case *rtcp.FullIntraRequest:
-				s.srv.metrics.keyframes.WithLabelValues("fir").Inc()
-				s.keyframe.Store(true)
+				s.requestKeyframe("fir")
 			}
 		}
 	}
@@ -386,35 +430,52 @@ func newPayloader(c codec.Codec) rtp.Payloader {
 	return &codecs.VP8Payloader{EnablePictureID: true}
 }
 
-// captureLoop takes frames from the source only when the screen changed (or a refresh is
-// due), encodes them and sends them as RTP with timestamps from the capture time. When the
-// screen then stays still, it encodes the last picture again after each of the refine
-// delays: a lossy encoder's first picture of a change can be blurred, and without new
-// damage nothing else would sharpen it before the next refresh.
+// captureLoop takes frames from the source when the screen changed (or a refresh is due),
+// classifies the scene from their damage, encodes them at the target the adapt loop set
+// (bitrate, frame rate, size) and sends them as RTP with timestamps from the capture time.
+// Between frames it wakes for a rate-limited keyframe request (answered with the last
+// picture, so a still screen heals too), for a frame the encoder dropped to keep to the
+// single-frame VBV, and, in office mode, for the one refinement frame of a still screen.
+// An idle screen costs nothing beyond the capture source's own slow refresh.
 func (s *session) captureLoop() {
 	defer s.wg.Done()
 	var (
-		enc         codec.Encoder
-		payloader   = newPayloader(s.codec)
-		seq         = uint16(time.Now().UnixNano())
-		tsBase      = uint32(time.Now().UnixNano() >> 8)
-		m           = s.srv.metrics
-		refine      = s.srv.cfg.refine
-		last        *image.YCbCr // copy of the last picture, for refinement
-		refinesLeft int
+		enc    codec.Encoder
+		m      = s.srv.metrics
+		cfg    = s.srv.cfg
+		cls    = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
+		mode   = adapt.ModeOffice
+		last   *image.YCbCr // the last picture sent, at the encoded size
+		scaled *image.YCbCr // the downscaled picture when the rate controller asks for less
+		redo   bool         // the encoder dropped the last picture: it must still go out
+		nextAt time.Time    // frame pacing: no frame before this
+		fps    int          // the frame rate the encoder runs at
+		screen image.Point  // the capture size the encoder was opened for
 	)
 	defer func() {
 		if enc != nil {
 			_ = enc.Close()
 		}
 	}()
+	quantizers := func(p adapt.Profile) (int, int) {
+		return mapQuantizer(s.codec, p.MinQ), mapQuantizer(s.codec, p.MaxQ)
+	}
+	setQ := func(minQ, maxQ int) {
+		if qs, ok := enc.(codec.QuantizerSetter); ok {
+			if err := qs.SetQuantizerRange(minQ, maxQ); err != nil {
+				s.log.Debug("set quantiser range", "error", err)
+			}
+		}
+	}
+	observe := cfg.frameObserver
 	// send encodes img and sends it; it reports false when the session must end.
-	send := func(img *image.YCbCr, captured time.Time, kind string) bool {
+	send := func(img *image.YCbCr, captured time.Time, captureSeq uint64, kind string, key bool) bool {
 		pts := captured.Sub(s.begin)
-		key := s.keyframe.Swap(false)
 		t0 := time.Now()
 		pkt, err := enc.Encode(img, pts, key)
 		took := time.Since(t0)
+		ev := FrameEvent{CaptureSeq: captureSeq, Captured: captured, EncodeStart: t0, EncodeEnd: t0.Add(took),
+			Bytes: len(pkt.Data), Keyframe: pkt.Keyframe, Refine: kind == "refine"}
 		if err != nil {
 			go s.end(ByeInternal, fmt.Errorf("asp: encode: %w", err))
 			return false
@@ -422,36 +483,40 @@ func (s *session) captureLoop() {
 		m.encodeSeconds.Observe(took.Seconds())
 		s.encodeNanos.Add(int64(took))
 		s.encoded.Add(1)
+		nextAt = t0.Add(time.Second / time.Duration(max(fps, 1)))
 		if len(pkt.Data) == 0 {
 			m.drops.WithLabelValues("encoder").Inc()
 			s.dropped.Add(1)
 			if key {
-				s.keyframe.Store(true)
+				s.adapt.requestKeyframe()
 			}
-			refinesLeft = len(refine) // the picture must still go out
+			redo = true
+			if observe != nil {
+				ev.Dropped = true
+				observe(ev)
+			}
 			return true
 		}
-		ts := tsBase + uint32(pts.Seconds()*90000)
-		payloads := payloader.Payload(rtpPayloadMTU, pkt.Data)
-		var werr error
-		for i, p := range payloads {
-			err := s.track.WriteRTP(&rtp.Packet{
-				Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: seq, Timestamp: ts},
-				Payload: p,
-			})
-			seq++
-			if err != nil && werr == nil {
-				werr = err
-			}
+		redo = false
+		if pkt.Keyframe {
+			kind = "key"
+			s.adapt.keyframeSent(t0)
 		}
+		ts, werr := s.video.writeFrame(pkt.Data, pts, pkt.Keyframe)
+		ev.RTPTimestamp = ts
 		if werr != nil {
 			m.drops.WithLabelValues("write_error").Inc()
 			s.dropped.Add(1)
-			s.log.Debug("write RTP", "error", werr)
+			s.log.Debug("write video", "error", werr)
+			if observe != nil {
+				ev.Dropped = true
+				observe(ev)
+			}
 			return true
 		}
-		if pkt.Keyframe {
-			kind = "key"
+		if observe != nil {
+			ev.Sent = time.Now()
+			observe(ev)
 		}
 		m.frames.WithLabelValues(string(s.codec), kind).Inc()
 		m.videoBytes.Add(float64(len(pkt.Data)))
@@ -459,70 +524,194 @@ func (s *session) captureLoop() {
 		s.bytes.Add(uint64(len(pkt.Data)))
 		return true
 	}
+	setMode := func(next adapt.Mode) {
+		if next == mode {
+			return
+		}
+		s.log.Debug("scene mode", "from", mode.String(), "to", next.String())
+		mode = next
+		s.adapt.setMode(next)
+		if enc != nil {
+			// libvpx takes the new range at the next frame; OpenH264 re-initialises (the next
+			// frame is an IDR), which the classifier's hysteresis keeps rare.
+			setQ(quantizers(adapt.ProfileFor(mode)))
+		}
+	}
+	// refineFrame sends the last picture again at near-lossless quality. libvpx codes it as
+	// a delta frame against the blurred one; OpenH264 would need a re-initialisation (an
+	// IDR) to change its quantisers, so with H.264 the picture is only encoded again.
+	refineFrame := func(now time.Time) bool {
+		if s.codec != codec.H264 {
+			setQ(mapQuantizer(s.codec, adapt.RefineQ[0]), mapQuantizer(s.codec, adapt.RefineQ[1]))
+			defer setQ(quantizers(adapt.ProfileFor(mode)))
+		}
+		return send(last, now, 0, "refine", false)
+	}
 	for {
-		var (
-			f   capture.Frame
-			err error
-		)
-		if refinesLeft > 0 && last != nil {
-			wctx, cancel := context.WithTimeout(s.ctx, refine[len(refine)-refinesLeft])
-			f, err = s.desk.Source.Next(wctx)
-			timedOut := wctx.Err() != nil && s.ctx.Err() == nil
-			cancel()
-			if err != nil && timedOut {
-				refinesLeft--
-				if !send(last, time.Now(), "refine") {
+		// Pace frames to the frame rate in force; the source keeps collecting damage.
+		if d := time.Until(nextAt); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		now := time.Now()
+		deadline := now.Add(500 * time.Millisecond) // the classifier ages even when idle
+		if last != nil {
+			due, at := s.adapt.keyframeDue(now)
+			switch {
+			case due:
+				if !send(last, now, 0, "key", true) {
+					return
+				}
+				continue
+			case redo:
+				if !send(last, now, 0, "delta", false) {
 					return
 				}
 				continue
 			}
-		} else {
-			f, err = s.desk.Source.Next(s.ctx)
+			if !at.IsZero() && at.Before(deadline) {
+				deadline = at
+			}
+			if at, ok := cls.RefineAt(); ok && cfg.refine > 0 && mode == adapt.ModeOffice && at.Before(deadline) {
+				deadline = at
+			}
 		}
+		wctx, cancel := context.WithDeadline(s.ctx, deadline)
+		s.wakeMu.Lock()
+		s.wake = cancel
+		s.wakeMu.Unlock()
+		f, err := s.desk.Source.Next(wctx)
+		s.wakeMu.Lock()
+		s.wake = nil
+		s.wakeMu.Unlock()
+		cancel()
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
+			}
+			if wctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+				// Woken: a keyframe, the refinement, or just time.
+				now := time.Now()
+				setMode(cls.Update(now))
+				if last != nil && cfg.refine > 0 && cls.RefinementDue(now) {
+					if !refineFrame(now) {
+						return
+					}
+				}
+				continue
 			}
 			go s.end(ByeDisplayGone, fmt.Errorf("%w: %v", ErrDisplayGone, err))
 			return
 		}
 		b := f.Image.Rect
 		w, h := b.Dx()&^1, b.Dy()&^1
-		if enc == nil || enc.Config().Width != w || enc.Config().Height != h {
+		captured := f.Captured
+		if captured.IsZero() {
+			captured = time.Now()
+		}
+		if screen != image.Pt(w, h) {
 			if enc != nil {
-				_ = enc.Close()
 				s.send(ChannelControl, Resize{Width: w, Height: h}.Append(nil))
 			}
 			s.mu.Lock()
 			s.size = image.Pt(w, h)
 			s.mu.Unlock()
+		}
+		setMode(cls.Observe(captured, damageFraction(f.Damage, w, h)))
+
+		// The target: the adapt loop's, when it was computed for this screen size.
+		t, forSize := s.adapt.current()
+		tw, th := w, h
+		if forSize == image.Pt(w, h) && t.Width > 0 && t.Height > 0 {
+			tw, th = min(t.Width, w), min(t.Height, h)
+		}
+		fps = max(1, min(t.FPS, adapt.ProfileFor(mode).MaxFPS, int(cfg.frameRate)))
+		if enc == nil || screen != image.Pt(w, h) || enc.Config().Width != tw || enc.Config().Height != th {
+			// A size change reopens the encoder, and the new stream starts with a keyframe
+			// whose size the client's decoder follows. libvpx could shrink in place
+			// (vpx_codec_enc_config_set) but not grow past the first size, and OpenH264
+			// cannot change size at all, so all codecs take the same path; the rate
+			// controller's slow upgrade keeps it rare.
+			if enc != nil {
+				_ = enc.Close()
+				enc = nil
+			}
+			minQ, maxQ := quantizers(adapt.ProfileFor(mode))
+			// Single-frame VBV: libvpx caps every frame (keyframes by re-quantising).
+			// OpenH264 cannot cap a frame; its VBV skips the frames after one that
+			// overshot, and a 1080p IDR over the budget is skipped again and again, so
+			// H.264 runs without it (its own rate control, max bitrate 1.5 × target).
+			ratio := float64(frameBudget)
+			if s.codec == codec.H264 {
+				ratio = 0
+			}
 			enc, err = codec.NewEncoder(codec.EncoderConfig{
-				Codec: s.codec, Width: w, Height: h, FrameRate: s.srv.cfg.frameRate,
-				BitrateKbps: s.srv.cfg.bitrateKbps, ScreenContent: true,
+				Codec: s.codec, Width: tw, Height: th, FrameRate: float64(fps),
+				BitrateKbps: max(t.BitrateKbps, 1), ScreenContent: true,
+				MinQuantizer: minQ, MaxQuantizer: maxQ, MaxFrameRatio: ratio,
 			})
 			if err != nil {
-				go s.end(ByeInternal, fmt.Errorf("asp: open %s encoder %dx%d: %w", s.codec, w, h, err))
+				go s.end(ByeInternal, fmt.Errorf("asp: open %s encoder %dx%d: %w", s.codec, tw, th, err))
 				return
 			}
-			s.keyframe.Store(true)
+			s.log.Debug("encoder opened", "width", tw, "height", th, "kbps", t.BitrateKbps, "fps", fps, "mode", mode.String())
+			screen = image.Pt(w, h)
+			s.videoW.Store(int32(tw))
+			s.videoH.Store(int32(th))
 			last = nil
+		} else {
+			c := enc.Config()
+			if t.BitrateKbps > 0 && (t.BitrateKbps*20 < c.BitrateKbps*19 || t.BitrateKbps*20 > c.BitrateKbps*21) {
+				if err := enc.SetBitrate(t.BitrateKbps); err != nil {
+					s.log.Debug("set bitrate", "error", err)
+				}
+			}
+			if float64(fps) != c.FrameRate {
+				if err := enc.SetFrameRate(float64(fps)); err != nil {
+					s.log.Debug("set frame rate", "error", err)
+				}
+			}
 		}
 		img := f.Image
 		if img.Rect.Dx() != w || img.Rect.Dy() != h || img.Rect.Min != (image.Point{}) {
 			img = img.SubImage(image.Rect(b.Min.X, b.Min.Y, b.Min.X+w, b.Min.Y+h)).(*image.YCbCr)
 		}
-		captured := f.Captured
-		if captured.IsZero() {
-			captured = time.Now()
+		if tw != w || th != h {
+			if scaled == nil || scaled.Rect.Dx() != tw || scaled.Rect.Dy() != th {
+				scaled = image.NewYCbCr(image.Rect(0, 0, tw, th), image.YCbCrSubsampleRatio420)
+			}
+			yuv.Downscale(scaled, img)
+			img = scaled
 		}
-		if !send(img, captured, "delta") {
+		key, _ := s.adapt.keyframeDue(time.Now())
+		if !send(img, captured, f.Seq, "delta", key) {
 			return
 		}
-		if len(refine) > 0 {
+		if img == scaled {
+			last = scaled // rewritten only by the next frame, which replaces last anyway
+		} else {
 			last = copyYCbCr(last, img)
-			refinesLeft = len(refine)
 		}
 	}
+}
+
+// damageFraction is the share of a w×h screen the damage rectangles cover (they may
+// overlap; the sum is capped at 1). No rectangles means the whole screen.
+func damageFraction(damage []image.Rectangle, w, h int) float64 {
+	if len(damage) == 0 || w <= 0 || h <= 0 {
+		return 1
+	}
+	area := 0
+	for _, r := range damage {
+		r = r.Intersect(image.Rect(0, 0, w, h))
+		area += r.Dx() * r.Dy()
+	}
+	return min(1, float64(area)/float64(w*h))
 }
 
 // copyYCbCr copies src into dst (reallocated when the size differs) and returns dst.
@@ -588,11 +777,7 @@ func (s *session) cursorLoop() {
 			s.send(ChannelCursor, b)
 			continue
 		}
-		if dc := s.channel(ChannelCursor); dc != nil && dc.BufferedAmount() > cursorBacklog {
-			s.srv.metrics.drops.WithLabelValues("cursor_backlog").Inc()
-			continue
-		}
-		s.send(ChannelCursor, AppendCursor(nil, msg))
+		s.send(ChannelCursor, AppendCursor(nil, msg)) // dropped when the queue is full
 	}
 }
 
@@ -621,7 +806,27 @@ func (s *session) clipboardLoop() {
 			s.srv.metrics.drops.WithLabelValues("clipboard_too_large").Inc()
 			continue
 		}
-		s.send(ChannelClipboard, AppendClipboard(nil, text))
+		// Clipboard waits for room rather than dropping: a newer text replaces the one
+		// waiting, never piles up behind it.
+		msg := AppendClipboard(nil, text)
+		for {
+			err := s.enqueue(ChannelClipboard, msg)
+			if !errors.Is(err, adapt.ErrBackpressure) {
+				break
+			}
+			select {
+			case <-s.ctx.Done():
+				return
+			case t, ok := <-changes:
+				if !ok {
+					return
+				}
+				if len(t) <= MaxClipboardBytes && s.srv.cfg.policy(s.ctx, ToClient, t) == nil {
+					msg = AppendClipboard(nil, t)
+				}
+			case <-time.After(sendPoll):
+			}
+		}
 	}
 }
 
@@ -646,6 +851,11 @@ func (s *session) statsLoop() {
 			bits := float64(byts-lastBytes) * 8 / secs
 			st := Stats{Frames: frames, Bytes: byts, Dropped: s.dropped.Load(),
 				BitrateKbps: uint32(bits / 1000), FPSx100: uint32(float64(frames-lastFrames) * 100 / secs)}
+			a := s.adapt.snapshot()
+			st.EstimateKbps, st.TargetKbps = uint32(a.CappedBps/1000), uint32(a.Target.BitrateKbps)
+			st.TargetFPS = uint16(a.FPS)
+			st.VideoWidth, st.VideoHeight = int(s.videoW.Load()), int(s.videoH.Load())
+			st.Mode = SceneMode(a.mode)
 			if n := encoded - lastEncoded; n > 0 {
 				st.EncodeMicros = uint32((nanos - lastNanos) / n / 1000)
 			}

@@ -177,6 +177,29 @@ func (s *Scheduler) Dequeue(now time.Time) (ch int, msg []byte, ok bool) {
 	return 0, nil, false
 }
 
+// DequeueRealtime is Dequeue restricted to the realtime channels: for a transport whose
+// buffer is too full to take bulk data, but which must still let input, cursor and control
+// through.
+func (s *Scheduler) DequeueRealtime(now time.Time) (ch int, msg []byte, ok bool) {
+	s.refill(now)
+	for i := range s.channels {
+		if c := &s.channels[i]; c.Class == Realtime && len(c.queue) > 0 {
+			return i, s.pop(i, now), true
+		}
+	}
+	return 0, nil, false
+}
+
+// Backlogged reports whether any channel has messages waiting.
+func (s *Scheduler) Backlogged() bool {
+	for i := range s.channels {
+		if len(s.channels[i].queue) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // advance passes the round-robin turn to the next channel.
 func (s *Scheduler) advance() {
 	s.next = (s.next + 1) % len(s.channels)

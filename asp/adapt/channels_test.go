@@ -156,3 +156,22 @@ func TestSentRateAndBudgetSplit(t *testing.T) {
 	video, _ = DefaultBudget.Split(200_000, 5_000_000)
 	assert.EqualValues(t, 150_000, video, "never below the floor")
 }
+
+func TestDequeueRealtimeLeavesShared(t *testing.T) {
+	s, err := NewScheduler(ChannelConfig{Name: "input", Class: Realtime}, ChannelConfig{Name: "clipboard", Class: Shared, Weight: 1})
+	require.NoError(t, err)
+	now := time.Unix(0, 0)
+	s.SetDataRate(1_000_000, now)
+	require.NoError(t, s.Enqueue(1, make([]byte, 100)))
+	require.NoError(t, s.Enqueue(0, []byte{1}))
+	ch, _, ok := s.DequeueRealtime(now)
+	require.True(t, ok)
+	assert.Equal(t, 0, ch)
+	_, _, ok = s.DequeueRealtime(now)
+	assert.False(t, ok, "the shared message waits")
+	assert.True(t, s.Backlogged())
+	ch, _, ok = s.Dequeue(now)
+	require.True(t, ok)
+	assert.Equal(t, 1, ch)
+	assert.False(t, s.Backlogged())
+}

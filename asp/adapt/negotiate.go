@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/shadowless-dev/shadowless/asp/codec"
 )
 
@@ -169,27 +171,92 @@ func fits(w, h, maxW, maxH int) bool {
 	return (maxW == 0 || w <= maxW) && (maxH == 0 || h <= maxH)
 }
 
-// DecodersFromSDP reads the video codecs a browser offers from its SDP, for ClientCaps.
-// Browsers say nothing of hardware in SDP, so none is assumed.
-func DecodersFromSDP(sdp string) []DecoderCap {
-	var out []DecoderCap
-	for _, line := range strings.Split(sdp, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "a=rtpmap:")
-		if !ok {
+// Offer is what a WebRTC offer says about the client's receiving side.
+type Offer struct {
+	// Decoders lists the video codecs the client can receive in a form the server sends:
+	// VP8; VP9 profile 0; H.264 constrained baseline with packetization-mode 1. Browsers say
+	// nothing of hardware in SDP, so none is assumed.
+	Decoders []DecoderCap
+	// Video reports a video section the client receives on; Data a data channel section.
+	Video, Data bool
+}
+
+// ParseOffer reads a WebRTC offer's SDP. It fails only when the SDP does not parse.
+func ParseOffer(raw string) (Offer, error) {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(raw); err != nil {
+		return Offer{}, fmt.Errorf("adapt: offer SDP does not parse: %w", err)
+	}
+	var out Offer
+	for _, m := range d.MediaDescriptions {
+		switch m.MediaName.Media {
+		case "application":
+			out.Data = true
+			continue
+		case "video":
+		default:
 			continue
 		}
-		_, enc, ok := strings.Cut(rest, " ")
-		if !ok {
+		if _, ok := m.Attribute("sendonly"); ok {
 			continue
 		}
-		name, _, _ := strings.Cut(enc, "/")
-		c := codec.Codec(strings.ToUpper(name))
-		switch c {
-		case codec.VP8, codec.VP9, codec.H264:
-			if !slices.ContainsFunc(out, func(d DecoderCap) bool { return d.Codec == c }) {
-				out = append(out, DecoderCap{Codec: c})
+		if _, ok := m.Attribute("inactive"); ok {
+			continue
+		}
+		out.Video = true
+		names := map[string]string{} // payload type -> codec name
+		fmtps := map[string]string{}
+		var order []string
+		for _, a := range m.Attributes {
+			pt, rest, ok := strings.Cut(a.Value, " ")
+			if !ok {
+				continue
+			}
+			switch a.Key {
+			case "rtpmap":
+				name, _, _ := strings.Cut(rest, "/")
+				names[pt] = strings.ToUpper(name)
+				order = append(order, pt)
+			case "fmtp":
+				fmtps[pt] = rest
+			}
+		}
+		for _, pt := range order {
+			c, ok := sendable(names[pt], fmtps[pt])
+			if ok && !slices.ContainsFunc(out.Decoders, func(d DecoderCap) bool { return d.Codec == c }) {
+				out.Decoders = append(out.Decoders, DecoderCap{Codec: c})
 			}
 		}
 	}
-	return out
+	return out, nil
+}
+
+// sendable maps an rtpmap codec name and its fmtp to a codec the server can send.
+func sendable(name, fmtp string) (codec.Codec, bool) {
+	switch name {
+	case "VP8":
+		return codec.VP8, true
+	case "VP9":
+		if p := fmtpValue(fmtp, "profile-id"); p != "" && p != "0" {
+			return "", false
+		}
+		return codec.VP9, true
+	case "H264":
+		plid := strings.ToLower(fmtpValue(fmtp, "profile-level-id"))
+		if fmtpValue(fmtp, "packetization-mode") != "1" || len(plid) != 6 || plid[:2] != "42" {
+			return "", false
+		}
+		return codec.H264, true
+	}
+	return "", false
+}
+
+func fmtpValue(fmtp, key string) string {
+	for _, kv := range strings.Split(fmtp, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ""
 }

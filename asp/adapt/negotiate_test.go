@@ -98,11 +98,20 @@ func TestConcurrentChoicesRespectLimits(t *testing.T) {
 	assert.Equal(t, 2, granted)
 }
 
-func TestDecodersFromSDP(t *testing.T) {
-	sdp := "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 102\r\n" +
-		"a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=rtpmap:98 VP9/90000\r\n" +
-		"a=rtpmap:102 H264/90000\r\na=rtpmap:103 H264/90000\r\na=rtpmap:45 AV1/90000\r\n"
-	got := DecodersFromSDP(sdp)
-	assert.Equal(t, []DecoderCap{{Codec: codec.VP8}, {Codec: codec.VP9}, {Codec: codec.H264}}, got)
-	assert.Empty(t, DecodersFromSDP("garbage\na=rtpmap:\na=rtpmap:1"))
+func TestParseOffer(t *testing.T) {
+	sdp := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
+		"m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 102 103 45\r\nc=IN IP4 0.0.0.0\r\na=recvonly\r\n" +
+		"a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=2\r\n" +
+		"a=rtpmap:99 VP9/90000\r\na=fmtp:99 profile-id=0\r\n" +
+		"a=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=0;profile-level-id=42e01f\r\n" +
+		"a=rtpmap:103 H264/90000\r\na=fmtp:103 packetization-mode=1;profile-level-id=42e01f\r\n" +
+		"a=rtpmap:45 AV1/90000\r\n" +
+		"m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+	got, err := ParseOffer(sdp)
+	require.NoError(t, err)
+	assert.Equal(t, []DecoderCap{{Codec: codec.VP8}, {Codec: codec.VP9}, {Codec: codec.H264}}, got.Decoders)
+	assert.True(t, got.Video)
+	assert.True(t, got.Data)
+	_, err = ParseOffer("garbage\na=rtpmap:\na=rtpmap:1")
+	assert.Error(t, err)
 }

@@ -186,3 +186,15 @@ func (k *KeyframeLimiter) Sent(now time.Time) {
 	k.pending = false
 	k.last = now
 }
+
+// PendingAt returns when a pending request will be served, or the zero time when none is
+// pending, so that a sender on a still screen knows when to wake up for it.
+func (k *KeyframeLimiter) PendingAt() time.Time {
+	if !k.pending {
+		return time.Time{}
+	}
+	if k.last.IsZero() {
+		return time.Unix(0, 1)
+	}
+	return k.last.Add(k.MinInterval)
+}

@@ -141,8 +141,28 @@ func TestProfiles(t *testing.T) {
 	office, video, game := ProfileFor(ModeOffice), ProfileFor(ModeVideo), ProfileFor(ModeGame)
 	assert.True(t, office.Refine)
 	assert.False(t, video.Refine)
-	assert.Less(t, office.MaxQ, video.MaxQ, "office keeps text sharper")
+	assert.Less(t, office.MinQ, video.MinQ, "office may go finer: text stays sharp")
+	assert.Less(t, video.MinQ, game.MinQ, "game spends its bits on frames")
+	for _, p := range []Profile{office, video, game} {
+		assert.Equal(t, 63, p.MaxQ, "the rate control may always go coarse enough to hold the bitrate")
+	}
+	assert.Less(t, RefineQ[1], 63)
 	assert.GreaterOrEqual(t, game.MaxFPS, video.MaxFPS)
 	assert.Less(t, office.MaxFPS, video.MaxFPS)
 	assert.Equal(t, "game", ModeGame.String())
+}
+
+func TestRefineAtOncePerStillPeriod(t *testing.T) {
+	c := NewClassifier(SceneConfig{RefineAfter: 300 * time.Millisecond})
+	_, ok := c.RefineAt()
+	assert.False(t, ok, "no frame yet")
+	t0 := time.Unix(100, 0)
+	c.Observe(t0, 0.01)
+	at, ok := c.RefineAt()
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(300*time.Millisecond), at)
+	assert.False(t, c.RefinementDue(at.Add(-time.Millisecond)))
+	assert.True(t, c.RefinementDue(at))
+	_, ok = c.RefineAt()
+	assert.False(t, ok, "refined already")
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/codec"
+	"github.com/shadowless-dev/shadowless/asp/direct"
 	"github.com/shadowless-dev/shadowless/asp/input"
 )
 
@@ -42,7 +43,49 @@ type Options struct {
 	// FrameBuffer is how many decoded frames wait in Frames before the oldest is dropped
 	// (default 4).
 	FrameBuffer int
+	// Caps describes this client to the server: its decoders (hardware or not, size
+	// limits), screen size, DPI and input devices. It goes with the offer, where the server
+	// chooses the encoder from it, and in Hello. Default: the decoders of Codecs, in
+	// software, a keyboard and a mouse.
+	Caps *asp.Caps
 }
+
+func (opts *Options) defaults() error {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(opts.Codecs) == 0 {
+		opts.Codecs = codec.Available()
+	}
+	if len(opts.Codecs) == 0 {
+		return fmt.Errorf("asp client: no video decoder compiled in: %w", codec.ErrUnsupported)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.Agent == "" {
+		opts.Agent = "shadowless-go/1"
+	}
+	if opts.FrameBuffer <= 0 {
+		opts.FrameBuffer = 4
+	}
+	if opts.Caps == nil {
+		caps := &asp.Caps{InputDevices: []string{"keyboard", "mouse"}}
+		for _, cd := range opts.Codecs {
+			caps.Decoders = append(caps.Decoders, asp.DecoderInfo{Codec: string(cd)})
+		}
+		opts.Caps = caps
+	}
+	return nil
+}
+
+func (opts *Options) hello() asp.Hello {
+	return asp.Hello{Version: asp.ProtocolVersion, Agent: opts.Agent, Caps: opts.Caps,
+		Features: asp.FeatureInput | asp.FeatureCursor | asp.FeatureCursorRGBA | asp.FeatureClipboardToClient | asp.FeatureClipboardFromClient}
+}
+
+// messageSender is a channel the client sends on: a WebRTC data channel or a direct one.
+type messageSender interface{ Send([]byte) error }
 
 // Frame is one decoded video frame with its timing.
 type Frame struct {
@@ -85,9 +128,10 @@ var ErrClosed = errors.New("asp client: connection closed")
 // Conn is a connection to an asp.Server: decoded frames, cursor updates and clipboard text
 // come in on channels; input and clipboard go out through methods.
 type Conn struct {
-	pc       *webrtc.PeerConnection
+	pc       *webrtc.PeerConnection // nil over the direct transport
+	dconn    *direct.Conn           // nil over WebRTC
 	log      *slog.Logger
-	channels map[string]*webrtc.DataChannel
+	channels map[string]messageSender
 	welcome  chan asp.Welcome
 
 	frames    chan Frame
@@ -112,23 +156,8 @@ type Conn struct {
 // POST <baseURL>/api/offer. It returns once the video track, the data channels and the
 // server's Welcome are there.
 func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if len(opts.Codecs) == 0 {
-		opts.Codecs = codec.Available()
-	}
-	if len(opts.Codecs) == 0 {
-		return nil, fmt.Errorf("asp client: no video decoder compiled in: %w", codec.ErrUnsupported)
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if opts.Agent == "" {
-		opts.Agent = "shadowless-go/1"
-	}
-	if opts.FrameBuffer <= 0 {
-		opts.FrameBuffer = 4
+	if err := opts.defaults(); err != nil {
+		return nil, err
 	}
 	me := &webrtc.MediaEngine{}
 	for i, c := range opts.Codecs {
@@ -160,7 +189,7 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 		return nil, fmt.Errorf("asp client: peer connection: %w", err)
 	}
 	c := &Conn{
-		pc: pc, log: opts.Logger, channels: map[string]*webrtc.DataChannel{},
+		pc: pc, log: opts.Logger, channels: map[string]messageSender{},
 		welcome:   make(chan asp.Welcome, 1),
 		frames:    make(chan Frame, opts.FrameBuffer),
 		cursors:   make(chan asp.CursorMessage, 64),
@@ -171,7 +200,7 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 		_ = c.Close()
 		return nil, err
 	}
-	if err := c.signal(ctx, baseURL, opts.HTTPClient); err != nil {
+	if err := c.signal(ctx, baseURL, opts.HTTPClient, opts.Caps); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
@@ -195,6 +224,7 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 }
 
 func (c *Conn) setup(opts Options) error {
+	var ctl *webrtc.DataChannel
 	for _, label := range []string{asp.ChannelInput, asp.ChannelCursor, asp.ChannelClipboard, asp.ChannelControl} {
 		ordered := true
 		dc, err := c.pc.CreateDataChannel(label, &webrtc.DataChannelInit{Ordered: &ordered})
@@ -203,13 +233,9 @@ func (c *Conn) setup(opts Options) error {
 		}
 		c.channels[label] = dc
 		dc.OnMessage(func(m webrtc.DataChannelMessage) { c.onMessage(label, m) })
+		ctl = dc
 	}
-	ctl := c.channels[asp.ChannelControl]
-	ctl.OnOpen(func() {
-		hello := asp.Hello{Version: asp.ProtocolVersion, Agent: opts.Agent,
-			Features: asp.FeatureInput | asp.FeatureCursor | asp.FeatureCursorRGBA | asp.FeatureClipboardToClient | asp.FeatureClipboardFromClient}
-		_ = ctl.Send(hello.Append(nil))
-	})
+	ctl.OnOpen(func() { _ = ctl.Send(opts.hello().Append(nil)) })
 	ctl.OnClose(func() { c.finish(nil) })
 	if _, err := c.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
@@ -237,7 +263,7 @@ func (c *Conn) setup(opts Options) error {
 	return nil
 }
 
-func (c *Conn) signal(ctx context.Context, baseURL string, hc *http.Client) error {
+func (c *Conn) signal(ctx context.Context, baseURL string, hc *http.Client, caps *asp.Caps) error {
 	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
 		return fmt.Errorf("asp client: create offer: %w", err)
@@ -251,7 +277,12 @@ func (c *Conn) signal(ctx context.Context, baseURL string, hc *http.Client) erro
 	case <-ctx.Done():
 		return fmt.Errorf("asp client: gather candidates: %w", ctx.Err())
 	}
-	body, err := json.Marshal(c.pc.LocalDescription())
+	ld := c.pc.LocalDescription()
+	body, err := json.Marshal(struct {
+		Type string    `json:"type"`
+		SDP  string    `json:"sdp"`
+		Caps *asp.Caps `json:"caps,omitempty"`
+	}{ld.Type.String(), ld.SDP, caps})
 	if err != nil {
 		return fmt.Errorf("asp client: encode offer: %w", err)
 	}
@@ -578,6 +609,9 @@ func (c *Conn) SetClipboard(text string) error {
 
 // sendPLI asks for a keyframe with an RTCP picture loss indication, as after a loss.
 func (c *Conn) sendPLI() error {
+	if c.pc == nil {
+		return c.RequestKeyframe()
+	}
 	ssrc := c.videoSSRC.Load()
 	if ssrc == 0 {
 		return errors.New("asp client: no video track yet")
@@ -595,7 +629,11 @@ func (c *Conn) RequestKeyframe() error {
 func (c *Conn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		err = c.pc.Close()
+		if c.pc != nil {
+			err = c.pc.Close()
+		} else {
+			err = c.dconn.Close()
+		}
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
@@ -606,4 +644,22 @@ func (c *Conn) Close() error {
 		c.finish(nil)
 	})
 	return err
+}
+
+// Network returns the transport protocol of the ICE candidate pair in use, "udp" or "tcp"
+// (ICE over TCP when UDP is blocked), or "" before one is selected; over the direct
+// transport "direct-" and the direct connection's transport.
+func (c *Conn) Network() string {
+	if c.dconn != nil {
+		return "direct-" + c.dconn.Transport()
+	}
+	sctp := c.pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return ""
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil {
+		return ""
+	}
+	return pair.Local.Protocol.String()
 }

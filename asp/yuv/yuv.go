@@ -217,3 +217,57 @@ func putRGB(p []byte, y uint8, rd, gd, bd int32) {
 }
 
 func clamp(v int32) uint8 { return uint8(max(0, min(255, v))) }
+
+// Downscale writes src, shrunk to dst's size, into dst with a box filter: each destination
+// sample is the mean of the source samples its area covers (integer spans, computed per
+// output row and column). It is meant for the rate controller's resolution steps (3/4, 1/2)
+// and costs about one read of the source. dst must not be larger than src in either
+// direction and both must be 4:2:0; dst keeps its own rectangle.
+func Downscale(dst, src *image.YCbCr) {
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
+	scalePlane(dst.Y[dst.YOffset(dst.Rect.Min.X, dst.Rect.Min.Y):], dst.YStride, dw, dh,
+		src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y):], src.YStride, sw, sh)
+	scw, sch, dcw, dch := (sw+1)/2, (sh+1)/2, (dw+1)/2, (dh+1)/2
+	so := src.COffset(src.Rect.Min.X, src.Rect.Min.Y)
+	do := dst.COffset(dst.Rect.Min.X, dst.Rect.Min.Y)
+	scalePlane(dst.Cb[do:], dst.CStride, dcw, dch, src.Cb[so:], src.CStride, scw, sch)
+	scalePlane(dst.Cr[do:], dst.CStride, dcw, dch, src.Cr[so:], src.CStride, scw, sch)
+}
+
+// scalePlane box-filters one plane of sw×sh into dw×dh (dw ≤ sw, dh ≤ sh).
+func scalePlane(dst []byte, dstride, dw, dh int, src []byte, sstride, sw, sh int) {
+	if dw <= 0 || dh <= 0 || sw <= 0 || sh <= 0 {
+		return
+	}
+	// Column spans are the same for every row: compute them once.
+	x0 := make([]int, dw+1)
+	for x := 0; x <= dw; x++ {
+		x0[x] = x * sw / dw
+	}
+	sums := make([]uint32, dw)
+	for y := 0; y < dh; y++ {
+		ya, yb := y*sh/dh, (y+1)*sh/dh
+		if yb <= ya {
+			yb = ya + 1
+		}
+		clear(sums)
+		for sy := ya; sy < yb; sy++ {
+			row := src[sy*sstride:]
+			for x := 0; x < dw; x++ {
+				a, b := x0[x], max(x0[x+1], x0[x]+1)
+				var s uint32
+				for _, v := range row[a:b] {
+					s += uint32(v)
+				}
+				sums[x] += s
+			}
+		}
+		out := dst[y*dstride:]
+		rows := uint32(yb - ya)
+		for x := 0; x < dw; x++ {
+			n := rows * uint32(max(x0[x+1], x0[x]+1)-x0[x])
+			out[x] = uint8((sums[x] + n/2) / n)
+		}
+	}
+}

@@ -254,3 +254,34 @@ func TestMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func TestDownscaleAveragesBoxes(t *testing.T) {
+	src := image.NewYCbCr(image.Rect(0, 0, 8, 4), image.YCbCrSubsampleRatio420)
+	for y := 0; y < 4; y++ {
+		for x := 0; x < 8; x++ {
+			src.Y[y*src.YStride+x] = uint8(5 * (x + 8*y))
+		}
+	}
+	for i := range src.Cb {
+		src.Cb[i], src.Cr[i] = 100, 200
+	}
+	dst := image.NewYCbCr(image.Rect(0, 0, 4, 2), image.YCbCrSubsampleRatio420)
+	yuv.Downscale(dst, src)
+	// Top-left 2×2 box: 0, 5, 40, 45 → 22.5, rounded to 23.
+	assert.Equal(t, uint8(23), dst.Y[0])
+	// Bottom-right box: 110, 115, 150, 155 → 132.5 → 133.
+	assert.Equal(t, uint8(133), dst.Y[dst.YStride+3])
+	assert.Equal(t, uint8(100), dst.Cb[0])
+	assert.Equal(t, uint8(200), dst.Cr[1])
+
+	// 3/4 of a flat picture stays flat.
+	flat := image.NewYCbCr(image.Rect(0, 0, 64, 48), image.YCbCrSubsampleRatio420)
+	for i := range flat.Y {
+		flat.Y[i] = 77
+	}
+	small := image.NewYCbCr(image.Rect(0, 0, 48, 36), image.YCbCrSubsampleRatio420)
+	yuv.Downscale(small, flat)
+	for _, v := range small.Y {
+		require.Equal(t, uint8(77), v)
+	}
+}

@@ -90,16 +90,28 @@
         break;
       }
       case 3: { // stats
-        if (u.length !== 37) return;
+        if (u.length !== 37 && u.length < 52) return; // revision 1.0 or 1.1 (PROTOCOL.md)
         state.stats = {
           frames: Number(v.getBigUint64(1, true)), bytes: Number(v.getBigUint64(9, true)),
           dropped: Number(v.getBigUint64(17, true)), encodeMicros: v.getUint32(25, true),
           bitrateKbps: v.getUint32(29, true), fps: v.getUint32(33, true) / 100,
         };
+        if (u.length >= 52) {
+          state.stats.estimateKbps = v.getUint32(37, true);
+          state.stats.targetKbps = v.getUint32(41, true);
+          state.stats.targetFps = v.getUint16(45, true);
+          state.stats.videoWidth = v.getUint16(47, true);
+          state.stats.videoHeight = v.getUint16(49, true);
+          state.stats.mode = ['unknown', 'office', 'video', 'game'][u[51]] || 'unknown';
+        }
         if (state.welcome) {
-          setStatus(state.welcome.codec + ' ' + screenW + '×' + screenH + ' · ' +
+          let line = state.welcome.codec + ' ' + screenW + '×' + screenH + ' · ' +
             state.stats.fps.toFixed(1) + ' fps · ' + state.stats.bitrateKbps + ' kbit/s · encode ' +
-            (state.stats.encodeMicros / 1000).toFixed(1) + ' ms');
+            (state.stats.encodeMicros / 1000).toFixed(1) + ' ms';
+          if (state.stats.mode) {
+            line += ' · ' + state.stats.mode + ' · estimate ' + state.stats.estimateKbps + ' kbit/s';
+          }
+          setStatus(line);
         }
         break;
       }

@@ -48,6 +48,7 @@ Run 'shadowless <command> --help' for the flags and an example of each.`,
 		newUsbCmd(),
 		newSchedulerCmd(),
 		newStorageCmd(),
+		newBenchCmd(),
 	)
 	return root
 }

@@ -1,0 +1,377 @@
+package asp
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+
+	"github.com/shadowless-dev/shadowless/asp/adapt"
+	"github.com/shadowless-dev/shadowless/asp/codec"
+)
+
+// Estimator is where a session reads the bandwidth estimate from, in bits per second. The
+// default is pion's send-side GCC over transport-wide congestion control feedback; tests
+// and deployments with their own estimator pass one with WithEstimator.
+type Estimator interface {
+	GetTargetBitrate() int
+}
+
+// WithEstimator replaces GCC: every session asks newEstimator for its estimator. The
+// session still caps the estimate when it is application-limited and splits it between
+// video and the channels.
+func WithEstimator(newEstimator func() Estimator) Option {
+	return func(c *config) { c.estimator = newEstimator }
+}
+
+// WithBandwidth bounds the bandwidth estimate in kbit/s: GCC never goes below minKbps or
+// above maxKbps, and starts at startKbps (pion's own default start, 10 kbit/s, would
+// make every session begin as a smear). Defaults: 150, 1500, 20000.
+func WithBandwidth(minKbps, startKbps, maxKbps int) Option {
+	return func(c *config) { c.minKbps, c.startKbps, c.maxKbps = minKbps, startKbps, maxKbps }
+}
+
+// WithRefine sets how long the screen must stay still in office mode before the last picture
+// is encoded once more at near-lossless quality, so text is sharp (default 300 ms); 0 turns
+// refinement off. Lossy encoders blur the first picture of a change, and with damage-driven
+// capture nothing else would sharpen it before the next refresh.
+func WithRefine(after time.Duration) Option {
+	return func(c *config) { c.refine = after; c.refineSet = true }
+}
+
+const (
+	// adaptInterval is how often the estimate is turned into an encoder target.
+	adaptInterval = 150 * time.Millisecond
+	// estimateHeadroom is how far above what was really sent the estimate may be used.
+	estimateHeadroom = 2.0
+	// keyframeInterval is the least time between two keyframes asked for by the receiver.
+	keyframeInterval = 300 * time.Millisecond
+	// frameBudget is k of the single-frame VBV: no frame larger than bitrate/fps × k.
+	frameBudget = 2
+	// linkUtilisation is the share of the estimate the encoder and the channels may plan
+	// for: the estimate is of the link, while the target counts payload only (RTP, SRTP and
+	// UDP headers add ~5%, NACK retransmissions more, and libvpx overshoots on a burst).
+	// Measured over a 2 Mbit/s bottleneck: planning for the whole estimate kept its queue
+	// full (p95 latency 465 ms, tail drops).
+	linkUtilisation = 0.85
+)
+
+// gccEstimator registers pion's GCC on ir for one peer connection and returns a func that
+// yields its estimator once the peer connection exists. The pacer is pion's no-op pacer:
+// the leaky-bucket one delays every packet behind a queue (hundreds of ms at low rates), and
+// our encoder already keeps frames within the single-frame VBV.
+func gccEstimator(ir *interceptor.Registry, minBps, startBps, maxBps int) (func() Estimator, error) {
+	got := make(chan cc.BandwidthEstimator, 1)
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(startBps),
+			gcc.SendSideBWEMinBitrate(minBps),
+			gcc.SendSideBWEMaxBitrate(maxBps),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gcc: %w", err)
+	}
+	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
+		select {
+		case got <- e:
+		default:
+		}
+	})
+	ir.Add(f)
+	return func() Estimator {
+		select {
+		case e := <-got:
+			return minEstimator{e, int64(minBps)}
+		default:
+			return nil
+		}
+	}, nil
+}
+
+// minEstimator enforces the minimum that pion's GCC does not (its loss-based controller
+// can fall below it).
+type minEstimator struct {
+	Estimator
+	min int64
+}
+
+func (m minEstimator) GetTargetBitrate() int {
+	return int(max(int64(m.Estimator.GetTargetBitrate()), m.min))
+}
+
+// adaptation is a session's adaptive state: the estimate, the rate controller's target, the
+// scene mode and the keyframe limiter. The adapt loop writes the target, the capture loop
+// reads it; both hold mu briefly.
+type adaptation struct {
+	mu       sync.Mutex
+	est      Estimator
+	rc       *adapt.RateController
+	rcSize   [2]int
+	budget   adapt.Budget
+	floorBps int64
+
+	sentEMA  float64 // bits per second really sent (video + channels)
+	estimate int64   // raw estimate
+	capped   int64   // after the application-limited cap
+	target   adapt.Target
+	mode     adapt.Mode
+
+	keys  adapt.KeyframeLimiter
+	hello *Hello
+}
+
+// current returns the target in force and the capture size it was computed for (zero
+// before the first update).
+func (a *adaptation) current() (adapt.Target, image.Point) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.target, image.Pt(a.rcSize[0], a.rcSize[1])
+}
+
+// setMode records the scene mode the capture loop is in.
+func (a *adaptation) setMode(m adapt.Mode) {
+	a.mu.Lock()
+	a.mode = m
+	a.mu.Unlock()
+}
+
+// setHello records the client's Hello.
+func (a *adaptation) setHello(h Hello) {
+	a.mu.Lock()
+	a.hello = &h
+	a.mu.Unlock()
+}
+
+// adaptSnapshot is the adaptive state for Stats and /api/sessions.
+type adaptSnapshot struct {
+	EstimateBps, CappedBps, SentBps int64
+	Target                          adapt.Target
+	FPS                             int
+	mode                            adapt.Mode
+	hello                           *Hello
+}
+
+func (a *adaptation) snapshot() adaptSnapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return adaptSnapshot{EstimateBps: a.estimate, CappedBps: a.capped, SentBps: int64(a.sentEMA),
+		Target: a.target, FPS: min(a.target.FPS, adapt.ProfileFor(a.mode).MaxFPS), mode: a.mode, hello: a.hello}
+}
+
+// update turns the estimate into a target. sentBps is what the session sent over the last
+// interval (video and channels), chanBps what the channels sent; w×h is the capture size.
+func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, maxFPS int, minKbps, maxKbps int) (adapt.Target, int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rc == nil || a.rcSize != [2]int{w, h} {
+		a.rc = adapt.NewRateController(adapt.RateConfig{Width: w, Height: h, MaxFPS: maxFPS,
+			MinKbps: minKbps, MaxKbps: maxKbps, FrameBudget: frameBudget})
+		a.rcSize = [2]int{w, h}
+	}
+	// A smoothed sent rate: a frame of a change goes out in one burst, an average over one
+	// interval would swing between 0 and several times the rate.
+	a.sentEMA = 0.6*a.sentEMA + 0.4*float64(sentBps)
+	est := a.floorBps
+	if a.est != nil {
+		est = int64(a.est.GetTargetBitrate())
+	}
+	a.estimate = est
+	a.capped = adapt.CapEstimate(est, int64(a.sentEMA), a.floorBps, estimateHeadroom)
+	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
+	a.target = a.rc.Update(now, video)
+	return a.target, data
+}
+
+// requestKeyframe records a keyframe request.
+func (a *adaptation) requestKeyframe() {
+	a.mu.Lock()
+	a.keys.Request()
+	a.mu.Unlock()
+}
+
+// keyframeDue reports whether the next frame must be a keyframe, and when a pending but
+// rate-limited request becomes due (zero when none is pending).
+func (a *adaptation) keyframeDue(now time.Time) (bool, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.keys.Due(now) {
+		return true, time.Time{}
+	}
+	return false, a.keys.PendingAt()
+}
+
+// keyframeSent tells the limiter a keyframe went out.
+func (a *adaptation) keyframeSent(now time.Time) {
+	a.mu.Lock()
+	a.keys.Sent(now)
+	a.mu.Unlock()
+}
+
+// mapQuantizer maps a quantiser on libvpx's 0–63 scale (adapt.Profile) to the codec's own.
+func mapQuantizer(c codec.Codec, q int) int {
+	if c == codec.H264 {
+		return max((q*51+31)/63, 1)
+	}
+	return max(q, 1)
+}
+
+// adaptLoop turns the bandwidth estimate into the encoder target every adaptInterval: the
+// estimate is capped to what the session really sends (application-limited), split between
+// the channels and video, and the rate controller picks bitrate, frame rate and size. The
+// capture loop applies the target at its next frame.
+func (s *session) adaptLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(adaptInterval)
+	defer t.Stop()
+	m := s.srv.metrics
+	cfg := s.srv.cfg
+	var lastVideo, lastChan uint64
+	var gEst, gTarget float64
+	var gMode adapt.Mode
+	ticks := 0
+	last := time.Now()
+	defer func() {
+		m.bwe.Sub(gEst)
+		m.target.Sub(gTarget)
+		if gMode != 0 {
+			m.modes.WithLabelValues(gMode.String()).Dec()
+		}
+	}()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			video, chans := s.bytes.Load(), s.chanBytes.Load()
+			secs := now.Sub(last).Seconds()
+			if secs <= 0 {
+				continue
+			}
+			sent := int64(float64(video-lastVideo+chans-lastChan) * 8 / secs)
+			chanRate := int64(float64(chans-lastChan) * 8 / secs)
+			lastVideo, lastChan, last = video, chans, now
+			s.mu.RLock()
+			size := s.size
+			s.mu.RUnlock()
+			target, data := s.adapt.update(now, sent, chanRate, size.X&^1, size.Y&^1, int(cfg.frameRate), cfg.minKbps, cfg.bitrateKbps)
+			s.setDataRate(data, now)
+			snap := s.adapt.snapshot()
+			if ticks++; ticks%7 == 0 {
+				s.log.Debug("adapt", "estimate", snap.EstimateBps, "capped", snap.CappedBps, "sent", snap.SentBps,
+					"target_kbps", target.BitrateKbps, "fps", target.FPS, "width", target.Width, "mode", snap.mode.String())
+			}
+			est := float64(snap.CappedBps)
+			m.bwe.Add(est - gEst)
+			m.target.Add(float64(target.BitrateKbps)*1000 - gTarget)
+			gEst, gTarget = est, float64(target.BitrateKbps)*1000
+			if snap.mode != gMode {
+				if gMode != 0 {
+					m.modes.WithLabelValues(gMode.String()).Dec()
+				}
+				m.modes.WithLabelValues(snap.mode.String()).Inc()
+				gMode = snap.mode
+			}
+		}
+	}
+}
+
+// SessionInfo is one session as GET /api/sessions lists it.
+type SessionInfo struct {
+	ID      string   `json:"id"`
+	Codec   string   `json:"codec"`
+	Encoder string   `json:"encoder"`
+	Reasons []string `json:"reasons"`
+	// HardwareEncode and HardwareDecode say whether the chosen pair runs in hardware.
+	HardwareEncode bool `json:"hardware_encode"`
+	HardwareDecode bool `json:"hardware_decode"`
+	ScreenWidth    int  `json:"screen_width"`
+	ScreenHeight   int  `json:"screen_height"`
+	VideoWidth     int  `json:"video_width"`
+	VideoHeight    int  `json:"video_height"`
+	// EstimateBps is GCC's estimate; CappedBps after the application-limited cap; SentBps
+	// what the session really sends (smoothed).
+	EstimateBps int64  `json:"estimate_bps"`
+	CappedBps   int64  `json:"capped_bps"`
+	SentBps     int64  `json:"sent_bps"`
+	TargetKbps  int    `json:"target_kbps"`
+	TargetFPS   int    `json:"target_fps"`
+	MaxFrame    int    `json:"max_frame_bytes"`
+	Mode        string `json:"mode"`
+	// Client is what the client said about itself (decoders from the SDP offer and, from a
+	// native client, its capability block).
+	Client ClientInfo `json:"client"`
+	Frames uint64     `json:"frames"`
+	Bytes  uint64     `json:"bytes"`
+}
+
+// ClientInfo is the client part of SessionInfo.
+type ClientInfo struct {
+	Agent        string        `json:"agent,omitempty"`
+	Decoders     []DecoderInfo `json:"decoders"`
+	ScreenWidth  int           `json:"screen_width,omitempty"`
+	ScreenHeight int           `json:"screen_height,omitempty"`
+	DPI          int           `json:"dpi,omitempty"`
+	InputDevices []string      `json:"input_devices,omitempty"`
+}
+
+func (s *session) info() SessionInfo {
+	a := s.adapt.snapshot()
+	s.mu.RLock()
+	size := s.size
+	s.mu.RUnlock()
+	in := SessionInfo{
+		ID: s.id, Codec: string(s.codec), Encoder: s.choice.Encoder, Reasons: s.choice.Reasons,
+		HardwareEncode: s.choice.HardwareEncode, HardwareDecode: s.choice.HardwareDecode,
+		ScreenWidth: size.X, ScreenHeight: size.Y,
+		VideoWidth: int(s.videoW.Load()), VideoHeight: int(s.videoH.Load()),
+		EstimateBps: a.EstimateBps, CappedBps: a.CappedBps, SentBps: a.SentBps,
+		TargetKbps: a.Target.BitrateKbps, TargetFPS: a.FPS, MaxFrame: a.Target.MaxFrameBytes,
+		Mode: a.mode.String(), Frames: s.frames.Load(), Bytes: s.bytes.Load(),
+		Client: ClientInfo{ScreenWidth: s.caps.ScreenWidth, ScreenHeight: s.caps.ScreenHeight,
+			DPI: s.caps.DPI, InputDevices: s.caps.InputDevices, Decoders: []DecoderInfo{}},
+	}
+	for _, d := range s.caps.Decoders {
+		in.Client.Decoders = append(in.Client.Decoders, DecoderInfo{Codec: string(d.Codec), Hardware: d.Hardware,
+			MaxWidth: d.MaxWidth, MaxHeight: d.MaxHeight})
+	}
+	if h := a.hello; h != nil {
+		in.Client.Agent = h.Agent
+		if c := h.Caps; c != nil && in.Client.ScreenWidth == 0 {
+			in.Client.ScreenWidth, in.Client.ScreenHeight, in.Client.DPI = c.ScreenWidth, c.ScreenHeight, c.DPI
+			in.Client.InputDevices = c.InputDevices
+		}
+	}
+	return in
+}
+
+// SessionList returns the open sessions with their negotiation and adaptation state.
+func (s *Server) SessionList() []SessionInfo {
+	s.mu.Lock()
+	list := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		list = append(list, sess)
+	}
+	s.mu.Unlock()
+	out := make([]SessionInfo, 0, len(list))
+	for _, sess := range list {
+		out = append(out, sess.info())
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// handleSessions serves GET /api/sessions: a JSON array of SessionInfo.
+func (s *Server) handleSessions(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(s.SessionList())
+}
