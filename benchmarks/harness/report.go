@@ -142,8 +142,11 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 		avg := sum / float64(n)
 		fmt.Fprintf(&b, "\nAverage end-to-end latency over the scenarios: %s %.1f ms (target %.0f ms).\n", mark(avg <= TargetAvgLatencyMS), avg, TargetAvgLatencyMS)
 	}
-	if len(results) > 0 && results[0].QualityNote != "" {
-		fmt.Fprintf(&b, "\nQuality sampling: %s.\n", results[0].QualityNote)
+	for _, r := range results {
+		if r.QualityNote != "" {
+			fmt.Fprintf(&b, "\nQuality sampling (%s; every scenario's JSON has its own note): %s.\n", r.Scenario, r.QualityNote)
+			break
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
