@@ -27,8 +27,9 @@ args=(--duration "${BENCH_DURATION:-15s}" --width "${size%x*}" --height "${size#
 [ -n "${BENCH_NET:-}" ] && args+=(--net "$BENCH_NET")
 scenarios=${BENCH_SCENARIOS:-all}
 echo "== scenarios ($scenarios) -> $out/scenarios"
+status=0
 # shellcheck disable=SC2086
-"$bin" bench $scenarios "${args[@]}"
+"$bin" bench $scenarios "${args[@]}" || status=1
 netscen=${BENCH_NET_SCENARIOS-fileops web}
 if [ -n "$netscen" ]; then
 	spec=${BENCH_NET_SPEC:-10mbit,20ms,0.5%}
@@ -37,10 +38,13 @@ if [ -n "$netscen" ]; then
 	netargs=(--duration "${BENCH_DURATION:-15s}" --width "${size%x*}" --height "${size#*x}" --out "$out/scenarios-net" --net "$spec")
 	[ -n "${BENCH_CODEC:-}" ] && netargs+=(--codec "$BENCH_CODEC")
 	# shellcheck disable=SC2086
-	"$bin" bench $netscen "${netargs[@]}"
+	"$bin" bench $netscen "${netargs[@]}" || status=1
 fi
 if [ -z "${BENCH_SKIP_GO:-}" ]; then
 	echo "== go benchmarks -> $out/go-bench.txt"
-	go test -run '^$' -bench . -benchmem -count 1 -timeout 60m ${BENCH_GO_PKGS:-./...} | tee "$out/go-bench.txt"
+	# shellcheck disable=SC2086
+	go test -run '^$' -bench . -benchmem -count 1 -timeout 60m ${BENCH_GO_PKGS:-./...} | tee "$out/go-bench.txt" || status=1
 fi
 echo "== done: $out/scenarios/summary.md (+ scenarios-net/), plots beside them, $out/go-bench.txt"
+[ "$status" = 0 ] || echo "== some runs failed (see above)" >&2
+exit "$status"

@@ -101,8 +101,10 @@ func TestReports(t *testing.T) {
 			Series: Series{Latencies: []float64{80}, Seconds: []SecondBin{{0, 1500, 60}}}},
 	}
 	var b strings.Builder
-	require.NoError(t, WriteMarkdown(&b, rs))
+	require.NoError(t, WriteMarkdown(&b, append(rs, &Result{Scenario: "web", Error: "no video frame decoded"})))
 	md := b.String()
+	assert.Contains(t, md, "| web | failed: no video frame decoded |")
+	assert.Contains(t, md, "| web | ❌ failed |")
 	assert.Contains(t, md, "| fileops | ✅ 40.0 ms (target 50) | ❌ 2.50 Mbit/s | n/a (not a 60 fps scene) | ✅ 97.0 |")
 	assert.Contains(t, md, "| 3d | ❌ 80.0 ms (target 70) | ✅ 0.00 Mbit/s | ✅ 59.9 | not measured |")
 	assert.Contains(t, md, "Average end-to-end latency over the scenarios: ✅ 60.0 ms")

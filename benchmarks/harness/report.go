@@ -79,6 +79,10 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 	b.WriteString("| scenario | codec | latency mean / p50 / p95 / p99 ms | answered | bitrate avg / p95 kbit/s | fps delivered (drawn) | dropped | VMAF mean / min | PSNR-Y dB | SSIM | CPU ms/frame (cores) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(&b, "| %s | failed: %s |  |  |  |  |  |  |  |  |  |\n", r.Scenario, strings.ReplaceAll(r.Error, "|", "/"))
+			continue
+		}
 		l := r.LatencyMS
 		q := "n/a | n/a | n/a"
 		if r.VMAF.Frames > 0 {
@@ -91,6 +95,9 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 	b.WriteString("\n## Where the latency goes (mean ms)\n\n")
 	b.WriteString("| scenario | uplink | app | capture | encode | network | decode | total |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
+		if r.Error != "" {
+			continue
+		}
 		d := r.Breakdown
 		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", r.Scenario, d.Uplink.Mean, d.App.Mean,
 			d.Capture.Mean, d.Encode.Mean, d.Network.Mean, d.Decode.Mean, r.LatencyMS.Mean)
@@ -99,6 +106,9 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 
 	b.WriteString("\n## Frames in the window\n\n| scenario | drawn | captured | delivered | not captured | lost after capture | keyframes (kB) | refinements | RTP packets lost | decode errors |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
+		if r.Error != "" {
+			continue
+		}
 		f := r.Frames
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d (%.0f) | %d | %d | %d |\n", r.Scenario, f.Drawn, f.Captured, f.Delivered,
 			f.NotCaptured, f.LostAfterCapture, f.Keyframes, float64(f.KeyframeBytes)/1000, f.Refines, f.PacketsLost, f.DecodeErrors)
@@ -106,6 +116,10 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 	b.WriteString("\n## Against the published targets\n\n| scenario | latency | bandwidth < 2 Mbit/s | 60 FPS | VMAF > 95 |\n|---|---|---|---|---|\n")
 	sum, n := 0.0, 0
 	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(&b, "| %s | ❌ failed | | | |\n", r.Scenario)
+			continue
+		}
 		t := LatencyTarget(r.Scenario)
 		lat := "no answer"
 		if r.LatencyMS.Answered > 0 {
@@ -128,8 +142,11 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 		avg := sum / float64(n)
 		fmt.Fprintf(&b, "\nAverage end-to-end latency over the scenarios: %s %.1f ms (target %.0f ms).\n", mark(avg <= TargetAvgLatencyMS), avg, TargetAvgLatencyMS)
 	}
-	if len(results) > 0 && results[0].QualityNote != "" {
-		fmt.Fprintf(&b, "\nQuality sampling: %s.\n", results[0].QualityNote)
+	for _, r := range results {
+		if r.QualityNote != "" {
+			fmt.Fprintf(&b, "\nQuality sampling (%s; every scenario's JSON has its own note): %s.\n", r.Scenario, r.QualityNote)
+			break
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

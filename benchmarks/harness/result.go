@@ -179,7 +179,10 @@ type Series struct {
 
 // Result is the outcome of one run; its JSON form is what `shadowless bench --json` writes.
 type Result struct {
-	Scenario  string    `json:"scenario"`
+	Scenario string `json:"scenario"`
+	// Error says why the run failed (set by callers that go on with other scenarios);
+	// the numbers are then empty.
+	Error     string    `json:"error,omitempty"`
 	Codec     string    `json:"codec"`
 	Width     int       `json:"width"`
 	Height    int       `json:"height"`

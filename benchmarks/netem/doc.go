@@ -3,7 +3,8 @@
 //
 // Link is the model, a pure state machine (packet size and arrival time in, delivery time
 // or drop out): a token-bucket-like serializer at the bottleneck rate with a tail-drop
-// queue, then a fixed propagation delay, with Bernoulli loss before the queue. Relay runs
+// queue (1000 full-size packets by default, as tc netem), then a fixed propagation delay,
+// with Bernoulli loss before the queue. Relay runs
 // two Links, one per direction, between two UDP sockets on 127.0.0.1, and SignalProxy
 // rewrites the ICE candidates in the offer and answer of an asp server so that each peer
 // sees the other only through the relay. Both peers keep their real pion stacks on real

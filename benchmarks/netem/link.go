@@ -21,9 +21,13 @@ type Spec struct {
 	// Loss is the probability that a packet is dropped, in each direction (0 to 1).
 	Loss float64
 	// QueueBytes bounds what may wait at the bottleneck before packets are tail-dropped
-	// (default: 100 ms worth at the rate, at least 64 KiB).
+	// (default DefaultQueueBytes, tc netem's default limit of 1000 full-size packets).
 	QueueBytes int
 }
+
+// DefaultQueueBytes is the bottleneck queue when Spec.QueueBytes is 0: 1000 packets of
+// 1500 bytes, as tc netem's default limit of 1000 packets.
+const DefaultQueueBytes = 1000 * 1500
 
 // IsZero reports whether the spec leaves the path as it is.
 func (s Spec) IsZero() bool { return s.RateBps == 0 && s.Delay == 0 && s.Loss == 0 }
@@ -130,7 +134,7 @@ type Link struct {
 func NewLink(sp Spec, seed uint64) *Link {
 	q := sp.QueueBytes
 	if q <= 0 {
-		q = max(int(sp.RateBps/8/10), 64<<10)
+		q = DefaultQueueBytes
 	}
 	return &Link{rate: sp.RateBps, delay: sp.Delay / 2, loss: sp.Loss, queue: q, rng: rand.New(rand.NewPCG(seed, 0x6e65))}
 }

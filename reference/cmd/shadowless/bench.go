@@ -160,6 +160,7 @@ func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []stri
 		}
 	}
 	var results []*harness.Result
+	var failed []string
 	for i, sc := range args {
 		fmt.Fprintf(stderr, "== [%d/%d] %s: %v at %dx%d", i+1, len(args), sc, f.duration, f.width, f.height)
 		if f.net != "" {
@@ -176,7 +177,15 @@ func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []stri
 		start := time.Now()
 		res, err := harness.Run(ctx, cfg)
 		if err != nil {
-			return fmt.Errorf("%s: %w", sc, err)
+			if ctx.Err() != nil || len(args) == 1 {
+				return fmt.Errorf("%s: %w", sc, err)
+			}
+			// Go on with the other scenarios; the failure is in the results and the exit code.
+			fmt.Fprintf(stderr, "   FAILED: %v\n", err)
+			failed = append(failed, sc)
+			results = append(results, &harness.Result{Scenario: sc, Error: err.Error(), Width: f.width, Height: f.height,
+				Seed: f.seed, DurationS: f.duration.Seconds()})
+			continue
 		}
 		fmt.Fprintf(stderr, "   done in %v: latency p50 %.1f ms p95 %.1f ms, %.0f kbit/s, %.1f fps, VMAF %.1f\n",
 			time.Since(start).Round(time.Second), res.LatencyMS.P50, res.LatencyMS.P95, res.Bitrate.Avg, res.FPS, res.VMAF.Mean)
@@ -217,5 +226,11 @@ func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []stri
 			return err
 		}
 	}
-	return harness.WriteMarkdown(out, results)
+	if err := harness.WriteMarkdown(out, results); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d scenarios failed: %s", len(failed), len(args), strings.Join(failed, ", "))
+	}
+	return nil
 }
