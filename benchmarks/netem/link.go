@@ -32,6 +32,7 @@ const DefaultQueueBytes = 1000 * 1500
 // IsZero reports whether the spec leaves the path as it is.
 func (s Spec) IsZero() bool { return s.RateBps == 0 && s.Delay == 0 && s.Loss == 0 }
 
+// String renders the spec as the --net flag writes it, e.g. "10mbit,20ms,0.5%".
 func (s Spec) String() string {
 	rate := "unlimited"
 	if s.RateBps > 0 {

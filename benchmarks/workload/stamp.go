@@ -33,6 +33,7 @@ type Stamp struct {
 	Response uint8
 }
 
+// String renders the stamp for logs and test failures.
 func (s Stamp) String() string { return fmt.Sprintf("frame %d response %d", s.Frame, s.Response) }
 
 // Bits returns the 32 cells of the stamp, true for white: 3 sync cells (1 0 1), the frame
