@@ -61,6 +61,7 @@ type vifState struct {
 	am1, am2      []uint32
 	arr, add, ard []uint64
 	packed        []uint64
+	ring8         vif8Ring
 }
 
 func (s *vifState) ensureAcc(w int) {
@@ -204,7 +205,7 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		}
 		fc := filt[half]
 		if scale == 0 && bpc == 8 {
-			s.vertical8(ref, dis, rows[:fw], w, mu1[pad:pad+w], mu2[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
+			s.vertical8(ref, dis, i, h, w, mu1[pad:pad+w], mu2[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
 		} else {
 			// vertical pass: centre tap, then the symmetric pairs of taps
 			rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
@@ -328,40 +329,87 @@ func (a *vifAccum) result() (float32, float32) {
 	return float32(num), float32(den)
 }
 
-// vertical8 is the vertical pass of scale 0 for 8-bit input (17 taps), with reference and
-// distorted sums packed two to a uint64: every partial sum stays below 2^32 for 8-bit
-// samples, so the lanes never carry into each other and the results are exact.
-func (s *vifState) vertical8(ref, dis []uint16, rows []int, w int, mu1, mu2, xx, yy, xy []uint32) {
-	filt := vifFilters[0]
-	const half = 8
-	var ra, rb, da, db [half][]uint16
-	for k := 0; k < half; k++ {
-		ra[k] = ref[rows[k] : rows[k]+w]
-		rb[k] = ref[rows[16-k] : rows[16-k]+w]
-		da[k] = dis[rows[k] : rows[k]+w]
-		db[k] = dis[rows[16-k] : rows[16-k]+w]
-	}
-	rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
-	fc := uint64(filt[half])
-	mu1, mu2, xx, yy, xy = mu1[:w], mu2[:w], xx[:w], yy[:w], xy[:w]
-	for j := 0; j < w; j++ {
-		x, y := uint64(rc[j]), uint64(dc[j])
-		mu := fc * (x | y<<32)
-		sq := fc * (x*x | (y*y)<<32)
-		sxy := fc * (x * y)
-		for k := 0; k < half; k++ {
-			f := uint64(filt[k])
-			xa, xb := uint64(ra[k][j]), uint64(rb[k][j])
-			ya, yb := uint64(da[k][j]), uint64(db[k][j])
-			mu += f * ((xa + xb) | (ya+yb)<<32)
-			sq += f * ((xa*xa + xb*xb) | (ya*ya+yb*yb)<<32)
-			sxy += f * (xa*ya + xb*yb)
+// vif8Ring holds the input rows of the scale-0 window for 8-bit samples, each packed once
+// for the vertical pass (reference x, distorted y): p = x | y<<32, sq = x*x | y*y<<32 and
+// xy = x*y. Every filtered sum of these stays below 2^32 (samples < 2^8, squares < 2^16,
+// taps summing to 2^16), so the lanes never carry into each other and the results are exact.
+// Packing a row once instead of once per output row it feeds (17 times) saves most of the
+// multiplications. Row r lives in slot r%17: the window of output row i only spans real
+// rows i-8..i+8 (mirroring stays inside it), so no two rows it needs share a slot.
+type vif8Ring struct {
+	p, sq  [17][]uint64
+	xy     [17][]uint32
+	packed int // rows 0..packed-1 have been packed (the last 17 of them are present)
+	// tap accumulators of one output row
+	accP, accS []uint64
+	accX       []uint32
+}
+
+func (r *vif8Ring) reset(w int) {
+	if cap(r.accP) < w {
+		for k := range r.p {
+			r.p[k], r.sq[k], r.xy[k] = make([]uint64, w), make([]uint64, w), make([]uint32, w)
 		}
-		mu1[j] = (uint32(mu) + 128) >> 8
-		mu2[j] = (uint32(mu>>32) + 128) >> 8
-		xx[j] = uint32(sq)
-		yy[j] = uint32(sq >> 32)
-		xy[j] = uint32(sxy)
+		r.accP, r.accS, r.accX = make([]uint64, w), make([]uint64, w), make([]uint32, w)
+	}
+	r.packed = 0
+}
+
+// fill packs input rows up to and including row last.
+func (r *vif8Ring) fill(ref, dis []uint16, w, last int) {
+	for ; r.packed <= last; r.packed++ {
+		k := r.packed % 17
+		p, sq, xy := r.p[k][:w], r.sq[k][:w], r.xy[k][:w]
+		rr := ref[r.packed*w:][:w]
+		dr := dis[r.packed*w:][:w]
+		for j := range p {
+			x, y := uint64(rr[j]), uint64(dr[j])
+			p[j] = x | y<<32
+			sq[j] = x*x | (y*y)<<32
+			xy[j] = uint32(x * y)
+		}
+	}
+}
+
+// vertical8 is the vertical pass of scale 0 for 8-bit input (17 taps) over the packed rows
+// of output row i; it walks the taps in the outer loop so every inner loop is a plain
+// streaming multiply-add over whole rows.
+func (s *vifState) vertical8(ref, dis []uint16, i, h, w int, mu1, mu2, xx, yy, xy []uint32) {
+	r := &s.ring8
+	if i == 0 {
+		r.reset(w)
+	}
+	r.fill(ref, dis, w, min(i+8, h-1))
+	filt := vifFilters[0]
+	slot := func(k int) int { return mirror(i-8+k, h) % 17 }
+	ap, as, ax := r.accP[:w], r.accS[:w], r.accX[:w]
+	c := slot(8)
+	pm, sm, xm := r.p[c][:len(ap)], r.sq[c][:len(ap)], r.xy[c][:len(ap)]
+	fc := uint64(filt[8])
+	for j := range ap {
+		ap[j] = fc * pm[j]
+		as[j] = fc * sm[j]
+		ax[j] = uint32(fc) * xm[j]
+	}
+	for k := 0; k < 8; k++ {
+		a, b := slot(k), slot(16-k)
+		pa, pb := r.p[a][:len(ap)], r.p[b][:len(ap)]
+		sa, sb := r.sq[a][:len(ap)], r.sq[b][:len(ap)]
+		xa, xb := r.xy[a][:len(ap)], r.xy[b][:len(ap)]
+		f := uint64(filt[k])
+		for j := range ap {
+			ap[j] += f * (pa[j] + pb[j])
+			as[j] += f * (sa[j] + sb[j])
+			ax[j] += uint32(f) * (xa[j] + xb[j])
+		}
+	}
+	mu1, mu2, xx, yy, xy = mu1[:len(ap)], mu2[:len(ap)], xx[:len(ap)], yy[:len(ap)], xy[:len(ap)]
+	for j := range ap {
+		mu1[j] = (uint32(ap[j]) + 128) >> 8
+		mu2[j] = (uint32(ap[j]>>32) + 128) >> 8
+		xx[j] = uint32(as[j])
+		yy[j] = uint32(as[j] >> 32)
+		xy[j] = ax[j]
 	}
 }
 
