@@ -110,6 +110,7 @@ type admState struct {
 	r, ad            admBands
 	csfA, csfF       admBands
 	tmp              []int32
+	nb               []int32 // cm's neighbour sums of one row, then column sums
 	indY, indX       [4][]int
 }
 
@@ -445,6 +446,9 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		}
 		return i + 1
 	}
+	// the bands by name, hoisted out of the per-sample loops
+	mh, mv, md := masker.h, masker.v, masker.d
+	srcB := [3][]int32{src.h, src.v, src.d}
 	var acc [3]int64
 	if scale == 0 {
 		irf := [3]int64{36453, 36453, 49417}
@@ -466,25 +470,16 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		for i := top; i < bottom; i++ {
 			iu, id := up(i)*w, down(i, h)*w
 			ic := i * w
+			nb := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)
 			var inner [3]int64
 			for j := left; j < right; j++ {
-				jl, jr := j-1, j+1
-				if j == 0 {
-					jl = 1
-				}
-				if j == w-1 {
-					jr = w - 1
-				}
-				var thr int32
-				for t := 0; t < 3; t++ {
-					f := flt.band(t)
-					m := masker.band(t)
-					sum := f[iu+jl] + f[iu+j] + f[iu+jr] + f[ic+jl] + f[ic+jr] + f[id+jl] + f[id+j] + f[id+jr]
-					sum += int32(int16((oneBy15*abs32(m[ic+j]) + 2048) >> 12))
-					thr += sum
-				}
-				for t := 0; t < 3; t++ {
-					x := int64(abs32(int32(int64(src.band(t)[ic+j]) * irf[t])))
+				// int32 sums wrap like libvmaf's, so grouping them differently is exact
+				thr := nb[j] +
+					int32(int16((oneBy15*abs32(mh[ic+j])+2048)>>12)) +
+					int32(int16((oneBy15*abs32(mv[ic+j])+2048)>>12)) +
+					int32(int16((oneBy15*abs32(md[ic+j])+2048)>>12))
+				for t, b := range srcB {
+					x := int64(abs32(int32(int64(b[ic+j]) * irf[t])))
 					x -= int64(thr) << subShift[t]
 					if x < 0 {
 						x = 0
@@ -523,25 +518,15 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 	for i := top; i < bottom; i++ {
 		iu, id := up(i)*w, down(i, h)*w
 		ic := i * w
+		nb := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)
 		var inner [3]int64
 		for j := left; j < right; j++ {
-			jl, jr := j-1, j+1
-			if j == 0 {
-				jl = 1
-			}
-			if j == w-1 {
-				jr = w - 1
-			}
-			var thr int32
-			for t := 0; t < 3; t++ {
-				f := flt.band(t)
-				m := masker.band(t)
-				sum := f[iu+jl] + f[iu+j] + f[iu+jr] + f[ic+jl] + f[ic+jr] + f[id+jl] + f[id+j] + f[id+jr]
-				sum += int32((i4OneBy15*int64(abs32(m[ic+j])) + i4AddFlt) >> 32)
-				thr += sum
-			}
-			for t := 0; t < 3; t++ {
-				x := int64(abs32(int32((int64(src.band(t)[ic+j])*irf[t] + 1<<27) >> 28)))
+			thr := nb[j] +
+				int32((i4OneBy15*int64(abs32(mh[ic+j]))+i4AddFlt)>>32) +
+				int32((i4OneBy15*int64(abs32(mv[ic+j]))+i4AddFlt)>>32) +
+				int32((i4OneBy15*int64(abs32(md[ic+j]))+i4AddFlt)>>32)
+			for t, b := range srcB {
+				x := int64(abs32(int32((int64(b[ic+j])*irf[t] + 1<<27) >> 28)))
 				x -= int64(thr)
 				if x < 0 {
 					x = 0
@@ -563,6 +548,50 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		sum += powf(fa, oneThird) + powAdd
 	}
 	return sum
+}
+
+// cmNeighbourRow returns, for j in [left,right), the sum over the three bands of flt of the
+// eight neighbours of sample j of the row at offset ic (iu and id: the rows above and below;
+// columns reflect at the left edge and repeat at the right). Each column's three-row sum is
+// computed once and shared by the three outputs that read it; int32 sums wrap like libvmaf's,
+// so regrouping them is exact.
+func (s *admState) cmNeighbourRow(flt *admBands, w, iu, ic, id, left, right int) []int32 {
+	if cap(s.nb) < 2*w {
+		s.nb = make([]int32, 2*w)
+	}
+	nb, col := s.nb[:w], s.nb[w:2*w]
+	if w < 2 {
+		// one column: its reflection lies outside the row, so keep the direct indexing
+		for j := left; j < right; j++ {
+			jl, jr := j+1, j
+			nb[j] = cmNeighbours(flt.h, iu, ic, id, jl, j, jr) + cmNeighbours(flt.v, iu, ic, id, jl, j, jr) +
+				cmNeighbours(flt.d, iu, ic, id, jl, j, jr)
+		}
+		return nb
+	}
+	uh, ch, dh := flt.h[iu:][:w], flt.h[ic:][:w], flt.h[id:][:w]
+	uv, cv, dv := flt.v[iu:][:w], flt.v[ic:][:w], flt.v[id:][:w]
+	ud, cd, dd := flt.d[iu:][:w], flt.d[ic:][:w], flt.d[id:][:w]
+	for j := max(left-1, 0); j < min(right+1, w); j++ {
+		col[j] = uh[j] + ch[j] + dh[j] + uv[j] + cv[j] + dv[j] + ud[j] + cd[j] + dd[j]
+	}
+	for j := left; j < right; j++ {
+		jl, jr := j-1, j+1
+		if j == 0 {
+			jl = 1
+		}
+		if j == w-1 {
+			jr = w - 1
+		}
+		nb[j] = col[jl] + col[j] + col[jr] - ch[j] - cv[j] - cd[j]
+	}
+	return nb
+}
+
+// cmNeighbours sums the eight neighbours of (ic+j) in f; iu, ic, id are the offsets of the
+// rows above, at and below, jl and jr the columns left and right (reflected at the edges).
+func cmNeighbours(f []int32, iu, ic, id, jl, j, jr int) int32 {
+	return f[iu+jl] + f[iu+j] + f[iu+jr] + f[ic+jl] + f[ic+jr] + f[id+jl] + f[id+j] + f[id+jr]
 }
 
 // admScores computes ADM2, AIM, ADM3 and the per-scale ratios of one luma pair.
