@@ -56,7 +56,7 @@ type vifState struct {
 	ref, dis   [2][]uint16 // scale inputs (ping-pong); scale 0 reads the frame directly
 	mu1, mu2   []uint32    // vertical pass results, padded by 8 on each side
 	xx, yy, xy []uint32
-	c1, c2     []uint32 // subsample vertical pass, padded
+	c          []uint64 // subsample vertical pass, reference | distorted<<32, padded
 	// vertical accumulators of the statistic
 	am1, am2      []uint32
 	arr, add, ard []uint64
@@ -86,8 +86,7 @@ func (s *vifState) ensure(w, h int) {
 		s.xx = make([]uint32, pw)
 		s.yy = make([]uint32, pw)
 		s.xy = make([]uint32, pw)
-		s.c1 = make([]uint32, pw)
-		s.c2 = make([]uint32, pw)
+		s.c = make([]uint64, pw)
 	}
 }
 
@@ -111,6 +110,9 @@ func (s *vifState) vifScores(ref, dis []uint16, w, h, bpc int) [4]float64 {
 }
 
 // subsample low-pass filters (filter of `scale`) and decimates ref/dis (w x h) into nr/nd.
+// Reference and distorted sums travel packed in one uint64 (reference in the low half):
+// inputs are below 2^16 and the taps sum to 2^16, so every sum stays below 2^32 in both
+// passes and the lanes never carry into each other; each lane is exactly libvmaf's uint32.
 func (s *vifState) subsample(ref, dis, nr, nd []uint16, w, h, scale, bpc int) {
 	filt := vifFilters[scale]
 	fw := len(filt)
@@ -122,50 +124,48 @@ func (s *vifState) subsample(ref, dis, nr, nd []uint16, w, h, scale, bpc int) {
 	} else {
 		vshift, vround = 16, 1<<15
 	}
-	c1 := s.c1[:w+2*16]
-	c2 := s.c2[:w+2*16]
 	const pad = 16
+	c := s.c[:w+2*pad]
 	ow := w / 2
 	var rows [17]int
 	for i := 0; i < h; i += 2 {
 		for k := 0; k < fw; k++ {
 			rows[k] = mirror(i-half+k, h) * w
 		}
-		o1, o2 := c1[pad:pad+w], c2[pad:pad+w]
-		fc := filt[half]
-		rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
-		for j := range o1 {
-			o1[j] = fc * uint32(rc[j])
-			o2[j] = fc * uint32(dc[j])
+		o := c[pad : pad+w]
+		fc := uint64(filt[half])
+		rc, dc := ref[rows[half]:][:len(o)], dis[rows[half]:][:len(o)]
+		for j := range o {
+			o[j] = fc * (uint64(rc[j]) | uint64(dc[j])<<32)
 		}
 		for k := 0; k < half; k++ {
-			f := filt[k]
-			ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
-			da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
-			for j := range o1 {
-				o1[j] += f * (uint32(ra[j]) + uint32(rb[j]))
-				o2[j] += f * (uint32(da[j]) + uint32(db[j]))
+			f := uint64(filt[k])
+			ra, rb := ref[rows[k]:][:len(o)], ref[rows[fw-1-k]:][:len(o)]
+			da, db := dis[rows[k]:][:len(o)], dis[rows[fw-1-k]:][:len(o)]
+			for j := range o {
+				o[j] += f * ((uint64(ra[j]) + uint64(rb[j])) | (uint64(da[j])+uint64(db[j]))<<32)
 			}
 		}
-		for j := range o1 {
-			o1[j] = (o1[j] + vround) >> vshift
-			o2[j] = (o2[j] + vround) >> vshift
+		for j := range o {
+			r := (uint32(o[j]) + vround) >> vshift
+			d := (uint32(o[j]>>32) + vround) >> vshift
+			o[j] = uint64(r) | uint64(d)<<32
 		}
 		for f := 1; f <= half; f++ {
-			c1[pad-f], c2[pad-f] = c1[pad+f], c2[pad+f]
-			c1[pad+w-1+f], c2[pad+w-1+f] = c1[pad+w-1-f], c2[pad+w-1-f]
+			c[pad-f] = c[pad+f]
+			c[pad+w-1+f] = c[pad+w-1-f]
 		}
+		// horizontal pass at the even columns only, pairing the symmetric taps
 		orow := (i / 2) * ow
-		for j := 0; j < 2*ow; j += 2 {
-			var ar, ad uint32
-			base := pad + j - half
-			for k := 0; k < fw; k++ {
-				f := filt[k]
-				ar += f * c1[base+k]
-				ad += f * c2[base+k]
+		or, od := nr[orow:][:ow], nd[orow:][:ow]
+		for j := range or {
+			m := c[pad+2*j-half : pad+2*j+half+1]
+			a := fc * m[half]
+			for k := 0; k < half; k++ {
+				a += uint64(filt[k]) * (m[k] + m[fw-1-k])
 			}
-			nr[orow+j/2] = uint16((ar + 32768) >> 16)
-			nd[orow+j/2] = uint16((ad + 32768) >> 16)
+			or[j] = uint16((uint32(a) + 32768) >> 16)
+			od[j] = uint16((uint32(a>>32) + 32768) >> 16)
 		}
 		if i/2+1 >= h/2 {
 			break
