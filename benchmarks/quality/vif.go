@@ -58,15 +58,15 @@ type vifState struct {
 	xx, yy, xy []uint32
 	c          []uint64 // subsample vertical pass, reference | distorted<<32, padded
 	// vertical accumulators of the statistic
-	am1, am2      []uint32
+	am            []uint64 // both mean sums, packed
 	arr, add, ard []uint64
 	packed        []uint64
 	ring8         vif8Ring
 }
 
 func (s *vifState) ensureAcc(w int) {
-	if cap(s.am1) < w {
-		s.am1, s.am2 = make([]uint32, w), make([]uint32, w)
+	if cap(s.am) < w {
+		s.am = make([]uint64, w)
 		s.arr, s.add, s.ard = make([]uint64, w), make([]uint64, w), make([]uint64, w)
 	}
 }
@@ -87,6 +87,7 @@ func (s *vifState) ensure(w, h int) {
 		s.yy = make([]uint32, pw)
 		s.xy = make([]uint32, pw)
 		s.c = make([]uint64, pw)
+		s.packed = make([]uint64, pw)
 	}
 }
 
@@ -195,8 +196,8 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 	mu1, mu2 := s.mu1[:w+2*pad], s.mu2[:w+2*pad]
 	xx, yy, xy := s.xx[:w+2*pad], s.yy[:w+2*pad], s.xy[:w+2*pad]
 	s.ensureAcc(w)
-	am1, am2 := s.am1[:w], s.am2[:w]
-	arr, add, ard := s.arr[:w], s.add[:w], s.ard[:w]
+	am := s.am[:w]
+	arr, add, ard := s.arr[:len(am)], s.add[:len(am)], s.ard[:len(am)]
 	var acc vifAccum
 	var rows [17]int
 	for i := 0; i < h; i++ {
@@ -207,27 +208,26 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		if scale == 0 && bpc == 8 {
 			s.vertical8(ref, dis, i, h, w, mu1[pad:pad+w], mu2[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
 		} else {
-			// vertical pass: centre tap, then the symmetric pairs of taps
-			rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
-			for j := range rc {
+			// vertical pass: centre tap, then the symmetric pairs of taps. The two mean
+			// sums travel packed in am (reference in the low half): samples are below 2^16
+			// and the taps sum to 2^16, so each lane is exactly libvmaf's uint32 sum.
+			rc, dc := ref[rows[half]:][:len(am)], dis[rows[half]:][:len(am)]
+			fc64 := uint64(fc)
+			for j := range am {
 				x, y := uint32(rc[j]), uint32(dc[j])
-				am1[j] = fc * x
-				am2[j] = fc * y
-				f64 := uint64(fc)
-				arr[j] = f64 * uint64(x*x)
-				add[j] = f64 * uint64(y*y)
-				ard[j] = f64 * uint64(x*y)
+				am[j] = fc64 * (uint64(x) | uint64(y)<<32)
+				arr[j] = fc64 * uint64(x*x)
+				add[j] = fc64 * uint64(y*y)
+				ard[j] = fc64 * uint64(x*y)
 			}
 			for k := 0; k < half; k++ {
-				f := filt[k]
-				f64 := uint64(f)
-				ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
-				da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
-				for j := range ra {
+				f64 := uint64(filt[k])
+				ra, rb := ref[rows[k]:][:len(am)], ref[rows[fw-1-k]:][:len(am)]
+				da, db := dis[rows[k]:][:len(am)], dis[rows[fw-1-k]:][:len(am)]
+				for j := range am {
 					xa, xb := uint64(ra[j]), uint64(rb[j])
 					ya, yb := uint64(da[j]), uint64(db[j])
-					am1[j] += f * uint32(xa+xb)
-					am2[j] += f * uint32(ya+yb)
+					am[j] += f64 * ((xa + xb) | (ya+yb)<<32)
 					arr[j] += f64 * (xa*xa + xb*xb)
 					add[j] += f64 * (ya*ya + yb*yb)
 					ard[j] += f64 * (xa*ya + xb*yb)
@@ -237,8 +237,8 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 			m1o, m2o := mu1[pad:pad+w], mu2[pad:pad+w]
 			xxo, yyo, xyo := xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w]
 			for j := range m1o {
-				m1o[j] = (am1[j] + mround) >> mshift
-				m2o[j] = (am2[j] + mround) >> mshift
+				m1o[j] = (uint32(am[j]) + mround) >> mshift
+				m2o[j] = (uint32(am[j]>>32) + mround) >> mshift
 				xxo[j] = uint32((arr[j] + sqround) >> sqshift)
 				yyo[j] = uint32((add[j] + sqround) >> sqshift)
 				xyo[j] = uint32((ard[j] + sqround) >> sqshift)
@@ -254,33 +254,35 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 			s.horizontal17(&acc, mu1, mu2, xx, yy, xy, w)
 			continue
 		}
-		// horizontal pass, pairing symmetric taps
-		for j := range am1 {
+		// horizontal pass, pairing symmetric taps; the means packed as in the vertical pass
+		// (they are below 2^16 after its rounding shift, so the lanes stay exact again)
+		pm := s.packed[:w+2*pad]
+		for j := pad - half; j < pad+w+half; j++ {
+			pm[j] = uint64(mu1[j]) | uint64(mu2[j])<<32
+		}
+		fc64 := uint64(fc)
+		for j := range am {
 			c := pad + j
-			am1[j] = fc * mu1[c]
-			am2[j] = fc * mu2[c]
-			arr[j] = uint64(fc) * uint64(xx[c])
-			add[j] = uint64(fc) * uint64(yy[c])
-			ard[j] = uint64(fc) * uint64(xy[c])
+			am[j] = fc64 * pm[c]
+			arr[j] = fc64 * uint64(xx[c])
+			add[j] = fc64 * uint64(yy[c])
+			ard[j] = fc64 * uint64(xy[c])
 		}
 		for k := 1; k <= half; k++ {
-			f := filt[half-k]
-			f64 := uint64(f)
-			m1a, m1b := mu1[pad-k:pad-k+w], mu1[pad+k:pad+k+w]
-			m2a, m2b := mu2[pad-k:pad-k+w], mu2[pad+k:pad+k+w]
-			xxa, xxb := xx[pad-k:pad-k+w], xx[pad+k:pad+k+w]
-			yya, yyb := yy[pad-k:pad-k+w], yy[pad+k:pad+k+w]
-			xya, xyb := xy[pad-k:pad-k+w], xy[pad+k:pad+k+w]
-			for j := range am1 {
-				am1[j] += f * (m1a[j] + m1b[j])
-				am2[j] += f * (m2a[j] + m2b[j])
+			f64 := uint64(filt[half-k])
+			pa, pb := pm[pad-k:][:len(am)], pm[pad+k:][:len(am)]
+			xxa, xxb := xx[pad-k:][:len(am)], xx[pad+k:][:len(am)]
+			yya, yyb := yy[pad-k:][:len(am)], yy[pad+k:][:len(am)]
+			xya, xyb := xy[pad-k:][:len(am)], xy[pad+k:][:len(am)]
+			for j := range am {
+				am[j] += f64 * (pa[j] + pb[j])
 				arr[j] += f64 * (uint64(xxa[j]) + uint64(xxb[j]))
 				add[j] += f64 * (uint64(yya[j]) + uint64(yyb[j]))
 				ard[j] += f64 * (uint64(xya[j]) + uint64(xyb[j]))
 			}
 		}
-		for j := range am1 {
-			acc.add(am1[j], am2[j], uint32((arr[j]+32768)>>16), uint32((add[j]+32768)>>16), uint32((ard[j]+32768)>>16))
+		for j := range am {
+			acc.add(uint32(am[j]), uint32(am[j]>>32), uint32((arr[j]+32768)>>16), uint32((add[j]+32768)>>16), uint32((ard[j]+32768)>>16))
 		}
 	}
 	return acc.result()
