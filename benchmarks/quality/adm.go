@@ -157,14 +157,17 @@ func (s *admState) dwt(src16 []uint16, src32 []int32, dst *admBands, w, h, scale
 	lo, hi := s.tmp[:w], s.tmp[w:2*w]
 	for i := 0; i < hh; i++ {
 		r0, r1, r2, r3 := s.indY[0][i]*w, s.indY[1][i]*w, s.indY[2][i]*w, s.indY[3][i]*w
+		// vertical pass over whole rows (exact-length slices: no bounds checks inside)
 		if scale == 0 {
 			round := int32(1) << (bpc - 1)
 			sh := uint(bpc)
-			for j := 0; j < w; j++ {
-				u0, u1, u2, u3 := int32(src16[r0+j]), int32(src16[r1+j]), int32(src16[r2+j]), int32(src16[r3+j])
-				a := dwtLo[0]*u0 + dwtLo[1]*u1 + dwtLo[2]*u2 + dwtLo[3]*u3 - dwtLoSum*round
+			u0, u1, u2, u3 := src16[r0:][:len(lo)], src16[r1:][:len(lo)], src16[r2:][:len(lo)], src16[r3:][:len(lo)]
+			hi := hi[:len(lo)]
+			for j := range lo {
+				x0, x1, x2, x3 := int32(u0[j]), int32(u1[j]), int32(u2[j]), int32(u3[j])
+				a := dwtLo[0]*x0 + dwtLo[1]*x1 + dwtLo[2]*x2 + dwtLo[3]*x3 - dwtLoSum*round
 				lo[j] = int32(int16((a + round) >> sh))
-				b := dwtHi[0]*u0 + dwtHi[1]*u1 + dwtHi[2]*u2 + dwtHi[3]*u3
+				b := dwtHi[0]*x0 + dwtHi[1]*x1 + dwtHi[2]*x2 + dwtHi[3]*x3
 				hi[j] = int32(int16((b + round) >> sh))
 			}
 		} else {
@@ -173,24 +176,28 @@ func (s *admState) dwt(src16 []uint16, src32 []int32, dst *admBands, w, h, scale
 			if scale > 1 {
 				round, sh = 32768, 16
 			}
-			for j := 0; j < w; j++ {
-				u0, u1, u2, u3 := int64(src32[r0+j]), int64(src32[r1+j]), int64(src32[r2+j]), int64(src32[r3+j])
-				a := int64(dwtLo[0])*u0 + int64(dwtLo[1])*u1 + int64(dwtLo[2])*u2 + int64(dwtLo[3])*u3
+			u0, u1, u2, u3 := src32[r0:][:len(lo)], src32[r1:][:len(lo)], src32[r2:][:len(lo)], src32[r3:][:len(lo)]
+			hi := hi[:len(lo)]
+			for j := range lo {
+				x0, x1, x2, x3 := int64(u0[j]), int64(u1[j]), int64(u2[j]), int64(u3[j])
+				a := int64(dwtLo[0])*x0 + int64(dwtLo[1])*x1 + int64(dwtLo[2])*x2 + int64(dwtLo[3])*x3
 				lo[j] = int32((a + round) >> sh)
-				b := int64(dwtHi[0])*u0 + int64(dwtHi[1])*u1 + int64(dwtHi[2])*u2 + int64(dwtHi[3])*u3
+				b := int64(dwtHi[0])*x0 + int64(dwtHi[1])*x1 + int64(dwtHi[2])*x2 + int64(dwtHi[3])*x3
 				hi[j] = int32((b + round) >> sh)
 			}
 		}
 		row := i * hw
-		for j := 0; j < hw; j++ {
+		da := dst.a[row:][:hw]
+		dv, dh, dd := dst.v[row:][:len(da)], dst.h[row:][:len(da)], dst.d[row:][:len(da)]
+		for j := range da {
 			j0, j1, j2, j3 := s.indX[0][j], s.indX[1][j], s.indX[2][j], s.indX[3][j]
 			if scale == 0 {
 				l0, l1, l2, l3 := lo[j0], lo[j1], lo[j2], lo[j3]
 				h0, h1, h2, h3 := hi[j0], hi[j1], hi[j2], hi[j3]
-				dst.a[row+j] = int32(int16((dwtLo[0]*l0 + dwtLo[1]*l1 + dwtLo[2]*l2 + dwtLo[3]*l3 + 32768) >> 16))
-				dst.v[row+j] = int32(int16((dwtHi[0]*l0 + dwtHi[1]*l1 + dwtHi[2]*l2 + dwtHi[3]*l3 + 32768) >> 16))
-				dst.h[row+j] = int32(int16((dwtLo[0]*h0 + dwtLo[1]*h1 + dwtLo[2]*h2 + dwtLo[3]*h3 + 32768) >> 16))
-				dst.d[row+j] = int32(int16((dwtHi[0]*h0 + dwtHi[1]*h1 + dwtHi[2]*h2 + dwtHi[3]*h3 + 32768) >> 16))
+				da[j] = int32(int16((dwtLo[0]*l0 + dwtLo[1]*l1 + dwtLo[2]*l2 + dwtLo[3]*l3 + 32768) >> 16))
+				dv[j] = int32(int16((dwtHi[0]*l0 + dwtHi[1]*l1 + dwtHi[2]*l2 + dwtHi[3]*l3 + 32768) >> 16))
+				dh[j] = int32(int16((dwtLo[0]*h0 + dwtLo[1]*h1 + dwtLo[2]*h2 + dwtLo[3]*h3 + 32768) >> 16))
+				dd[j] = int32(int16((dwtHi[0]*h0 + dwtHi[1]*h1 + dwtHi[2]*h2 + dwtHi[3]*h3 + 32768) >> 16))
 			} else {
 				var round int64 = 16384
 				var sh uint = 15
@@ -202,10 +209,10 @@ func (s *admState) dwt(src16 []uint16, src32 []int32, dst *admBands, w, h, scale
 				c := func(f [4]int32, x0, x1, x2, x3 int64) int32 {
 					return int32((int64(f[0])*x0 + int64(f[1])*x1 + int64(f[2])*x2 + int64(f[3])*x3 + round) >> sh)
 				}
-				dst.a[row+j] = c(dwtLo, l0, l1, l2, l3)
-				dst.v[row+j] = c(dwtHi, l0, l1, l2, l3)
-				dst.h[row+j] = c(dwtLo, h0, h1, h2, h3)
-				dst.d[row+j] = c(dwtHi, h0, h1, h2, h3)
+				da[j] = c(dwtLo, l0, l1, l2, l3)
+				dv[j] = c(dwtHi, l0, l1, l2, l3)
+				dh[j] = c(dwtLo, h0, h1, h2, h3)
+				dd[j] = c(dwtHi, h0, h1, h2, h3)
 			}
 		}
 	}
