@@ -21,23 +21,25 @@ var vifFilters = [4][]uint32{
 const vifEnhnGainLimit = 100.0
 
 // log2Table[i] = round(log2(i) * 2048) for i in [32767, 65535], as a float computation.
-var log2Table = func() []uint16 {
-	t := make([]uint16, 65536)
+// An array, so that indexing with a uint16 needs no bounds check.
+var log2Table = func() *[65536]uint16 {
+	var t [65536]uint16
 	for i := 32767; i < 65536; i++ {
 		v := float32(math.Log2(float64(i))) * 2048
 		t[i] = uint16(math.Round(float64(v)))
 	}
-	return t
+	return &t
 }()
 
+// log2u32 and log2u64 take the 16 leading bits of v (v >> k is below 2^16).
 func log2u32(v uint32) int64 {
 	k := 16 - bits.LeadingZeros32(v)
-	return int64(log2Table[v>>uint(k)]) + 2048*int64(k)
+	return int64(log2Table[uint16(v>>uint(k))]) + 2048*int64(k)
 }
 
 func log2u64(v uint64) int64 {
 	k := 48 - bits.LeadingZeros64(v)
-	return int64(log2Table[v>>uint(k)]) + 2048*int64(k)
+	return int64(log2Table[uint16(v>>uint(k))]) + 2048*int64(k)
 }
 
 // mirror reflects an index into [0, n) without repeating the edge sample (-1 -> 1, n -> n-2).
