@@ -477,26 +477,31 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		for i := top; i < bottom; i++ {
 			iu, id := up(i)*w, down(i, h)*w
 			ic := i * w
-			nb := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)
-			var inner [3]int64
-			for j := left; j < right; j++ {
-				// int32 sums wrap like libvmaf's, so grouping them differently is exact
-				thr := nb[j] +
-					int32(int16((oneBy15*abs32(mh[ic+j])+2048)>>12)) +
-					int32(int16((oneBy15*abs32(mv[ic+j])+2048)>>12)) +
-					int32(int16((oneBy15*abs32(md[ic+j])+2048)>>12))
-				for t, b := range srcB {
-					x := int64(abs32(int32(int64(b[ic+j]) * irf[t])))
-					x -= int64(thr) << subShift[t]
+			// the masking threshold of each sample; int32 sums wrap like libvmaf's, so
+			// grouping them differently is exact
+			thr := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)[left:right]
+			ch, cv, cd := mh[ic+left:ic+right], mv[ic+left:ic+right], md[ic+left:ic+right]
+			ch, cv, cd = ch[:len(thr)], cv[:len(thr)], cd[:len(thr)]
+			for j := range thr {
+				thr[j] += int32(int16((oneBy15*abs32(ch[j])+2048)>>12)) +
+					int32(int16((oneBy15*abs32(cv[j])+2048)>>12)) +
+					int32(int16((oneBy15*abs32(cd[j])+2048)>>12))
+			}
+			// then band by band, so each band's shifts stay in registers
+			for t, b := range srcB {
+				row := b[ic+left : ic+right][:len(thr)]
+				irf, sub, sqAdd, sqShift, cubAdd, cubShift := irf[t], subShift[t], sqAdd[t], sqShift[t], cubAdd[t], cubShift[t]
+				var inner int64
+				for j, v := range row {
+					x := int64(abs32(int32(int64(v) * irf)))
+					x -= int64(thr[j]) << sub
 					if x < 0 {
 						x = 0
 					}
-					xsq := int64(int32((x*x + sqAdd[t]) >> sqShift[t]))
-					inner[t] += (xsq*x + cubAdd[t]) >> cubShift[t]
+					xsq := int64(int32((x*x + sqAdd) >> sqShift))
+					inner += (xsq*x + cubAdd) >> cubShift
 				}
-			}
-			for t := 0; t < 3; t++ {
-				acc[t] += (inner[t] + innerAdd) >> innerShift
+				acc[t] += (inner + innerAdd) >> innerShift
 			}
 		}
 		powAdd := powf(float32(float64((bottom-top)*(right-left))*noise), oneThird)
@@ -525,25 +530,28 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 	for i := top; i < bottom; i++ {
 		iu, id := up(i)*w, down(i, h)*w
 		ic := i * w
-		nb := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)
-		var inner [3]int64
-		for j := left; j < right; j++ {
-			thr := nb[j] +
-				int32((i4OneBy15*int64(abs32(mh[ic+j]))+i4AddFlt)>>32) +
-				int32((i4OneBy15*int64(abs32(mv[ic+j]))+i4AddFlt)>>32) +
-				int32((i4OneBy15*int64(abs32(md[ic+j]))+i4AddFlt)>>32)
-			for t, b := range srcB {
-				x := int64(abs32(int32((int64(b[ic+j])*irf[t] + 1<<27) >> 28)))
-				x -= int64(thr)
+		thr := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)[left:right]
+		ch, cv, cd := mh[ic+left:ic+right], mv[ic+left:ic+right], md[ic+left:ic+right]
+		ch, cv, cd = ch[:len(thr)], cv[:len(thr)], cd[:len(thr)]
+		for j := range thr {
+			thr[j] += int32((i4OneBy15*int64(abs32(ch[j]))+i4AddFlt)>>32) +
+				int32((i4OneBy15*int64(abs32(cv[j]))+i4AddFlt)>>32) +
+				int32((i4OneBy15*int64(abs32(cd[j]))+i4AddFlt)>>32)
+		}
+		for t, b := range srcB {
+			row := b[ic+left : ic+right][:len(thr)]
+			irf := irf[t]
+			var inner int64
+			for j, v := range row {
+				x := int64(abs32(int32((int64(v)*irf + 1<<27) >> 28)))
+				x -= int64(thr[j])
 				if x < 0 {
 					x = 0
 				}
 				xsq := int64(int32((x*x + 536870912) >> 30))
-				inner[t] += (xsq*x + cubAdd) >> cubShift
+				inner += (xsq*x + cubAdd) >> cubShift
 			}
-		}
-		for t := 0; t < 3; t++ {
-			acc[t] += (inner[t] + innerAdd) >> innerShift
+			acc[t] += (inner + innerAdd) >> innerShift
 		}
 	}
 	finalExp := [3]int{45, 39, 36}[scale-1]
