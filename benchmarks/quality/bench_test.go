@@ -69,8 +69,7 @@ func synthFrames(n, w, h, depth int) (ref, dis []*Frame) {
 	return ref, dis
 }
 
-func benchmarkVMAF(b *testing.B, w, h, depth int, o Options) {
-	const frames = 4
+func benchmarkVMAF(b *testing.B, frames, w, h, depth int, o Options) {
 	ref, dis := synthFrames(frames, w, h, depth)
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
@@ -83,11 +82,15 @@ func benchmarkVMAF(b *testing.B, w, h, depth int, o Options) {
 }
 
 // BenchmarkVMAF1080p measures VMAF (with its features) on 1920x1080 8-bit frames, all cores.
-func BenchmarkVMAF1080p(b *testing.B) { benchmarkVMAF(b, 1920, 1080, 8, Options{}) }
+func BenchmarkVMAF1080p(b *testing.B) { benchmarkVMAF(b, 4, 1920, 1080, 8, Options{}) }
+
+// BenchmarkVMAF1080pOneFrame scores a single frame pair: its time is the latency of one
+// frame, which only parallelism inside the frame can shorten.
+func BenchmarkVMAF1080pOneFrame(b *testing.B) { benchmarkVMAF(b, 1, 1920, 1080, 8, Options{}) }
 
 // BenchmarkVMAF1080pPSNRSSIM adds PSNR and SSIM, as `--feature psnr --feature float_ssim`.
 func BenchmarkVMAF1080pPSNRSSIM(b *testing.B) {
-	benchmarkVMAF(b, 1920, 1080, 8, Options{PSNR: true, SSIM: true})
+	benchmarkVMAF(b, 4, 1920, 1080, 8, Options{PSNR: true, SSIM: true})
 }
 
 // The per-feature benchmarks below score one 1080p frame on one goroutine, to profile.
