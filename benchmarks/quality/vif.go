@@ -56,13 +56,12 @@ func mirror(i, n int) int {
 // vifState holds the scratch buffers of one worker; reused from frame to frame.
 type vifState struct {
 	ref, dis   [2][]uint16 // scale inputs (ping-pong); scale 0 reads the frame directly
-	mu1, mu2   []uint32    // vertical pass results, padded by 8 on each side
+	mu         []uint64    // vertical pass means, reference | distorted<<32, padded by 16
 	xx, yy, xy []uint32
 	c          []uint64 // subsample vertical pass, reference | distorted<<32, padded
 	// vertical accumulators of the statistic
 	am            []uint64 // both mean sums, packed
 	arr, add, ard []uint64
-	packed        []uint64
 	ring8         vif8Ring
 }
 
@@ -82,14 +81,12 @@ func (s *vifState) ensure(w, h int) {
 		}
 	}
 	pw := w + 32
-	if cap(s.mu1) < pw {
-		s.mu1 = make([]uint32, pw)
-		s.mu2 = make([]uint32, pw)
+	if cap(s.mu) < pw {
+		s.mu = make([]uint64, pw)
 		s.xx = make([]uint32, pw)
 		s.yy = make([]uint32, pw)
 		s.xy = make([]uint32, pw)
 		s.c = make([]uint64, pw)
-		s.packed = make([]uint64, pw)
 	}
 }
 
@@ -195,7 +192,7 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		sqshift, sqround = 16, 1<<15
 	}
 	const pad = 16
-	mu1, mu2 := s.mu1[:w+2*pad], s.mu2[:w+2*pad]
+	mu := s.mu[:w+2*pad]
 	xx, yy, xy := s.xx[:w+2*pad], s.yy[:w+2*pad], s.xy[:w+2*pad]
 	s.ensureAcc(w)
 	am := s.am[:w]
@@ -208,7 +205,7 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		}
 		fc := filt[half]
 		if scale == 0 && bpc == 8 {
-			s.vertical8(ref, dis, i, h, w, mu1[pad:pad+w], mu2[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
+			s.vertical8(ref, dis, i, h, w, mu[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
 		} else {
 			// vertical pass: centre tap, then the symmetric pairs of taps. The two mean
 			// sums travel packed in am (reference in the low half): samples are below 2^16
@@ -236,11 +233,12 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 				}
 			}
 
-			m1o, m2o := mu1[pad:pad+w], mu2[pad:pad+w]
+			muo := mu[pad : pad+w]
 			xxo, yyo, xyo := xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w]
-			for j := range m1o {
-				m1o[j] = (uint32(am[j]) + mround) >> mshift
-				m2o[j] = (uint32(am[j]>>32) + mround) >> mshift
+			for j := range muo {
+				m1 := (uint32(am[j]) + mround) >> mshift
+				m2 := (uint32(am[j]>>32) + mround) >> mshift
+				muo[j] = uint64(m1) | uint64(m2)<<32
 				xxo[j] = uint32((arr[j] + sqround) >> sqshift)
 				yyo[j] = uint32((add[j] + sqround) >> sqshift)
 				xyo[j] = uint32((ard[j] + sqround) >> sqshift)
@@ -248,20 +246,17 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		}
 		for f := 1; f <= half; f++ {
 			l, r := pad-f, pad+f
-			mu1[l], mu2[l], xx[l], yy[l], xy[l] = mu1[r], mu2[r], xx[r], yy[r], xy[r]
+			mu[l], xx[l], yy[l], xy[l] = mu[r], xx[r], yy[r], xy[r]
 			l, r = pad+w-1-f, pad+w-1+f
-			mu1[r], mu2[r], xx[r], yy[r], xy[r] = mu1[l], mu2[l], xx[l], yy[l], xy[l]
+			mu[r], xx[r], yy[r], xy[r] = mu[l], xx[l], yy[l], xy[l]
 		}
 		if scale == 0 {
-			s.horizontal17(&acc, mu1, mu2, xx, yy, xy, w)
+			horizontal17(&acc, mu, xx, yy, xy, w)
 			continue
 		}
-		// horizontal pass, pairing symmetric taps; the means packed as in the vertical pass
-		// (they are below 2^16 after its rounding shift, so the lanes stay exact again)
-		pm := s.packed[:w+2*pad]
-		for j := pad - half; j < pad+w+half; j++ {
-			pm[j] = uint64(mu1[j]) | uint64(mu2[j])<<32
-		}
+		// horizontal pass, pairing symmetric taps; the means stay packed (they are below
+		// 2^16 after the vertical rounding shift, so the lanes stay exact again)
+		pm := mu
 		fc64 := uint64(fc)
 		for j := range am {
 			c := pad + j
@@ -378,7 +373,7 @@ func (r *vif8Ring) fill(ref, dis []uint16, w, last int) {
 // vertical8 is the vertical pass of scale 0 for 8-bit input (17 taps) over the packed rows
 // of output row i; it walks the taps in the outer loop so every inner loop is a plain
 // streaming multiply-add over whole rows.
-func (s *vifState) vertical8(ref, dis []uint16, i, h, w int, mu1, mu2, xx, yy, xy []uint32) {
+func (s *vifState) vertical8(ref, dis []uint16, i, h, w int, mu []uint64, xx, yy, xy []uint32) {
 	r := &s.ring8
 	if i == 0 {
 		r.reset(w)
@@ -407,10 +402,9 @@ func (s *vifState) vertical8(ref, dis []uint16, i, h, w int, mu1, mu2, xx, yy, x
 			ax[j] += uint32(f) * (xa[j] + xb[j])
 		}
 	}
-	mu1, mu2, xx, yy, xy = mu1[:len(ap)], mu2[:len(ap)], xx[:len(ap)], yy[:len(ap)], xy[:len(ap)]
+	mu, xx, yy, xy = mu[:len(ap)], xx[:len(ap)], yy[:len(ap)], xy[:len(ap)]
 	for j := range ap {
-		mu1[j] = (uint32(ap[j]) + 128) >> 8
-		mu2[j] = (uint32(ap[j]>>32) + 128) >> 8
+		mu[j] = uint64((uint32(ap[j])+128)>>8) | uint64((uint32(ap[j]>>32)+128)>>8)<<32
 		xx[j] = uint32(as[j])
 		yy[j] = uint32(as[j] >> 32)
 		xy[j] = ax[j]
@@ -419,15 +413,8 @@ func (s *vifState) vertical8(ref, dis []uint16, i, h, w int, mu1, mu2, xx, yy, x
 
 // horizontal17 is the horizontal pass and accumulation of scale 0 (17 taps), unrolled, with
 // the two mean sums packed in one uint64 (each stays below 2^32). The rows are padded by 16.
-func (s *vifState) horizontal17(acc *vifAccum, mu1, mu2, xx, yy, xy []uint32, w int) {
+func horizontal17(acc *vifAccum, pm []uint64, xx, yy, xy []uint32, w int) {
 	const pad = 16
-	if cap(s.packed) < w+2*pad {
-		s.packed = make([]uint64, w+2*pad)
-	}
-	pm := s.packed[:w+2*pad]
-	for j := pad - 8; j < pad+w+8; j++ {
-		pm[j] = uint64(mu1[j]) | uint64(mu2[j])<<32
-	}
 	const (
 		f0 = 489
 		f1 = 935
