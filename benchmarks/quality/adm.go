@@ -110,6 +110,7 @@ type admState struct {
 	r, ad            admBands
 	csfA, csfF       admBands
 	tmp              []int32
+	nb               []int32 // cm's neighbour sums of one row, then column sums
 	indY, indX       [4][]int
 }
 
@@ -156,14 +157,17 @@ func (s *admState) dwt(src16 []uint16, src32 []int32, dst *admBands, w, h, scale
 	lo, hi := s.tmp[:w], s.tmp[w:2*w]
 	for i := 0; i < hh; i++ {
 		r0, r1, r2, r3 := s.indY[0][i]*w, s.indY[1][i]*w, s.indY[2][i]*w, s.indY[3][i]*w
+		// vertical pass over whole rows (exact-length slices: no bounds checks inside)
 		if scale == 0 {
 			round := int32(1) << (bpc - 1)
 			sh := uint(bpc)
-			for j := 0; j < w; j++ {
-				u0, u1, u2, u3 := int32(src16[r0+j]), int32(src16[r1+j]), int32(src16[r2+j]), int32(src16[r3+j])
-				a := dwtLo[0]*u0 + dwtLo[1]*u1 + dwtLo[2]*u2 + dwtLo[3]*u3 - dwtLoSum*round
+			u0, u1, u2, u3 := src16[r0:][:len(lo)], src16[r1:][:len(lo)], src16[r2:][:len(lo)], src16[r3:][:len(lo)]
+			hi := hi[:len(lo)]
+			for j := range lo {
+				x0, x1, x2, x3 := int32(u0[j]), int32(u1[j]), int32(u2[j]), int32(u3[j])
+				a := dwtLo[0]*x0 + dwtLo[1]*x1 + dwtLo[2]*x2 + dwtLo[3]*x3 - dwtLoSum*round
 				lo[j] = int32(int16((a + round) >> sh))
-				b := dwtHi[0]*u0 + dwtHi[1]*u1 + dwtHi[2]*u2 + dwtHi[3]*u3
+				b := dwtHi[0]*x0 + dwtHi[1]*x1 + dwtHi[2]*x2 + dwtHi[3]*x3
 				hi[j] = int32(int16((b + round) >> sh))
 			}
 		} else {
@@ -172,24 +176,28 @@ func (s *admState) dwt(src16 []uint16, src32 []int32, dst *admBands, w, h, scale
 			if scale > 1 {
 				round, sh = 32768, 16
 			}
-			for j := 0; j < w; j++ {
-				u0, u1, u2, u3 := int64(src32[r0+j]), int64(src32[r1+j]), int64(src32[r2+j]), int64(src32[r3+j])
-				a := int64(dwtLo[0])*u0 + int64(dwtLo[1])*u1 + int64(dwtLo[2])*u2 + int64(dwtLo[3])*u3
+			u0, u1, u2, u3 := src32[r0:][:len(lo)], src32[r1:][:len(lo)], src32[r2:][:len(lo)], src32[r3:][:len(lo)]
+			hi := hi[:len(lo)]
+			for j := range lo {
+				x0, x1, x2, x3 := int64(u0[j]), int64(u1[j]), int64(u2[j]), int64(u3[j])
+				a := int64(dwtLo[0])*x0 + int64(dwtLo[1])*x1 + int64(dwtLo[2])*x2 + int64(dwtLo[3])*x3
 				lo[j] = int32((a + round) >> sh)
-				b := int64(dwtHi[0])*u0 + int64(dwtHi[1])*u1 + int64(dwtHi[2])*u2 + int64(dwtHi[3])*u3
+				b := int64(dwtHi[0])*x0 + int64(dwtHi[1])*x1 + int64(dwtHi[2])*x2 + int64(dwtHi[3])*x3
 				hi[j] = int32((b + round) >> sh)
 			}
 		}
 		row := i * hw
-		for j := 0; j < hw; j++ {
+		da := dst.a[row:][:hw]
+		dv, dh, dd := dst.v[row:][:len(da)], dst.h[row:][:len(da)], dst.d[row:][:len(da)]
+		for j := range da {
 			j0, j1, j2, j3 := s.indX[0][j], s.indX[1][j], s.indX[2][j], s.indX[3][j]
 			if scale == 0 {
 				l0, l1, l2, l3 := lo[j0], lo[j1], lo[j2], lo[j3]
 				h0, h1, h2, h3 := hi[j0], hi[j1], hi[j2], hi[j3]
-				dst.a[row+j] = int32(int16((dwtLo[0]*l0 + dwtLo[1]*l1 + dwtLo[2]*l2 + dwtLo[3]*l3 + 32768) >> 16))
-				dst.v[row+j] = int32(int16((dwtHi[0]*l0 + dwtHi[1]*l1 + dwtHi[2]*l2 + dwtHi[3]*l3 + 32768) >> 16))
-				dst.h[row+j] = int32(int16((dwtLo[0]*h0 + dwtLo[1]*h1 + dwtLo[2]*h2 + dwtLo[3]*h3 + 32768) >> 16))
-				dst.d[row+j] = int32(int16((dwtHi[0]*h0 + dwtHi[1]*h1 + dwtHi[2]*h2 + dwtHi[3]*h3 + 32768) >> 16))
+				da[j] = int32(int16((dwtLo[0]*l0 + dwtLo[1]*l1 + dwtLo[2]*l2 + dwtLo[3]*l3 + 32768) >> 16))
+				dv[j] = int32(int16((dwtHi[0]*l0 + dwtHi[1]*l1 + dwtHi[2]*l2 + dwtHi[3]*l3 + 32768) >> 16))
+				dh[j] = int32(int16((dwtLo[0]*h0 + dwtLo[1]*h1 + dwtLo[2]*h2 + dwtLo[3]*h3 + 32768) >> 16))
+				dd[j] = int32(int16((dwtHi[0]*h0 + dwtHi[1]*h1 + dwtHi[2]*h2 + dwtHi[3]*h3 + 32768) >> 16))
 			} else {
 				var round int64 = 16384
 				var sh uint = 15
@@ -201,10 +209,10 @@ func (s *admState) dwt(src16 []uint16, src32 []int32, dst *admBands, w, h, scale
 				c := func(f [4]int32, x0, x1, x2, x3 int64) int32 {
 					return int32((int64(f[0])*x0 + int64(f[1])*x1 + int64(f[2])*x2 + int64(f[3])*x3 + round) >> sh)
 				}
-				dst.a[row+j] = c(dwtLo, l0, l1, l2, l3)
-				dst.v[row+j] = c(dwtHi, l0, l1, l2, l3)
-				dst.h[row+j] = c(dwtLo, h0, h1, h2, h3)
-				dst.d[row+j] = c(dwtHi, h0, h1, h2, h3)
+				da[j] = c(dwtLo, l0, l1, l2, l3)
+				dv[j] = c(dwtHi, l0, l1, l2, l3)
+				dh[j] = c(dwtLo, h0, h1, h2, h3)
+				dd[j] = c(dwtHi, h0, h1, h2, h3)
 			}
 		}
 	}
@@ -445,6 +453,9 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		}
 		return i + 1
 	}
+	// the bands by name, hoisted out of the per-sample loops
+	mh, mv, md := masker.h, masker.v, masker.d
+	srcB := [3][]int32{src.h, src.v, src.d}
 	var acc [3]int64
 	if scale == 0 {
 		irf := [3]int64{36453, 36453, 49417}
@@ -466,35 +477,31 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		for i := top; i < bottom; i++ {
 			iu, id := up(i)*w, down(i, h)*w
 			ic := i * w
-			var inner [3]int64
-			for j := left; j < right; j++ {
-				jl, jr := j-1, j+1
-				if j == 0 {
-					jl = 1
-				}
-				if j == w-1 {
-					jr = w - 1
-				}
-				var thr int32
-				for t := 0; t < 3; t++ {
-					f := flt.band(t)
-					m := masker.band(t)
-					sum := f[iu+jl] + f[iu+j] + f[iu+jr] + f[ic+jl] + f[ic+jr] + f[id+jl] + f[id+j] + f[id+jr]
-					sum += int32(int16((oneBy15*abs32(m[ic+j]) + 2048) >> 12))
-					thr += sum
-				}
-				for t := 0; t < 3; t++ {
-					x := int64(abs32(int32(int64(src.band(t)[ic+j]) * irf[t])))
-					x -= int64(thr) << subShift[t]
+			// the masking threshold of each sample; int32 sums wrap like libvmaf's, so
+			// grouping them differently is exact
+			thr := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)[left:right]
+			ch, cv, cd := mh[ic+left:ic+right], mv[ic+left:ic+right], md[ic+left:ic+right]
+			ch, cv, cd = ch[:len(thr)], cv[:len(thr)], cd[:len(thr)]
+			for j := range thr {
+				thr[j] += int32(int16((oneBy15*abs32(ch[j])+2048)>>12)) +
+					int32(int16((oneBy15*abs32(cv[j])+2048)>>12)) +
+					int32(int16((oneBy15*abs32(cd[j])+2048)>>12))
+			}
+			// then band by band, so each band's shifts stay in registers
+			for t, b := range srcB {
+				row := b[ic+left : ic+right][:len(thr)]
+				irf, sub, sqAdd, sqShift, cubAdd, cubShift := irf[t], subShift[t], sqAdd[t], sqShift[t], cubAdd[t], cubShift[t]
+				var inner int64
+				for j, v := range row {
+					x := int64(abs32(int32(int64(v) * irf)))
+					x -= int64(thr[j]) << sub
 					if x < 0 {
 						x = 0
 					}
-					xsq := int64(int32((x*x + sqAdd[t]) >> sqShift[t]))
-					inner[t] += (xsq*x + cubAdd[t]) >> cubShift[t]
+					xsq := int64(int32((x*x + sqAdd) >> sqShift))
+					inner += (xsq*x + cubAdd) >> cubShift
 				}
-			}
-			for t := 0; t < 3; t++ {
-				acc[t] += (inner[t] + innerAdd) >> innerShift
+				acc[t] += (inner + innerAdd) >> innerShift
 			}
 		}
 		powAdd := powf(float32(float64((bottom-top)*(right-left))*noise), oneThird)
@@ -523,35 +530,28 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 	for i := top; i < bottom; i++ {
 		iu, id := up(i)*w, down(i, h)*w
 		ic := i * w
-		var inner [3]int64
-		for j := left; j < right; j++ {
-			jl, jr := j-1, j+1
-			if j == 0 {
-				jl = 1
-			}
-			if j == w-1 {
-				jr = w - 1
-			}
-			var thr int32
-			for t := 0; t < 3; t++ {
-				f := flt.band(t)
-				m := masker.band(t)
-				sum := f[iu+jl] + f[iu+j] + f[iu+jr] + f[ic+jl] + f[ic+jr] + f[id+jl] + f[id+j] + f[id+jr]
-				sum += int32((i4OneBy15*int64(abs32(m[ic+j])) + i4AddFlt) >> 32)
-				thr += sum
-			}
-			for t := 0; t < 3; t++ {
-				x := int64(abs32(int32((int64(src.band(t)[ic+j])*irf[t] + 1<<27) >> 28)))
-				x -= int64(thr)
+		thr := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)[left:right]
+		ch, cv, cd := mh[ic+left:ic+right], mv[ic+left:ic+right], md[ic+left:ic+right]
+		ch, cv, cd = ch[:len(thr)], cv[:len(thr)], cd[:len(thr)]
+		for j := range thr {
+			thr[j] += int32((i4OneBy15*int64(abs32(ch[j]))+i4AddFlt)>>32) +
+				int32((i4OneBy15*int64(abs32(cv[j]))+i4AddFlt)>>32) +
+				int32((i4OneBy15*int64(abs32(cd[j]))+i4AddFlt)>>32)
+		}
+		for t, b := range srcB {
+			row := b[ic+left : ic+right][:len(thr)]
+			irf := irf[t]
+			var inner int64
+			for j, v := range row {
+				x := int64(abs32(int32((int64(v)*irf + 1<<27) >> 28)))
+				x -= int64(thr[j])
 				if x < 0 {
 					x = 0
 				}
 				xsq := int64(int32((x*x + 536870912) >> 30))
-				inner[t] += (xsq*x + cubAdd) >> cubShift
+				inner += (xsq*x + cubAdd) >> cubShift
 			}
-		}
-		for t := 0; t < 3; t++ {
-			acc[t] += (inner[t] + innerAdd) >> innerShift
+			acc[t] += (inner + innerAdd) >> innerShift
 		}
 	}
 	finalExp := [3]int{45, 39, 36}[scale-1]
@@ -563,6 +563,50 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		sum += powf(fa, oneThird) + powAdd
 	}
 	return sum
+}
+
+// cmNeighbourRow returns, for j in [left,right), the sum over the three bands of flt of the
+// eight neighbours of sample j of the row at offset ic (iu and id: the rows above and below;
+// columns reflect at the left edge and repeat at the right). Each column's three-row sum is
+// computed once and shared by the three outputs that read it; int32 sums wrap like libvmaf's,
+// so regrouping them is exact.
+func (s *admState) cmNeighbourRow(flt *admBands, w, iu, ic, id, left, right int) []int32 {
+	if cap(s.nb) < 2*w {
+		s.nb = make([]int32, 2*w)
+	}
+	nb, col := s.nb[:w], s.nb[w:2*w]
+	if w < 2 {
+		// one column: its reflection lies outside the row, so keep the direct indexing
+		for j := left; j < right; j++ {
+			jl, jr := j+1, j
+			nb[j] = cmNeighbours(flt.h, iu, ic, id, jl, j, jr) + cmNeighbours(flt.v, iu, ic, id, jl, j, jr) +
+				cmNeighbours(flt.d, iu, ic, id, jl, j, jr)
+		}
+		return nb
+	}
+	uh, ch, dh := flt.h[iu:][:w], flt.h[ic:][:w], flt.h[id:][:w]
+	uv, cv, dv := flt.v[iu:][:w], flt.v[ic:][:w], flt.v[id:][:w]
+	ud, cd, dd := flt.d[iu:][:w], flt.d[ic:][:w], flt.d[id:][:w]
+	for j := max(left-1, 0); j < min(right+1, w); j++ {
+		col[j] = uh[j] + ch[j] + dh[j] + uv[j] + cv[j] + dv[j] + ud[j] + cd[j] + dd[j]
+	}
+	for j := left; j < right; j++ {
+		jl, jr := j-1, j+1
+		if j == 0 {
+			jl = 1
+		}
+		if j == w-1 {
+			jr = w - 1
+		}
+		nb[j] = col[jl] + col[j] + col[jr] - ch[j] - cv[j] - cd[j]
+	}
+	return nb
+}
+
+// cmNeighbours sums the eight neighbours of (ic+j) in f; iu, ic, id are the offsets of the
+// rows above, at and below, jl and jr the columns left and right (reflected at the edges).
+func cmNeighbours(f []int32, iu, ic, id, jl, j, jr int) int32 {
+	return f[iu+jl] + f[iu+j] + f[iu+jr] + f[ic+jl] + f[ic+jr] + f[id+jl] + f[id+j] + f[id+jr]
 }
 
 // admScores computes ADM2, AIM, ADM3 and the per-scale ratios of one luma pair.

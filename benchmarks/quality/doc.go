@@ -6,8 +6,9 @@
 // agree with its output to the six decimals it prints.
 //
 // Compare takes two FrameReaders (YUVReader reads raw 8- or 10-bit YUV 4:2:0 files, the
-// input of libvmaf's vmaf tool), scores frames in parallel on GOMAXPROCS workers and returns
-// per-frame metrics plus their pooled min, max, mean and harmonic mean. WriteJSON and
+// input of libvmaf's vmaf tool), scores frames in parallel on GOMAXPROCS workers (while
+// cores would sit idle, as for a single frame, a frame's VIF also runs beside its other
+// features) and returns per-frame metrics plus their pooled min, max, mean and harmonic mean. WriteJSON and
 // WriteXML produce libvmaf's output layouts, so scripts that read libvmaf's files keep
 // working; `shadowless vmaf` is the command-line front end.
 //

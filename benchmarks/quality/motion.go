@@ -26,33 +26,42 @@ func mirrorMotion(i, n int) int {
 // motionSAD returns the SAD score between the previous and current reference luma.
 // row is scratch of at least w int32s.
 func motionSAD(prev, cur []uint16, w, h, bpc int, row []int32) float64 {
-	round := int64(1) << (bpc - 1)
+	round := int32(1) << (bpc - 1)
 	shift := uint(bpc)
+	f0, f1, f2 := int32(motionFilter[0]), int32(motionFilter[1]), int32(motionFilter[2])
+	row = row[:w]
 	var sad uint64
 	for i := 0; i < h; i++ {
-		r := [5]int{}
-		for k := 0; k < 5; k++ {
+		var r [5]int
+		for k := range r {
 			r[k] = mirrorMotion(i-2+k, h) * w
 		}
+		// Vertical pass on the difference. int32 is exact: |difference| < 2^10 and the taps
+		// sum to 2^16, so every sum stays below 2^26. The filter is symmetric (f0=f4, f1=f3).
+		p0, p1, p2 := prev[r[0]:][:len(row)], prev[r[1]:][:len(row)], prev[r[2]:][:len(row)]
+		p3, p4 := prev[r[3]:][:len(row)], prev[r[4]:][:len(row)]
+		c0, c1, c2 := cur[r[0]:][:len(row)], cur[r[1]:][:len(row)], cur[r[2]:][:len(row)]
+		c3, c4 := cur[r[3]:][:len(row)], cur[r[4]:][:len(row)]
 		var any int32
-		for j := 0; j < w; j++ {
-			var acc int64
-			for k := 0; k < 5; k++ {
-				acc += motionFilter[k] * (int64(prev[r[k]+j]) - int64(cur[r[k]+j]))
-			}
-			v := int32((acc + round) >> shift)
+		for j := range row {
+			d0 := int32(p0[j]) - int32(c0[j]) + int32(p4[j]) - int32(c4[j])
+			d1 := int32(p1[j]) - int32(c1[j]) + int32(p3[j]) - int32(c3[j])
+			d2 := int32(p2[j]) - int32(c2[j])
+			v := (f0*d0 + f1*d1 + f2*d2 + round) >> shift
 			row[j] = v
 			any |= v
 		}
 		if any == 0 {
 			continue
 		}
+		// Horizontal pass: the products need int64 (|row| < 2^16, times taps up to 2^15).
 		var rowSAD uint32
 		for j := 0; j < w; j++ {
 			var acc int64
 			if j >= 2 && j < w-2 {
-				acc = motionFilter[0]*int64(row[j-2]) + motionFilter[1]*int64(row[j-1]) +
-					motionFilter[2]*int64(row[j]) + motionFilter[3]*int64(row[j+1]) + motionFilter[4]*int64(row[j+2])
+				n := row[j-2 : j+3 : j+3]
+				acc = motionFilter[0]*(int64(n[0])+int64(n[4])) + motionFilter[1]*(int64(n[1])+int64(n[3])) +
+					motionFilter[2]*int64(n[2])
 			} else {
 				for k := 0; k < 5; k++ {
 					acc += motionFilter[k] * int64(row[mirrorMotion(j-2+k, w)])

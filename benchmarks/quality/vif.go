@@ -21,23 +21,25 @@ var vifFilters = [4][]uint32{
 const vifEnhnGainLimit = 100.0
 
 // log2Table[i] = round(log2(i) * 2048) for i in [32767, 65535], as a float computation.
-var log2Table = func() []uint16 {
-	t := make([]uint16, 65536)
+// An array, so that indexing with a uint16 needs no bounds check.
+var log2Table = func() *[65536]uint16 {
+	var t [65536]uint16
 	for i := 32767; i < 65536; i++ {
 		v := float32(math.Log2(float64(i))) * 2048
 		t[i] = uint16(math.Round(float64(v)))
 	}
-	return t
+	return &t
 }()
 
+// log2u32 and log2u64 take the 16 leading bits of v (v >> k is below 2^16).
 func log2u32(v uint32) int64 {
 	k := 16 - bits.LeadingZeros32(v)
-	return int64(log2Table[v>>uint(k)]) + 2048*int64(k)
+	return int64(log2Table[uint16(v>>uint(k))]) + 2048*int64(k)
 }
 
 func log2u64(v uint64) int64 {
 	k := 48 - bits.LeadingZeros64(v)
-	return int64(log2Table[v>>uint(k)]) + 2048*int64(k)
+	return int64(log2Table[uint16(v>>uint(k))]) + 2048*int64(k)
 }
 
 // mirror reflects an index into [0, n) without repeating the edge sample (-1 -> 1, n -> n-2).
@@ -54,18 +56,18 @@ func mirror(i, n int) int {
 // vifState holds the scratch buffers of one worker; reused from frame to frame.
 type vifState struct {
 	ref, dis   [2][]uint16 // scale inputs (ping-pong); scale 0 reads the frame directly
-	mu1, mu2   []uint32    // vertical pass results, padded by 8 on each side
+	mu         []uint64    // vertical pass means, reference | distorted<<32, padded by 16
 	xx, yy, xy []uint32
-	c1, c2     []uint32 // subsample vertical pass, padded
+	c          []uint64 // subsample vertical pass, reference | distorted<<32, padded
 	// vertical accumulators of the statistic
-	am1, am2      []uint32
+	am            []uint64 // both mean sums, packed
 	arr, add, ard []uint64
-	packed        []uint64
+	ring8         vif8Ring
 }
 
 func (s *vifState) ensureAcc(w int) {
-	if cap(s.am1) < w {
-		s.am1, s.am2 = make([]uint32, w), make([]uint32, w)
+	if cap(s.am) < w {
+		s.am = make([]uint64, w)
 		s.arr, s.add, s.ard = make([]uint64, w), make([]uint64, w), make([]uint64, w)
 	}
 }
@@ -79,14 +81,12 @@ func (s *vifState) ensure(w, h int) {
 		}
 	}
 	pw := w + 32
-	if cap(s.mu1) < pw {
-		s.mu1 = make([]uint32, pw)
-		s.mu2 = make([]uint32, pw)
+	if cap(s.mu) < pw {
+		s.mu = make([]uint64, pw)
 		s.xx = make([]uint32, pw)
 		s.yy = make([]uint32, pw)
 		s.xy = make([]uint32, pw)
-		s.c1 = make([]uint32, pw)
-		s.c2 = make([]uint32, pw)
+		s.c = make([]uint64, pw)
 	}
 }
 
@@ -110,6 +110,9 @@ func (s *vifState) vifScores(ref, dis []uint16, w, h, bpc int) [4]float64 {
 }
 
 // subsample low-pass filters (filter of `scale`) and decimates ref/dis (w x h) into nr/nd.
+// Reference and distorted sums travel packed in one uint64 (reference in the low half):
+// inputs are below 2^16 and the taps sum to 2^16, so every sum stays below 2^32 in both
+// passes and the lanes never carry into each other; each lane is exactly libvmaf's uint32.
 func (s *vifState) subsample(ref, dis, nr, nd []uint16, w, h, scale, bpc int) {
 	filt := vifFilters[scale]
 	fw := len(filt)
@@ -121,50 +124,48 @@ func (s *vifState) subsample(ref, dis, nr, nd []uint16, w, h, scale, bpc int) {
 	} else {
 		vshift, vround = 16, 1<<15
 	}
-	c1 := s.c1[:w+2*16]
-	c2 := s.c2[:w+2*16]
 	const pad = 16
+	c := s.c[:w+2*pad]
 	ow := w / 2
 	var rows [17]int
 	for i := 0; i < h; i += 2 {
 		for k := 0; k < fw; k++ {
 			rows[k] = mirror(i-half+k, h) * w
 		}
-		o1, o2 := c1[pad:pad+w], c2[pad:pad+w]
-		fc := filt[half]
-		rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
-		for j := range o1 {
-			o1[j] = fc * uint32(rc[j])
-			o2[j] = fc * uint32(dc[j])
+		o := c[pad : pad+w]
+		fc := uint64(filt[half])
+		rc, dc := ref[rows[half]:][:len(o)], dis[rows[half]:][:len(o)]
+		for j := range o {
+			o[j] = fc * (uint64(rc[j]) | uint64(dc[j])<<32)
 		}
 		for k := 0; k < half; k++ {
-			f := filt[k]
-			ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
-			da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
-			for j := range o1 {
-				o1[j] += f * (uint32(ra[j]) + uint32(rb[j]))
-				o2[j] += f * (uint32(da[j]) + uint32(db[j]))
+			f := uint64(filt[k])
+			ra, rb := ref[rows[k]:][:len(o)], ref[rows[fw-1-k]:][:len(o)]
+			da, db := dis[rows[k]:][:len(o)], dis[rows[fw-1-k]:][:len(o)]
+			for j := range o {
+				o[j] += f * ((uint64(ra[j]) + uint64(rb[j])) | (uint64(da[j])+uint64(db[j]))<<32)
 			}
 		}
-		for j := range o1 {
-			o1[j] = (o1[j] + vround) >> vshift
-			o2[j] = (o2[j] + vround) >> vshift
+		for j := range o {
+			r := (uint32(o[j]) + vround) >> vshift
+			d := (uint32(o[j]>>32) + vround) >> vshift
+			o[j] = uint64(r) | uint64(d)<<32
 		}
 		for f := 1; f <= half; f++ {
-			c1[pad-f], c2[pad-f] = c1[pad+f], c2[pad+f]
-			c1[pad+w-1+f], c2[pad+w-1+f] = c1[pad+w-1-f], c2[pad+w-1-f]
+			c[pad-f] = c[pad+f]
+			c[pad+w-1+f] = c[pad+w-1-f]
 		}
+		// horizontal pass at the even columns only, pairing the symmetric taps
 		orow := (i / 2) * ow
-		for j := 0; j < 2*ow; j += 2 {
-			var ar, ad uint32
-			base := pad + j - half
-			for k := 0; k < fw; k++ {
-				f := filt[k]
-				ar += f * c1[base+k]
-				ad += f * c2[base+k]
+		or, od := nr[orow:][:ow], nd[orow:][:ow]
+		for j := range or {
+			m := c[pad+2*j-half : pad+2*j+half+1]
+			a := fc * m[half]
+			for k := 0; k < half; k++ {
+				a += uint64(filt[k]) * (m[k] + m[fw-1-k])
 			}
-			nr[orow+j/2] = uint16((ar + 32768) >> 16)
-			nd[orow+j/2] = uint16((ad + 32768) >> 16)
+			or[j] = uint16((uint32(a) + 32768) >> 16)
+			od[j] = uint16((uint32(a>>32) + 32768) >> 16)
 		}
 		if i/2+1 >= h/2 {
 			break
@@ -191,11 +192,11 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		sqshift, sqround = 16, 1<<15
 	}
 	const pad = 16
-	mu1, mu2 := s.mu1[:w+2*pad], s.mu2[:w+2*pad]
+	mu := s.mu[:w+2*pad]
 	xx, yy, xy := s.xx[:w+2*pad], s.yy[:w+2*pad], s.xy[:w+2*pad]
 	s.ensureAcc(w)
-	am1, am2 := s.am1[:w], s.am2[:w]
-	arr, add, ard := s.arr[:w], s.add[:w], s.ard[:w]
+	am := s.am[:w]
+	arr, add, ard := s.arr[:len(am)], s.add[:len(am)], s.ard[:len(am)]
 	var acc vifAccum
 	var rows [17]int
 	for i := 0; i < h; i++ {
@@ -204,40 +205,40 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		}
 		fc := filt[half]
 		if scale == 0 && bpc == 8 {
-			s.vertical8(ref, dis, rows[:fw], w, mu1[pad:pad+w], mu2[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
+			s.vertical8(ref, dis, i, h, w, mu[pad:pad+w], xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w])
 		} else {
-			// vertical pass: centre tap, then the symmetric pairs of taps
-			rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
-			for j := range rc {
+			// vertical pass: centre tap, then the symmetric pairs of taps. The two mean
+			// sums travel packed in am (reference in the low half): samples are below 2^16
+			// and the taps sum to 2^16, so each lane is exactly libvmaf's uint32 sum.
+			rc, dc := ref[rows[half]:][:len(am)], dis[rows[half]:][:len(am)]
+			fc64 := uint64(fc)
+			for j := range am {
 				x, y := uint32(rc[j]), uint32(dc[j])
-				am1[j] = fc * x
-				am2[j] = fc * y
-				f64 := uint64(fc)
-				arr[j] = f64 * uint64(x*x)
-				add[j] = f64 * uint64(y*y)
-				ard[j] = f64 * uint64(x*y)
+				am[j] = fc64 * (uint64(x) | uint64(y)<<32)
+				arr[j] = fc64 * uint64(x*x)
+				add[j] = fc64 * uint64(y*y)
+				ard[j] = fc64 * uint64(x*y)
 			}
 			for k := 0; k < half; k++ {
-				f := filt[k]
-				f64 := uint64(f)
-				ra, rb := ref[rows[k]:rows[k]+w], ref[rows[fw-1-k]:rows[fw-1-k]+w]
-				da, db := dis[rows[k]:rows[k]+w], dis[rows[fw-1-k]:rows[fw-1-k]+w]
-				for j := range ra {
+				f64 := uint64(filt[k])
+				ra, rb := ref[rows[k]:][:len(am)], ref[rows[fw-1-k]:][:len(am)]
+				da, db := dis[rows[k]:][:len(am)], dis[rows[fw-1-k]:][:len(am)]
+				for j := range am {
 					xa, xb := uint64(ra[j]), uint64(rb[j])
 					ya, yb := uint64(da[j]), uint64(db[j])
-					am1[j] += f * uint32(xa+xb)
-					am2[j] += f * uint32(ya+yb)
+					am[j] += f64 * ((xa + xb) | (ya+yb)<<32)
 					arr[j] += f64 * (xa*xa + xb*xb)
 					add[j] += f64 * (ya*ya + yb*yb)
 					ard[j] += f64 * (xa*ya + xb*yb)
 				}
 			}
 
-			m1o, m2o := mu1[pad:pad+w], mu2[pad:pad+w]
+			muo := mu[pad : pad+w]
 			xxo, yyo, xyo := xx[pad:pad+w], yy[pad:pad+w], xy[pad:pad+w]
-			for j := range m1o {
-				m1o[j] = (am1[j] + mround) >> mshift
-				m2o[j] = (am2[j] + mround) >> mshift
+			for j := range muo {
+				m1 := (uint32(am[j]) + mround) >> mshift
+				m2 := (uint32(am[j]>>32) + mround) >> mshift
+				muo[j] = uint64(m1) | uint64(m2)<<32
 				xxo[j] = uint32((arr[j] + sqround) >> sqshift)
 				yyo[j] = uint32((add[j] + sqround) >> sqshift)
 				xyo[j] = uint32((ard[j] + sqround) >> sqshift)
@@ -245,41 +246,40 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 		}
 		for f := 1; f <= half; f++ {
 			l, r := pad-f, pad+f
-			mu1[l], mu2[l], xx[l], yy[l], xy[l] = mu1[r], mu2[r], xx[r], yy[r], xy[r]
+			mu[l], xx[l], yy[l], xy[l] = mu[r], xx[r], yy[r], xy[r]
 			l, r = pad+w-1-f, pad+w-1+f
-			mu1[r], mu2[r], xx[r], yy[r], xy[r] = mu1[l], mu2[l], xx[l], yy[l], xy[l]
+			mu[r], xx[r], yy[r], xy[r] = mu[l], xx[l], yy[l], xy[l]
 		}
 		if scale == 0 {
-			s.horizontal17(&acc, mu1, mu2, xx, yy, xy, w)
+			horizontal17(&acc, mu, xx, yy, xy, w)
 			continue
 		}
-		// horizontal pass, pairing symmetric taps
-		for j := range am1 {
+		// horizontal pass, pairing symmetric taps; the means stay packed (they are below
+		// 2^16 after the vertical rounding shift, so the lanes stay exact again)
+		pm := mu
+		fc64 := uint64(fc)
+		for j := range am {
 			c := pad + j
-			am1[j] = fc * mu1[c]
-			am2[j] = fc * mu2[c]
-			arr[j] = uint64(fc) * uint64(xx[c])
-			add[j] = uint64(fc) * uint64(yy[c])
-			ard[j] = uint64(fc) * uint64(xy[c])
+			am[j] = fc64 * pm[c]
+			arr[j] = fc64 * uint64(xx[c])
+			add[j] = fc64 * uint64(yy[c])
+			ard[j] = fc64 * uint64(xy[c])
 		}
 		for k := 1; k <= half; k++ {
-			f := filt[half-k]
-			f64 := uint64(f)
-			m1a, m1b := mu1[pad-k:pad-k+w], mu1[pad+k:pad+k+w]
-			m2a, m2b := mu2[pad-k:pad-k+w], mu2[pad+k:pad+k+w]
-			xxa, xxb := xx[pad-k:pad-k+w], xx[pad+k:pad+k+w]
-			yya, yyb := yy[pad-k:pad-k+w], yy[pad+k:pad+k+w]
-			xya, xyb := xy[pad-k:pad-k+w], xy[pad+k:pad+k+w]
-			for j := range am1 {
-				am1[j] += f * (m1a[j] + m1b[j])
-				am2[j] += f * (m2a[j] + m2b[j])
+			f64 := uint64(filt[half-k])
+			pa, pb := pm[pad-k:][:len(am)], pm[pad+k:][:len(am)]
+			xxa, xxb := xx[pad-k:][:len(am)], xx[pad+k:][:len(am)]
+			yya, yyb := yy[pad-k:][:len(am)], yy[pad+k:][:len(am)]
+			xya, xyb := xy[pad-k:][:len(am)], xy[pad+k:][:len(am)]
+			for j := range am {
+				am[j] += f64 * (pa[j] + pb[j])
 				arr[j] += f64 * (uint64(xxa[j]) + uint64(xxb[j]))
 				add[j] += f64 * (uint64(yya[j]) + uint64(yyb[j]))
 				ard[j] += f64 * (uint64(xya[j]) + uint64(xyb[j]))
 			}
 		}
-		for j := range am1 {
-			acc.add(am1[j], am2[j], uint32((arr[j]+32768)>>16), uint32((add[j]+32768)>>16), uint32((ard[j]+32768)>>16))
+		for j := range am {
+			acc.add(uint32(am[j]), uint32(am[j]>>32), uint32((arr[j]+32768)>>16), uint32((add[j]+32768)>>16), uint32((ard[j]+32768)>>16))
 		}
 	}
 	return acc.result()
@@ -328,54 +328,93 @@ func (a *vifAccum) result() (float32, float32) {
 	return float32(num), float32(den)
 }
 
-// vertical8 is the vertical pass of scale 0 for 8-bit input (17 taps), with reference and
-// distorted sums packed two to a uint64: every partial sum stays below 2^32 for 8-bit
-// samples, so the lanes never carry into each other and the results are exact.
-func (s *vifState) vertical8(ref, dis []uint16, rows []int, w int, mu1, mu2, xx, yy, xy []uint32) {
-	filt := vifFilters[0]
-	const half = 8
-	var ra, rb, da, db [half][]uint16
-	for k := 0; k < half; k++ {
-		ra[k] = ref[rows[k] : rows[k]+w]
-		rb[k] = ref[rows[16-k] : rows[16-k]+w]
-		da[k] = dis[rows[k] : rows[k]+w]
-		db[k] = dis[rows[16-k] : rows[16-k]+w]
-	}
-	rc, dc := ref[rows[half]:rows[half]+w], dis[rows[half]:rows[half]+w]
-	fc := uint64(filt[half])
-	mu1, mu2, xx, yy, xy = mu1[:w], mu2[:w], xx[:w], yy[:w], xy[:w]
-	for j := 0; j < w; j++ {
-		x, y := uint64(rc[j]), uint64(dc[j])
-		mu := fc * (x | y<<32)
-		sq := fc * (x*x | (y*y)<<32)
-		sxy := fc * (x * y)
-		for k := 0; k < half; k++ {
-			f := uint64(filt[k])
-			xa, xb := uint64(ra[k][j]), uint64(rb[k][j])
-			ya, yb := uint64(da[k][j]), uint64(db[k][j])
-			mu += f * ((xa + xb) | (ya+yb)<<32)
-			sq += f * ((xa*xa + xb*xb) | (ya*ya+yb*yb)<<32)
-			sxy += f * (xa*ya + xb*yb)
+// vif8Ring holds the input rows of the scale-0 window for 8-bit samples, each packed once
+// for the vertical pass (reference x, distorted y): p = x | y<<32, sq = x*x | y*y<<32 and
+// xy = x*y. Every filtered sum of these stays below 2^32 (samples < 2^8, squares < 2^16,
+// taps summing to 2^16), so the lanes never carry into each other and the results are exact.
+// Packing a row once instead of once per output row it feeds (17 times) saves most of the
+// multiplications. Row r lives in slot r%17: the window of output row i only spans real
+// rows i-8..i+8 (mirroring stays inside it), so no two rows it needs share a slot.
+type vif8Ring struct {
+	p, sq  [17][]uint64
+	xy     [17][]uint32
+	packed int // rows 0..packed-1 have been packed (the last 17 of them are present)
+	// tap accumulators of one output row
+	accP, accS []uint64
+	accX       []uint32
+}
+
+func (r *vif8Ring) reset(w int) {
+	if cap(r.accP) < w {
+		for k := range r.p {
+			r.p[k], r.sq[k], r.xy[k] = make([]uint64, w), make([]uint64, w), make([]uint32, w)
 		}
-		mu1[j] = (uint32(mu) + 128) >> 8
-		mu2[j] = (uint32(mu>>32) + 128) >> 8
-		xx[j] = uint32(sq)
-		yy[j] = uint32(sq >> 32)
-		xy[j] = uint32(sxy)
+		r.accP, r.accS, r.accX = make([]uint64, w), make([]uint64, w), make([]uint32, w)
+	}
+	r.packed = 0
+}
+
+// fill packs input rows up to and including row last.
+func (r *vif8Ring) fill(ref, dis []uint16, w, last int) {
+	for ; r.packed <= last; r.packed++ {
+		k := r.packed % 17
+		p, sq, xy := r.p[k][:w], r.sq[k][:w], r.xy[k][:w]
+		rr := ref[r.packed*w:][:w]
+		dr := dis[r.packed*w:][:w]
+		for j := range p {
+			x, y := uint64(rr[j]), uint64(dr[j])
+			p[j] = x | y<<32
+			sq[j] = x*x | (y*y)<<32
+			xy[j] = uint32(x * y)
+		}
+	}
+}
+
+// vertical8 is the vertical pass of scale 0 for 8-bit input (17 taps) over the packed rows
+// of output row i; it walks the taps in the outer loop so every inner loop is a plain
+// streaming multiply-add over whole rows.
+func (s *vifState) vertical8(ref, dis []uint16, i, h, w int, mu []uint64, xx, yy, xy []uint32) {
+	r := &s.ring8
+	if i == 0 {
+		r.reset(w)
+	}
+	r.fill(ref, dis, w, min(i+8, h-1))
+	filt := vifFilters[0]
+	slot := func(k int) int { return mirror(i-8+k, h) % 17 }
+	ap, as, ax := r.accP[:w], r.accS[:w], r.accX[:w]
+	c := slot(8)
+	pm, sm, xm := r.p[c][:len(ap)], r.sq[c][:len(ap)], r.xy[c][:len(ap)]
+	fc := uint64(filt[8])
+	for j := range ap {
+		ap[j] = fc * pm[j]
+		as[j] = fc * sm[j]
+		ax[j] = uint32(fc) * xm[j]
+	}
+	for k := 0; k < 8; k++ {
+		a, b := slot(k), slot(16-k)
+		pa, pb := r.p[a][:len(ap)], r.p[b][:len(ap)]
+		sa, sb := r.sq[a][:len(ap)], r.sq[b][:len(ap)]
+		xa, xb := r.xy[a][:len(ap)], r.xy[b][:len(ap)]
+		f := uint64(filt[k])
+		for j := range ap {
+			ap[j] += f * (pa[j] + pb[j])
+			as[j] += f * (sa[j] + sb[j])
+			ax[j] += uint32(f) * (xa[j] + xb[j])
+		}
+	}
+	mu, xx, yy, xy = mu[:len(ap)], xx[:len(ap)], yy[:len(ap)], xy[:len(ap)]
+	for j := range ap {
+		mu[j] = uint64((uint32(ap[j])+128)>>8) | uint64((uint32(ap[j]>>32)+128)>>8)<<32
+		xx[j] = uint32(as[j])
+		yy[j] = uint32(as[j] >> 32)
+		xy[j] = ax[j]
 	}
 }
 
 // horizontal17 is the horizontal pass and accumulation of scale 0 (17 taps), unrolled, with
 // the two mean sums packed in one uint64 (each stays below 2^32). The rows are padded by 16.
-func (s *vifState) horizontal17(acc *vifAccum, mu1, mu2, xx, yy, xy []uint32, w int) {
+func horizontal17(acc *vifAccum, pm []uint64, xx, yy, xy []uint32, w int) {
 	const pad = 16
-	if cap(s.packed) < w+2*pad {
-		s.packed = make([]uint64, w+2*pad)
-	}
-	pm := s.packed[:w+2*pad]
-	for j := pad - 8; j < pad+w+8; j++ {
-		pm[j] = uint64(mu1[j]) | uint64(mu2[j])<<32
-	}
 	const (
 		f0 = 489
 		f1 = 935
