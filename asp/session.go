@@ -695,7 +695,7 @@ func (s *session) captureLoop() {
 		if img == scaled {
 			last = scaled // rewritten only by the next frame, which replaces last anyway
 		} else {
-			last = copyYCbCr(last, img)
+			last = yuv.Copy(last, img)
 		}
 	}
 }
@@ -712,32 +712,6 @@ func damageFraction(damage []image.Rectangle, w, h int) float64 {
 		area += r.Dx() * r.Dy()
 	}
 	return min(1, float64(area)/float64(w*h))
-}
-
-// copyYCbCr copies src into dst (reallocated when the size differs) and returns dst.
-func copyYCbCr(dst, src *image.YCbCr) *image.YCbCr {
-	w, h := src.Rect.Dx(), src.Rect.Dy()
-	if dst == nil || dst.Rect.Dx() != w || dst.Rect.Dy() != h || dst.SubsampleRatio != src.SubsampleRatio {
-		dst = image.NewYCbCr(image.Rect(0, 0, w, h), src.SubsampleRatio)
-	}
-	for y := 0; y < h; y++ {
-		copy(dst.Y[y*dst.YStride:][:w], src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y+y):][:w])
-	}
-	cw, ch, vs := w, h, 1
-	switch src.SubsampleRatio {
-	case image.YCbCrSubsampleRatio420:
-		cw, ch, vs = (w+1)/2, (h+1)/2, 2
-	case image.YCbCrSubsampleRatio422:
-		cw = (w + 1) / 2
-	case image.YCbCrSubsampleRatio440:
-		ch, vs = (h+1)/2, 2
-	}
-	for y := 0; y < ch; y++ {
-		so := src.COffset(src.Rect.Min.X, src.Rect.Min.Y+vs*y)
-		copy(dst.Cb[y*dst.CStride:][:cw], src.Cb[so:][:cw])
-		copy(dst.Cr[y*dst.CStride:][:cw], src.Cr[so:][:cw])
-	}
-	return dst
 }
 
 // cursorLoop forwards cursor positions and shapes; shapes go as PNG.

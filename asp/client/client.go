@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shadowless-dev/shadowless/asp/yuv"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
@@ -443,7 +445,7 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 				continue
 			}
 			seq++
-			f := Frame{Image: cloneYCbCr(img), Received: received, Decoded: time.Now(), Bytes: len(s.data), Seq: seq, RTPTimestamp: s.timestamp}
+			f := Frame{Image: yuv.Copy(nil, img), Received: received, Decoded: time.Now(), Bytes: len(s.data), Seq: seq, RTPTimestamp: s.timestamp}
 			c.deliver(func() {
 				for {
 					select {
@@ -460,22 +462,6 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 			})
 		}
 	}
-}
-
-func cloneYCbCr(src *image.YCbCr) *image.YCbCr {
-	r := src.Rect
-	w, h := r.Dx(), r.Dy()
-	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	for y := 0; y < h; y++ {
-		copy(dst.Y[y*dst.YStride:][:w], src.Y[src.YOffset(r.Min.X, r.Min.Y+y):][:w])
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	for y := 0; y < ch; y++ {
-		so := src.COffset(r.Min.X, r.Min.Y+2*y)
-		copy(dst.Cb[y*dst.CStride:][:cw], src.Cb[so:][:cw])
-		copy(dst.Cr[y*dst.CStride:][:cw], src.Cr[so:][:cw])
-	}
-	return dst
 }
 
 // finish marks the session over (err says why, nil when it ended normally).

@@ -11,6 +11,7 @@ import (
 	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/codec"
 	"github.com/shadowless-dev/shadowless/asp/direct"
+	"github.com/shadowless-dev/shadowless/asp/yuv"
 )
 
 // DialDirect connects to a server's direct transport (asp.Server.ServeDirect): SCTP over
@@ -158,7 +159,7 @@ func (c *Conn) readDirectVideo(cd codec.Codec, ch *direct.Channel) {
 				continue
 			}
 			seq++
-			fr := Frame{Image: cloneYCbCr(img), Received: received, Decoded: time.Now(), Bytes: len(vf.Data), Seq: seq,
+			fr := Frame{Image: yuv.Copy(nil, img), Received: received, Decoded: time.Now(), Bytes: len(vf.Data), Seq: seq,
 				RTPTimestamp: asp.DirectTimestamp(vf.CapturedUS)}
 			c.deliver(func() {
 				for {

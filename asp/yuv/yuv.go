@@ -271,3 +271,37 @@ func scalePlane(dst []byte, dstride, dw, dh int, src []byte, sstride, sw, sh int
 		}
 	}
 }
+
+// Copy copies src's pixels into dst and returns dst, reallocating it (with its origin at
+// 0,0) when dst is nil or differs from src in size or subsampling. Pass nil to clone a
+// picture that a decoder or capture source is about to reuse.
+func Copy(dst, src *image.YCbCr) *image.YCbCr {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	if dst == nil || dst.Rect.Dx() != w || dst.Rect.Dy() != h || dst.SubsampleRatio != src.SubsampleRatio {
+		dst = image.NewYCbCr(image.Rect(0, 0, w, h), src.SubsampleRatio)
+	}
+	for y := range h {
+		copy(dst.Y[dst.YOffset(dst.Rect.Min.X, dst.Rect.Min.Y+y):][:w], src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y+y):][:w])
+	}
+	// Chroma rows: the first of each run of rows that share one (every row, or every other).
+	step := 1
+	switch src.SubsampleRatio {
+	case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio410:
+		step = 2
+	}
+	cw := chromaWidth(src, w)
+	for y := 0; y < h; y += step {
+		so := src.COffset(src.Rect.Min.X, src.Rect.Min.Y+y)
+		do := dst.COffset(dst.Rect.Min.X, dst.Rect.Min.Y+y)
+		copy(dst.Cb[do:][:cw], src.Cb[so:][:cw])
+		copy(dst.Cr[do:][:cw], src.Cr[so:][:cw])
+	}
+	return dst
+}
+
+// chromaWidth is how many chroma samples a row of w pixels starting at src's left edge
+// spans.
+func chromaWidth(src *image.YCbCr, w int) int {
+	x0 := src.Rect.Min.X
+	return src.COffset(x0+w-1, src.Rect.Min.Y) - src.COffset(x0, src.Rect.Min.Y) + 1
+}

@@ -285,3 +285,30 @@ func TestDownscaleAveragesBoxes(t *testing.T) {
 		require.Equal(t, uint8(77), v)
 	}
 }
+
+func TestCopy(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio444,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
+	} {
+		full := image.NewYCbCr(image.Rect(0, 0, 37, 23), ratio)
+		for i := range full.Y {
+			full.Y[i] = byte(i * 7)
+		}
+		for i := range full.Cb {
+			full.Cb[i], full.Cr[i] = byte(i*3), byte(i*5)
+		}
+		// A sub-image, as a crop would be, at offsets aligned to every subsampling (an
+		// unaligned crop cannot keep each pixel's chroma) and with odd sizes.
+		src := full.SubImage(image.Rect(8, 4, 33, 21)).(*image.YCbCr)
+		dst := yuv.Copy(nil, src)
+		require.Equal(t, image.Rect(0, 0, 25, 17), dst.Rect, "%v", ratio)
+		for y := 0; y < 17; y++ {
+			for x := 0; x < 25; x++ {
+				require.Equal(t, src.YCbCrAt(x+8, y+4), dst.YCbCrAt(x, y), "%v at %d,%d", ratio, x, y)
+			}
+		}
+		again := yuv.Copy(dst, src)
+		require.Same(t, dst, again, "a destination of the right shape is reused")
+	}
+}

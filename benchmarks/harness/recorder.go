@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shadowless-dev/shadowless/asp/yuv"
+
 	"github.com/shadowless-dev/shadowless/asp"
 	"github.com/shadowless-dev/shadowless/asp/capture"
 	"github.com/shadowless-dev/shadowless/asp/input"
@@ -110,7 +112,7 @@ func (r *recorder) sample(rec *captureRecord, img *image.YCbCr) {
 			return
 		}
 	}
-	r.refs[rec.seq] = cloneYCbCr(img)
+	r.refs[rec.seq] = yuv.Copy(nil, img)
 	r.sampled[rec.stamp.Frame] = true
 }
 
@@ -147,20 +149,4 @@ func (i recInjector) Inject(ctx context.Context, ev input.Event) error {
 		i.r.mu.Unlock()
 	}
 	return i.Injector.Inject(ctx, ev)
-}
-
-func cloneYCbCr(src *image.YCbCr) *image.YCbCr {
-	r := src.Rect
-	w, h := r.Dx(), r.Dy()
-	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	for y := 0; y < h; y++ {
-		copy(dst.Y[y*dst.YStride:][:w], src.Y[src.YOffset(r.Min.X, r.Min.Y+y):][:w])
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	for y := 0; y < ch; y++ {
-		so := src.COffset(r.Min.X, r.Min.Y+2*y)
-		copy(dst.Cb[y*dst.CStride:][:cw], src.Cb[so:][:cw])
-		copy(dst.Cr[y*dst.CStride:][:cw], src.Cr[so:][:cw])
-	}
-	return dst
 }
