@@ -50,6 +50,28 @@ func WritePlots(dir string, results []*Result) ([]string, error) {
 		l.Color = plotutil.Color(i)
 		l.Width = vg.Points(1.5)
 	}
+	// perSecond draws one line per scenario of a value kept in 1-second bins.
+	perSecond := func(p *plot.Plot, get func(SecondBin) float64, legend func(*Result) string) error {
+		p.X.Label.Text = "time (s)"
+		p.Add(plotter.NewGrid())
+		for i, r := range results {
+			xys := make(plotter.XYs, 0, len(r.Series.Seconds))
+			for _, b := range r.Series.Seconds {
+				xys = append(xys, plotter.XY{X: b.T + 0.5, Y: get(b)})
+			}
+			if len(xys) == 0 {
+				continue
+			}
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return err
+			}
+			styled(l, i)
+			p.Add(l)
+			p.Legend.Add(legend(r), l)
+		}
+		return nil
+	}
 
 	// Latency CDF.
 	p := plot.New()
@@ -85,24 +107,11 @@ func WritePlots(dir string, results []*Result) ([]string, error) {
 	// Bitrate over time.
 	p = plot.New()
 	p.Title.Text = title("Video bitrate received")
-	p.X.Label.Text = "time (s)"
 	p.Y.Label.Text = "kbit/s (1 s bins)"
-	p.Add(plotter.NewGrid())
-	for i, r := range results {
-		xys := make(plotter.XYs, 0, len(r.Series.Seconds))
-		for _, s := range r.Series.Seconds {
-			xys = append(xys, plotter.XY{X: s.T + 0.5, Y: s.Kbps})
-		}
-		if len(xys) == 0 {
-			continue
-		}
-		l, err := plotter.NewLine(xys)
-		if err != nil {
-			return files, err
-		}
-		styled(l, i)
-		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (avg %.0f)", r.Scenario, r.Bitrate.Avg), l)
+	err := perSecond(p, func(b SecondBin) float64 { return b.Kbps },
+		func(r *Result) string { return fmt.Sprintf("%s (avg %.0f)", r.Scenario, r.Bitrate.Avg) })
+	if err != nil {
+		return files, err
 	}
 	p.Y.Min = 0
 	p.Y.Max = headroom(results, func(b SecondBin) float64 { return b.Kbps }, TargetBandwidthKbps)
@@ -195,24 +204,9 @@ func WritePlots(dir string, results []*Result) ([]string, error) {
 	// Frames per second over time.
 	p = plot.New()
 	p.Title.Text = title("Frames decoded per second")
-	p.X.Label.Text = "time (s)"
 	p.Y.Label.Text = "fps"
-	p.Add(plotter.NewGrid())
-	for i, r := range results {
-		xys := make(plotter.XYs, 0, len(r.Series.Seconds))
-		for _, s := range r.Series.Seconds {
-			xys = append(xys, plotter.XY{X: s.T + 0.5, Y: s.FPS})
-		}
-		if len(xys) == 0 {
-			continue
-		}
-		l, err := plotter.NewLine(xys)
-		if err != nil {
-			return files, err
-		}
-		styled(l, i)
-		p.Add(l)
-		p.Legend.Add(r.Scenario, l)
+	if err := perSecond(p, func(b SecondBin) float64 { return b.FPS }, func(r *Result) string { return r.Scenario }); err != nil {
+		return files, err
 	}
 	p.Y.Min = 0
 	p.Y.Max = headroom(results, func(b SecondBin) float64 { return b.FPS }, TargetFPS)
