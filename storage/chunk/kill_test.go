@@ -6,12 +6,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/shadowless-dev/shadowless/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -59,33 +56,7 @@ func appendForever(dir string) int {
 // that the store reopens with every acknowledged record intact.
 func TestKillDuringAppend(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	sc := bufio.NewScanner(stdout)
-	last := -1
-	for sc.Scan() {
-		n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "ACK "))
-		require.NoError(t, err)
-		last = n
-		if last >= 150 {
-			break
-		}
-	}
-	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	// Acks printed after our read are durable too; collect them before checking.
-	for sc.Scan() {
-		if n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "ACK ")); err == nil {
-			last = n
-		}
-	}
-	err = cmd.Wait()
-	require.Error(t, err, "child should have been killed; stderr: %s", stderr.String())
-	require.GreaterOrEqual(t, last, 150)
+	last := testenv.KillAfterAcks(t, childEnv, dir, 150)
 
 	s := openT(t, dir, killKey, 512<<10)
 	for i := 0; i <= last; i++ {

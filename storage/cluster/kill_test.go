@@ -6,12 +6,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/shadowless-dev/shadowless/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -60,31 +57,7 @@ func writeUntilKilled(dir string) int {
 // directory and checks that every acknowledged write is there, on all three replicas.
 func TestKillWholeClusterProcess(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), clusterChildEnv+"="+dir)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	sc := bufio.NewScanner(stdout)
-	last := -1
-	for sc.Scan() {
-		n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "ACK "))
-		require.NoError(t, err)
-		last = n
-		if last >= 80 {
-			break
-		}
-	}
-	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	for sc.Scan() {
-		if n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "ACK ")); err == nil {
-			last = n
-		}
-	}
-	_ = cmd.Wait()
-	require.GreaterOrEqual(t, last, 80, "child stderr: %s", stderr.String())
+	last := testenv.KillAfterAcks(t, clusterChildEnv, dir, 80)
 
 	ctx := context.Background()
 	l := startLocal(t, dir, 3)
