@@ -235,6 +235,15 @@ func (r *Remote) request(m Message) (uint64, chan Packet, error) {
 	return id, ch, nil
 }
 
+// call sends m and waits for its reply: the round trip of every control-like request.
+func (r *Remote) call(ctx context.Context, m Message) (Packet, error) {
+	id, ch, err := r.request(m)
+	if err != nil {
+		return Packet{}, err
+	}
+	return r.wait(ctx, id, ch)
+}
+
 func (r *Remote) forget(id uint64) {
 	r.mu.Lock()
 	delete(r.pending, id)
@@ -340,11 +349,7 @@ func (r *Remote) fetchDescriptors(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("usbredir: %w", err)
 	}
-	id, ch, err := r.request(GetConfiguration{})
-	if err != nil {
-		return err
-	}
-	p, err := r.wait(ctx, id, ch)
+	p, err := r.call(ctx, GetConfiguration{})
 	if err != nil {
 		return err
 	}
@@ -360,11 +365,7 @@ func (r *Remote) fetchDescriptors(ctx context.Context) error {
 
 // SetConfiguration implements device.Device with a set_configuration packet.
 func (r *Remote) SetConfiguration(ctx context.Context, value uint8) error {
-	id, ch, err := r.request(SetConfiguration{Configuration: value})
-	if err != nil {
-		return err
-	}
-	p, err := r.wait(ctx, id, ch)
+	p, err := r.call(ctx, SetConfiguration{Configuration: value})
 	if err != nil {
 		return err
 	}
@@ -385,11 +386,7 @@ func (r *Remote) SetConfiguration(ctx context.Context, value uint8) error {
 
 // SetAltSetting implements device.Device with a set_alt_setting packet.
 func (r *Remote) SetAltSetting(ctx context.Context, iface, alt uint8) error {
-	id, ch, err := r.request(SetAltSetting{Interface: iface, Alt: alt})
-	if err != nil {
-		return err
-	}
-	p, err := r.wait(ctx, id, ch)
+	p, err := r.call(ctx, SetAltSetting{Interface: iface, Alt: alt})
 	if err != nil {
 		return err
 	}
@@ -415,11 +412,7 @@ func (r *Remote) Reset(ctx context.Context) error {
 	r.mu.Lock()
 	r.intr, r.iso, r.isoOut, r.running, r.bulkRecv = map[uint8]*queue{}, map[uint8]*queue{}, map[uint8]bool{}, map[uint8]bool{}, map[uint8]*bulkBuffer{}
 	r.mu.Unlock()
-	id, ch, err := r.request(GetConfiguration{})
-	if err != nil {
-		return err
-	}
-	_, err = r.wait(ctx, id, ch)
+	_, err := r.call(ctx, GetConfiguration{})
 	return err
 }
 
@@ -445,11 +438,7 @@ func (r *Remote) StartBulkReceiving(ctx context.Context, ep uint8, bytesPerTrans
 		r.bulkRecv[ep] = &bulkBuffer{changed: make(chan struct{})}
 	}
 	r.mu.Unlock()
-	id, ch, err := r.request(StartBulkReceiving{Endpoint: ep, BytesPerTransfer: bytesPerTransfer, NumTransfers: numTransfers})
-	if err != nil {
-		return err
-	}
-	p, err := r.wait(ctx, id, ch)
+	p, err := r.call(ctx, StartBulkReceiving{Endpoint: ep, BytesPerTransfer: bytesPerTransfer, NumTransfers: numTransfers})
 	if err != nil {
 		return err
 	}
@@ -619,11 +608,7 @@ func (r *Remote) interruptIn(ctx context.Context, u *device.URB) error {
 	}
 	r.mu.Unlock()
 	if !r.started(u.Endpoint) {
-		id, ch, err := r.request(StartInterruptReceiving{Endpoint: u.Endpoint})
-		if err != nil {
-			return u.Fail(err)
-		}
-		p, err := r.wait(ctx, id, ch)
+		p, err := r.call(ctx, StartInterruptReceiving{Endpoint: u.Endpoint})
 		if err != nil {
 			return u.Fail(err)
 		}
@@ -720,11 +705,7 @@ func (r *Remote) isoTransfer(ctx context.Context, u *device.URB) error {
 }
 
 func (r *Remote) startISO(ctx context.Context, ep uint8, pkts int) error {
-	id, ch, err := r.request(StartISOStream{Endpoint: ep, PacketsPerURB: uint8(max(1, min(pkts, 32))), NumURBs: 3})
-	if err != nil {
-		return err
-	}
-	p, err := r.wait(ctx, id, ch)
+	p, err := r.call(ctx, StartISOStream{Endpoint: ep, PacketsPerURB: uint8(max(1, min(pkts, 32))), NumURBs: 3})
 	if err != nil {
 		return err
 	}
