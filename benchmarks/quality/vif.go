@@ -20,6 +20,9 @@ var vifFilters = [4][]uint32{
 
 const vifEnhnGainLimit = 100.0
 
+// vifEps keeps the gain's divisor away from zero, as libvmaf's eps (in Q16).
+const vifEps = 65536 * 1.0e-10
+
 // log2Table[i] = round(log2(i) * 2048) for i in [32767, 65535], as a float computation.
 // An array, so that indexing with a uint16 needs no bounds check.
 var log2Table = func() *[65536]uint16 {
@@ -63,6 +66,12 @@ type vifState struct {
 	am            []uint64 // both mean sums, packed
 	arr, add, ard []uint64
 	ring8         vif8Ring
+	// planes and rows serve statistic0Planes, the path of the SIMD kernels
+	planes []uint16
+	rows   vifRows
+	// pureGo keeps to the portable Go code even where assembly kernels exist (the
+	// reference the tests and benchmarks compare them with)
+	pureGo bool
 }
 
 func (s *vifState) ensureAcc(w int) {
@@ -175,6 +184,12 @@ func (s *vifState) subsample(ref, dis, nr, nd []uint16, w, h, scale, bpc int) {
 
 // statistic returns the (num, den) sums of one scale, as float32 like libvmaf.
 func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, float32) {
+	acc := s.accumulate(ref, dis, w, h, scale, bpc)
+	return acc.result()
+}
+
+// accumulate sums the statistic of one scale over the picture.
+func (s *vifState) accumulate(ref, dis []uint16, w, h, scale, bpc int) vifAccum {
 	filt := vifFilters[scale]
 	fw := len(filt)
 	half := fw / 2
@@ -190,6 +205,9 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 	} else {
 		mshift, mround = 16, 1<<15
 		sqshift, sqround = 16, 1<<15
+	}
+	if scale == 0 && bpc == 8 && vifHaveAsm && !s.pureGo {
+		return s.accumulate0Planes(ref, dis, w, h)
 	}
 	const pad = 16
 	mu := s.mu[:w+2*pad]
@@ -282,7 +300,7 @@ func (s *vifState) statistic(ref, dis []uint16, w, h, scale, bpc int) (float32, 
 			acc.add(uint32(am[j]), uint32(am[j]>>32), uint32((arr[j]+32768)>>16), uint32((add[j]+32768)>>16), uint32((ard[j]+32768)>>16))
 		}
 	}
-	return acc.result()
+	return acc
 }
 
 type vifAccum struct {
@@ -303,9 +321,10 @@ func (a *vifAccum) add(mu1, mu2, xx, yy, xy uint32) {
 	if sigma1sq >= sigmaNsq {
 		a.denLog += log2u32(uint32(sigmaNsq+sigma1sq)) - 2048*17
 		if sigma12 > 0 && sigma2sq > 0 {
-			const eps = 65536 * 1.0e-10
-			g := float64(sigma12) / (float64(sigma1sq) + eps)
-			svsq := int32(float64(sigma2sq) - g*float64(sigma12))
+			g := float64(sigma12) / (float64(sigma1sq) + vifEps)
+			// the explicit conversion rounds the product, so no build fuses it into
+			// a multiply-add (the assembly kernels and libvmaf round it too)
+			svsq := int32(float64(sigma2sq) - float64(g*float64(sigma12)))
 			if svsq < 0 {
 				svsq = 0
 			}
@@ -313,7 +332,7 @@ func (a *vifAccum) add(mu1, mu2, xx, yy, xy uint32) {
 				g = vifEnhnGainLimit
 			}
 			numer1 := uint32(svsq + sigmaNsq)
-			numer1tmp := int64(g*g*float64(sigma1sq)) + int64(numer1)
+			numer1tmp := int64(float64(g*g)*float64(sigma1sq)) + int64(numer1)
 			a.numLog += log2u64(uint64(numer1tmp)) - log2u64(uint64(numer1))
 		}
 	} else {
