@@ -84,6 +84,37 @@ func benchmarkVMAF(b *testing.B, frames, w, h, depth int, o Options) {
 // BenchmarkVMAF1080p measures VMAF (with its features) on 1920x1080 8-bit frames, all cores.
 func BenchmarkVMAF1080p(b *testing.B) { benchmarkVMAF(b, 4, 1920, 1080, 8, Options{}) }
 
+// BenchmarkVMAF1080pSpeedup runs Compare on the same 1080p frames with the assembly
+// kernels and with the pure-Go ones (Options.pureGo), alternating so both see the same
+// machine load, and reports each one's frames/s and CPU-ms/frame and the ratio of their
+// CPU times per frame (speedup, above 1 when the kernels help; 1 on CPUs without them).
+func BenchmarkVMAF1080pSpeedup(b *testing.B) {
+	const frames = 4
+	ref, dis := synthFrames(frames, 1920, 1080, 8)
+	run := func(o Options) (wall, cpu time.Duration) {
+		t0, c0 := time.Now(), cpuTime(b)
+		if _, err := Compare(context.Background(), &sliceReader{frames: ref}, &sliceReader{frames: dis}, o); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0), cpuTime(b) - c0
+	}
+	var fastWall, fastCPU, pureWall, pureCPU time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w, c := run(Options{})
+		fastWall, fastCPU = fastWall+w, fastCPU+c
+		w, c = run(Options{pureGo: true})
+		pureWall, pureCPU = pureWall+w, pureCPU+c
+	}
+	n := float64(frames * b.N)
+	msPerFrame := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / n }
+	b.ReportMetric(n/fastWall.Seconds(), "frames/s")
+	b.ReportMetric(msPerFrame(fastCPU), "CPU-ms/frame")
+	b.ReportMetric(n/pureWall.Seconds(), "purego-frames/s")
+	b.ReportMetric(msPerFrame(pureCPU), "purego-CPU-ms/frame")
+	b.ReportMetric(float64(pureCPU)/float64(fastCPU), "speedup")
+}
+
 // BenchmarkVMAF1080pOneFrame scores a single frame pair: its time is the latency of one
 // frame, which only parallelism inside the frame can shorten.
 func BenchmarkVMAF1080pOneFrame(b *testing.B) { benchmarkVMAF(b, 1, 1920, 1080, 8, Options{}) }
@@ -95,9 +126,14 @@ func BenchmarkVMAF1080pPSNRSSIM(b *testing.B) {
 
 // The per-feature benchmarks below score one 1080p frame on one goroutine, to profile.
 
-func BenchmarkVIF1080p(b *testing.B) {
+func BenchmarkVIF1080p(b *testing.B) { benchmarkVIF(b, false) }
+
+// BenchmarkVIF1080pPureGo is BenchmarkVIF1080p without the assembly kernels.
+func BenchmarkVIF1080pPureGo(b *testing.B) { benchmarkVIF(b, true) }
+
+func benchmarkVIF(b *testing.B, pureGo bool) {
 	ref, dis := synthFrames(1, 1920, 1080, 8)
-	var s vifState
+	s := vifState{pureGo: pureGo}
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
 	for i := 0; i < b.N; i++ {

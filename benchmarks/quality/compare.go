@@ -52,6 +52,10 @@ type Options struct {
 	Workers int
 	// Progress, when set, is called from Compare's goroutine after each frame is read.
 	Progress func(framesRead int)
+
+	// pureGo keeps every feature to its portable Go code, skipping the assembly kernels
+	// (the baseline the speed benchmarks compare them with).
+	pureGo bool
 }
 
 // FrameScores holds the metrics of one frame, aligned with Result.Names.
@@ -131,6 +135,11 @@ type worker struct {
 	row  []int32
 }
 
+// setPureGo makes the worker skip the assembly kernels.
+func (w *worker) setPureGo(pure bool) {
+	w.vif.pureGo = pure
+}
+
 // score computes the features of one frame. With split, VIF (the largest feature) runs on
 // its own goroutine beside the others, so the frame takes about as long as VIF alone.
 func (w *worker) score(o Options, prev, ref, dis *Frame, split bool) frameFeatures {
@@ -201,6 +210,7 @@ func Compare(ctx context.Context, ref, dis FrameReader, o Options) (*Result, err
 		go func() {
 			defer wg.Done()
 			var w worker
+			w.setPureGo(o.pureGo)
 			for j := range jobs {
 				split := int(busy.Add(1)) < cores
 				f := w.score(o, j.prev, j.ref, j.dis, split)
