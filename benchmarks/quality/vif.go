@@ -206,8 +206,8 @@ func (s *vifState) accumulate(ref, dis []uint16, w, h, scale, bpc int) vifAccum 
 		mshift, mround = 16, 1<<15
 		sqshift, sqround = 16, 1<<15
 	}
-	if scale == 0 && bpc == 8 && vifHaveAsm && !s.pureGo {
-		return s.accumulate0Planes(ref, dis, w, h)
+	if vifHaveAsm && !s.pureGo && vifPlanesApply(scale, bpc) {
+		return s.accumulatePlanes(ref, dis, w, h, scale)
 	}
 	const pad = 16
 	mu := s.mu[:w+2*pad]

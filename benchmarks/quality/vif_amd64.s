@@ -2,8 +2,9 @@
 
 #include "textflag.h"
 
-// AVX2 kernels of the 8-bit scale-0 VIF statistic; see vif_planes.go for the plane layout
-// and vifVert8Go / vifHStat8Go for the reference computations they reproduce exactly.
+// AVX2 kernels of the VIF statistic; see vif_planes.go for the plane layout and
+// vifVert8Go, vifVert16Go and vifHStatGo for the reference computations they reproduce
+// exactly.
 
 // func vifVert8AVX2(rows *[9][4]*uint16, planes *uint16, stride, n int)
 //
@@ -132,36 +133,119 @@ vpair:
 	VZEROUPPER
 	RET
 
-// HPLANE sums the 17 taps over the plane row at R10 into dst: nine signed multiply-adds of
-// neighbour pairs with tap pairs (the 18th tap is zero). Lane i is column start+8+2i.
-#define HPLANE(dst) \
-	VMOVDQU  0(R10), Y8; \
-	VPMADDWD vifHTaps<>+0(SB), Y8, dst; \
-	VMOVDQU  4(R10), Y8; \
-	VPMADDWD vifHTaps<>+32(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	VMOVDQU  8(R10), Y8; \
-	VPMADDWD vifHTaps<>+64(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	VMOVDQU  12(R10), Y8; \
-	VPMADDWD vifHTaps<>+96(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	VMOVDQU  16(R10), Y8; \
-	VPMADDWD vifHTaps<>+128(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	VMOVDQU  20(R10), Y8; \
-	VPMADDWD vifHTaps<>+160(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	VMOVDQU  24(R10), Y8; \
-	VPMADDWD vifHTaps<>+192(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	VMOVDQU  28(R10), Y8; \
-	VPMADDWD vifHTaps<>+224(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	VMOVDQU  32(R10), Y8; \
-	VPMADDWD vifHTaps<>+256(SB), Y8, Y8; \
-	VPADDD   Y8, dst, dst; \
-	ADDQ     DX, R10
+// func vifVert16AVX2(rows *[9][4]*uint16, taps *uint32, npairs int, planes *uint16, stride, n int)
+//
+// The vertical pass of scales 1 and 2 (samples below 2^16) for blocks of 8 columns, in
+// 32-bit lanes: the means directly (their sums stay below 2^32), the moments split into
+// 16-bit halves so that both filtered halves stay below 2^32 too; the rounded moment is
+// then hi + ((lo + 2^15) >> 16), exactly (Σf·m + 2^15) >> 16. taps holds the npairs tap
+// pair weights (vifPairTaps).
+//
+// Accumulators: Y0/Y1 means, Y2/Y3 ref² low/high, Y4/Y5 dis², Y6/Y7 ref·dis.
+TEXT ·vifVert16AVX2(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), SI
+	MOVQ taps+8(FP), R12
+	MOVQ npairs+16(FP), R13
+	MOVQ planes+24(FP), DI
+	MOVQ stride+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHLQ $1, CX
+	XORQ BX, BX
+
+// MOMACC adds f·(low halves) and f·(high halves) of the products in Y12 and Y13 (rows a
+// and b of the pair) to lo and hi: with H = (a>>16) + (b>>16), the low halves sum to
+// a + b - H<<16 (mod 2^32, and the true sum is below 2^17).
+#define MOMACC(lo, hi) \
+	VPSRLD  $16, Y12, Y14; \
+	VPADDD  Y13, Y12, Y12; \
+	VPSRLD  $16, Y13, Y13; \
+	VPADDD  Y13, Y14, Y14; \
+	VPSLLD  $16, Y14, Y13; \
+	VPSUBD  Y13, Y12, Y12; \
+	VPMULLD Y15, Y12, Y12; \
+	VPADDD  Y12, lo, lo; \
+	VPMULLD Y15, Y14, Y14; \
+	VPADDD  Y14, hi, hi
+
+// STORE8 packs the 8 dwords of y (each below 2^16; x is its low half) into 8 words,
+// biases them and stores them at column BX of the plane at R10, then steps R10 to the
+// next plane.
+#define STORE8(y, x) \
+	VEXTRACTI128 $1, y, X13; \
+	VPACKUSDW    X13, x, x; \
+	VPXOR        vifCBias<>(SB), x, x; \
+	VMOVDQU      x, (R10)(BX*1); \
+	ADDQ         DX, R10
+
+// MOMOUT rounds a moment, lo/hi being its filtered halves, and stores its two halves.
+#define MOMOUT(lo, hi, hix) \
+	VPADDD vifC32768<>(SB), lo, lo; \
+	VPSRLD $16, lo, lo; \
+	VPADDD lo, hi, hi; \
+	VPAND  vifCFFFF<>(SB), hi, Y12; \
+	STORE8(Y12, X12); \
+	VPSRLD $16, hi, hi; \
+	STORE8(hi, hix)
+
+w16block:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	MOVQ SI, R8
+	MOVQ R12, R9
+	MOVQ R13, AX
+
+w16pair:
+	MOVQ 0(R8), R10
+	MOVQ 8(R8), R11
+	VPMOVZXWD (R10)(BX*1), Y8
+	VPMOVZXWD (R11)(BX*1), Y9
+	MOVQ 16(R8), R10
+	MOVQ 24(R8), R11
+	VPMOVZXWD (R10)(BX*1), Y10
+	VPMOVZXWD (R11)(BX*1), Y11
+	VPBROADCASTD (R9), Y15
+	VPADDD  Y9, Y8, Y12
+	VPMULLD Y15, Y12, Y12
+	VPADDD  Y12, Y0, Y0
+	VPADDD  Y11, Y10, Y12
+	VPMULLD Y15, Y12, Y12
+	VPADDD  Y12, Y1, Y1
+	VPMULLD Y8, Y8, Y12
+	VPMULLD Y9, Y9, Y13
+	MOMACC(Y2, Y3)
+	VPMULLD Y10, Y10, Y12
+	VPMULLD Y11, Y11, Y13
+	MOMACC(Y4, Y5)
+	VPMULLD Y10, Y8, Y12
+	VPMULLD Y11, Y9, Y13
+	MOMACC(Y6, Y7)
+	ADDQ $32, R8
+	ADDQ $4, R9
+	DECQ AX
+	JNZ  w16pair
+
+	MOVQ DI, R10
+	VPADDD vifC32768<>(SB), Y0, Y0
+	VPSRLD $16, Y0, Y0
+	STORE8(Y0, X0)
+	VPADDD vifC32768<>(SB), Y1, Y1
+	VPSRLD $16, Y1, Y1
+	STORE8(Y1, X1)
+	MOMOUT(Y2, Y3, X3)
+	MOMOUT(Y4, Y5, X5)
+	MOMOUT(Y6, Y7, X7)
+
+	ADDQ $16, BX
+	CMPQ BX, CX
+	JB   w16block
+	VZEROUPPER
+	RET
 
 // MOMENT recombines a moment from the biased sums of its low (lo) and high (hi) halves:
 // dst = (hi ^ 2^31) + (((lo ^ 2^31) + 2^15) >> 16).
@@ -230,23 +314,29 @@ vpair:
 	VPAND       Y8, Y7, Y7; \
 	VPADDQ      Y7, Y13, Y13
 
-// func vifHStat8AVX2(planes *uint16, stride, n int, tab *uint32, eps float64, out *[16]int64)
+// func vifHStatAVX2(planes *uint16, stride, n int, taps *uint32, npairs int, tab *uint32, eps float64, out *[16]int64)
 //
 // Per block of 16 output columns, twice (even columns, then odd ones): the horizontal
-// filter of the eight planes (Y0-Y7), the five filtered values (Y0 mu1, Y1 mu2, Y2 xx,
-// Y3 yy, Y4 xy), then the statistic of vifAccum.add on 8 lanes; its float part runs on
-// doubles, 4 lanes at a time, exactly as the Go code rounds it. The log2 of an exact
-// integer double is read from its bits: the exponent gives k, the 16 leading significand
-// bits the table index. Accumulators: Y12 denLog, Y13 numLog, Y14 numNonLog (int64
-// lanes), Y15 the count of log-branch samples (int32 lanes).
-TEXT ·vifHStat8AVX2(SB), NOSPLIT, $32-48
+// filter of the eight planes (Y0-Y7) as npairs signed multiply-adds of neighbour pairs with
+// tap pairs (taps holds npairs vectors of 8 copies of f[2m] | f[2m+1]<<16, the last tap
+// zero for an odd count; lane i is column j+parity+2i), the five filtered values (Y0 mu1,
+// Y1 mu2, Y2 xx, Y3 yy, Y4 xy), then the statistic of vifAccum.add on 8 lanes; its float
+// part runs on doubles, 4 lanes at a time, rounded exactly as the Go code rounds it. The
+// log2 of an exact integer double is read from its bits: the exponent gives k, the 16
+// leading significand bits the table index. Accumulators: Y12 denLog, Y13 numLog, Y14
+// numNonLog (int64 lanes), Y15 the count of log-branch samples (int32 lanes).
+TEXT ·vifHStatAVX2(SB), NOSPLIT, $32-64
 	MOVQ planes+0(FP), SI
 	MOVQ stride+8(FP), DX
 	MOVQ n+16(FP), CX
 	SHLQ $1, CX
-	MOVQ tab+24(FP), R11
-	VBROADCASTSD eps+32(FP), Y5
+	MOVQ taps+24(FP), DI
+	MOVQ npairs+32(FP), R15
+	MOVQ tab+40(FP), R11
+	VBROADCASTSD eps+48(FP), Y5
 	VMOVDQU Y5, 0(SP)
+	LEAQ -2(R15)(R15*1), R8 // 2·(npairs-1): bytes from the window start to the centre
+	LEAQ (DX)(DX*2), R9     // 3·stride
 	VPXOR Y12, Y12, Y12
 	VPXOR Y13, Y13, Y13
 	VPXOR Y14, Y14, Y14
@@ -257,16 +347,46 @@ hblock:
 	XORQ R12, R12
 
 hparity:
-	LEAQ -16(SI)(BX*1), R10
+	MOVQ SI, R10
+	ADDQ BX, R10
 	ADDQ R12, R10
-	HPLANE(Y0)
-	HPLANE(Y1)
-	HPLANE(Y2)
-	HPLANE(Y3)
-	HPLANE(Y4)
-	HPLANE(Y5)
-	HPLANE(Y6)
-	HPLANE(Y7)
+	SUBQ R8, R10
+	LEAQ (R10)(DX*4), R13
+	MOVQ DI, R14
+	MOVQ R15, AX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+hpair:
+	VMOVDQU  (R14), Y9
+	VPMADDWD (R10), Y9, Y8
+	VPADDD   Y8, Y0, Y0
+	VPMADDWD (R10)(DX*1), Y9, Y8
+	VPADDD   Y8, Y1, Y1
+	VPMADDWD (R10)(DX*2), Y9, Y8
+	VPADDD   Y8, Y2, Y2
+	VPMADDWD (R10)(R9*1), Y9, Y8
+	VPADDD   Y8, Y3, Y3
+	VPMADDWD (R13), Y9, Y8
+	VPADDD   Y8, Y4, Y4
+	VPMADDWD (R13)(DX*1), Y9, Y8
+	VPADDD   Y8, Y5, Y5
+	VPMADDWD (R13)(DX*2), Y9, Y8
+	VPADDD   Y8, Y6, Y6
+	VPMADDWD (R13)(R9*1), Y9, Y8
+	VPADDD   Y8, Y7, Y7
+	ADDQ $4, R10
+	ADDQ $4, R13
+	ADDQ $32, R14
+	DECQ AX
+	JNZ  hpair
+
 	VPXOR vifCSign<>(SB), Y0, Y0
 	VPXOR vifCSign<>(SB), Y1, Y1
 	MOMENT(Y2, Y3, Y2)
@@ -314,7 +434,7 @@ hparity:
 	CMPQ BX, CX
 	JB   hblock
 
-	MOVQ out+40(FP), DI
+	MOVQ out+56(FP), DI
 	VMOVDQU Y12, 0(DI)
 	VMOVDQU Y13, 32(DI)
 	VMOVDQU Y14, 64(DI)
@@ -399,43 +519,6 @@ DATA vifVTaps<>+560(SB)/8, $0x00000f3400000f34
 DATA vifVTaps<>+568(SB)/8, $0x00000f3400000f34
 GLOBL vifVTaps<>(SB), RODATA|NOPTR, $576
 
-DATA vifHTaps<>+0(SB)/8, $0x03a701e903a701e9
-DATA vifHTaps<>+8(SB)/8, $0x03a701e903a701e9
-DATA vifHTaps<>+16(SB)/8, $0x03a701e903a701e9
-DATA vifHTaps<>+24(SB)/8, $0x03a701e903a701e9
-DATA vifHTaps<>+32(SB)/8, $0x0a5006680a500668
-DATA vifHTaps<>+40(SB)/8, $0x0a5006680a500668
-DATA vifHTaps<>+48(SB)/8, $0x0a5006680a500668
-DATA vifHTaps<>+56(SB)/8, $0x0a5006680a500668
-DATA vifHTaps<>+64(SB)/8, $0x149a0f38149a0f38
-DATA vifHTaps<>+72(SB)/8, $0x149a0f38149a0f38
-DATA vifHTaps<>+80(SB)/8, $0x149a0f38149a0f38
-DATA vifHTaps<>+88(SB)/8, $0x149a0f38149a0f38
-DATA vifHTaps<>+96(SB)/8, $0x1d1f19931d1f1993
-DATA vifHTaps<>+104(SB)/8, $0x1d1f19931d1f1993
-DATA vifHTaps<>+112(SB)/8, $0x1d1f19931d1f1993
-DATA vifHTaps<>+120(SB)/8, $0x1d1f19931d1f1993
-DATA vifHTaps<>+128(SB)/8, $0x1d1f1e681d1f1e68
-DATA vifHTaps<>+136(SB)/8, $0x1d1f1e681d1f1e68
-DATA vifHTaps<>+144(SB)/8, $0x1d1f1e681d1f1e68
-DATA vifHTaps<>+152(SB)/8, $0x1d1f1e681d1f1e68
-DATA vifHTaps<>+160(SB)/8, $0x149a1993149a1993
-DATA vifHTaps<>+168(SB)/8, $0x149a1993149a1993
-DATA vifHTaps<>+176(SB)/8, $0x149a1993149a1993
-DATA vifHTaps<>+184(SB)/8, $0x149a1993149a1993
-DATA vifHTaps<>+192(SB)/8, $0x0a500f380a500f38
-DATA vifHTaps<>+200(SB)/8, $0x0a500f380a500f38
-DATA vifHTaps<>+208(SB)/8, $0x0a500f380a500f38
-DATA vifHTaps<>+216(SB)/8, $0x0a500f380a500f38
-DATA vifHTaps<>+224(SB)/8, $0x03a7066803a70668
-DATA vifHTaps<>+232(SB)/8, $0x03a7066803a70668
-DATA vifHTaps<>+240(SB)/8, $0x03a7066803a70668
-DATA vifHTaps<>+248(SB)/8, $0x03a7066803a70668
-DATA vifHTaps<>+256(SB)/8, $0x000001e9000001e9
-DATA vifHTaps<>+264(SB)/8, $0x000001e9000001e9
-DATA vifHTaps<>+272(SB)/8, $0x000001e9000001e9
-DATA vifHTaps<>+280(SB)/8, $0x000001e9000001e9
-GLOBL vifHTaps<>(SB), RODATA|NOPTR, $288
 
 DATA vifC128<>+0(SB)/8, $0x0000008000000080
 DATA vifC128<>+8(SB)/8, $0x0000008000000080

@@ -65,99 +65,115 @@ func distortPattern(rng *rand.Rand, ref []uint16, maxv, kind int) []uint16 {
 	return d
 }
 
+// sampleMax is the largest input sample of a scale in the kernel tests: 8-bit samples at
+// scale 0, the 16-bit scale inputs above.
+func sampleMax(scale int) int {
+	if scale == 0 {
+		return 255
+	}
+	return 65535
+}
+
 // planesOf runs both vertical kernels over row i and returns their planes.
-func planesOf(t testing.TB, ref, dis []uint16, i, w, h int) (got, want []uint16) {
+func planesOf(t testing.TB, ref, dis []uint16, i, w, h, scale int) (got, want []uint16) {
 	t.Helper()
 	stride := vifPlaneStride(w)
 	got = make([]uint16, vifPlaneCount*stride)
 	want = make([]uint16, vifPlaneCount*stride)
 	var rows vifRows
-	rows.set(ref, dis, i, w, h)
-	vifVert8(&rows, got, stride, w)
-	vifVert8Go(&rows, want, stride, 0, w)
+	rows.set(ref, dis, i, w, h, len(vifFilters[scale])/2)
+	vifFastKernels.vert(&rows, scale, got, stride, w)
+	vifGoKernels.vert(&rows, scale, want, stride, w)
 	return got, want
 }
 
-func TestVIFVert8KernelMatchesGo(t *testing.T) {
+func TestVIFVertKernelsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, w := range kernelWidths {
-		for kind := 0; kind < 6; kind++ {
-			h := 20
-			ref := samplePattern(rng, w, h, 255, kind)
-			dis := distortPattern(rng, ref, 255, kind%5)
-			for _, i := range []int{0, 1, 7, 8, 9, h - 1} {
-				got, want := planesOf(t, ref, dis, i, w, h)
-				require.Equal(t, want, got, "w=%d kind=%d row=%d", w, kind, i)
+	for scale := 0; scale < 4; scale++ {
+		maxv := sampleMax(scale)
+		for _, w := range kernelWidths {
+			for kind := 0; kind < 6; kind++ {
+				h := 20
+				ref := samplePattern(rng, w, h, maxv, kind)
+				dis := distortPattern(rng, ref, maxv, kind%5)
+				for _, i := range []int{0, 1, 7, 8, 9, h - 1} {
+					got, want := planesOf(t, ref, dis, i, w, h, scale)
+					require.Equal(t, want, got, "scale=%d w=%d kind=%d row=%d", scale, w, kind, i)
+				}
 			}
 		}
 	}
 }
 
 // hstatBoth runs both horizontal kernels over a row of planes.
-func hstatBoth(planes []uint16, w int) (got, want vifAccum) {
+func hstatBoth(planes []uint16, w, scale int) (got, want vifAccum) {
 	stride := vifPlaneStride(w)
-	vifMirrorPlanes(planes, stride, w)
-	vifHStat8(&got, planes, stride, w)
-	vifHStat8Go(&want, planes, stride, 0, w)
+	vifMirrorPlanes(planes, stride, w, len(vifFilters[scale])/2)
+	vifFastKernels.hstat(&got, scale, planes, stride, w)
+	vifGoKernels.hstat(&want, scale, planes, stride, w)
 	return got, want
 }
 
-func TestVIFHStat8KernelMatchesGo(t *testing.T) {
+func TestVIFHStatKernelsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, w := range kernelWidths {
-		// planes from real rows, in all patterns
-		for kind := 0; kind < 6; kind++ {
-			h := 24
-			ref := samplePattern(rng, w, h, 255, kind)
-			dis := distortPattern(rng, ref, 255, (kind+1)%5)
-			for _, i := range []int{0, 5, 12, h - 1} {
-				_, planes := planesOf(t, ref, dis, i, w, h)
-				got, want := hstatBoth(planes, w)
-				require.Equal(t, want, got, "w=%d kind=%d row=%d", w, kind, i)
-			}
-		}
-		// arbitrary plane contents: the kernels agree on any input, not just on the
-		// moments real samples produce
-		for trial := 0; trial < 20; trial++ {
-			planes := make([]uint16, vifPlaneCount*vifPlaneStride(w))
-			for k := range planes {
-				switch trial % 4 {
-				case 0:
-					planes[k] = uint16(rng.Uint32())
-				case 1:
-					planes[k] = 0xffff
-				case 2:
-					planes[k] = uint16(rng.IntN(3)) * 0x7fff
-				default:
-					planes[k] = vifPlaneBias ^ uint16(rng.IntN(4096))
+	for scale := 0; scale < 4; scale++ {
+		maxv := sampleMax(scale)
+		for _, w := range kernelWidths {
+			// planes from real rows, in all patterns
+			for kind := 0; kind < 6; kind++ {
+				h := 24
+				ref := samplePattern(rng, w, h, maxv, kind)
+				dis := distortPattern(rng, ref, maxv, (kind+1)%5)
+				for _, i := range []int{0, 5, 12, h - 1} {
+					_, planes := planesOf(t, ref, dis, i, w, h, scale)
+					got, want := hstatBoth(planes, w, scale)
+					require.Equal(t, want, got, "scale=%d w=%d kind=%d row=%d", scale, w, kind, i)
 				}
 			}
-			got, want := hstatBoth(planes, w)
-			require.Equal(t, want, got, "w=%d trial=%d", w, trial)
+			// arbitrary plane contents: the kernels agree on any input, not just on the
+			// moments real samples produce
+			for trial := 0; trial < 20; trial++ {
+				planes := make([]uint16, vifPlaneCount*vifPlaneStride(w))
+				for k := range planes {
+					switch trial % 4 {
+					case 0:
+						planes[k] = uint16(rng.Uint32())
+					case 1:
+						planes[k] = 0xffff
+					case 2:
+						planes[k] = uint16(rng.IntN(3)) * 0x7fff
+					default:
+						planes[k] = vifPlaneBias ^ uint16(rng.IntN(4096))
+					}
+				}
+				got, want := hstatBoth(planes, w, scale)
+				require.Equal(t, want, got, "scale=%d w=%d trial=%d", scale, w, trial)
+			}
 		}
 	}
 }
 
 // TestVIFPlanesMatchOriginal checks the plane pipeline, with the Go kernels alone and with
-// the dispatching ones, against the original scale-0 statistic (the path every CPU without
-// the assembly, and the purego build, takes).
+// the fast ones, against accumulate's original Go loops (the path of CPUs without the
+// assembly and of the purego build), at every scale.
 func TestVIFPlanesMatchOriginal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	goVert := func(r *vifRows, p []uint16, stride, w int) { vifVert8Go(r, p, stride, 0, w) }
-	goHStat := func(a *vifAccum, p []uint16, stride, w int) { vifHStat8Go(a, p, stride, 0, w) }
-	for _, sz := range [][2]int{{16, 16}, {18, 34}, {33, 17}, {64, 36}, {176, 144}} {
-		w, h := sz[0], sz[1]
-		for kind := 0; kind < 6; kind++ {
-			ref := samplePattern(rng, w, h, 255, kind)
-			dis := distortPattern(rng, ref, 255, kind%5)
-			orig := vifState{pureGo: true}
-			orig.ensure(w, h)
-			want := orig.accumulate(ref, dis, w, h, 0, 8)
-			var s vifState
-			s.ensure(w, h)
-			require.Equal(t, want, s.accumulate0PlanesWith(ref, dis, w, h, goVert, goHStat), "Go kernels %dx%d kind %d", w, h, kind)
-			require.Equal(t, want, s.accumulate0Planes(ref, dis, w, h), "dispatching kernels %dx%d kind %d", w, h, kind)
-			require.Equal(t, want, s.accumulate(ref, dis, w, h, 0, 8), "accumulate %dx%d kind %d", w, h, kind)
+	for scale := 0; scale < 4; scale++ {
+		maxv := sampleMax(scale)
+		for _, sz := range [][2]int{{16, 16}, {18, 34}, {33, 17}, {64, 36}, {176, 144}} {
+			w, h := sz[0], sz[1]
+			for kind := 0; kind < 6; kind++ {
+				ref := samplePattern(rng, w, h, maxv, kind)
+				dis := distortPattern(rng, ref, maxv, kind%5)
+				orig := vifState{pureGo: true}
+				orig.ensure(w, h)
+				want := orig.accumulate(ref, dis, w, h, scale, 8)
+				var s vifState
+				s.ensure(w, h)
+				require.Equal(t, want, s.accumulatePlanesWith(ref, dis, w, h, scale, vifGoKernels), "Go kernels scale %d %dx%d kind %d", scale, w, h, kind)
+				require.Equal(t, want, s.accumulatePlanesWith(ref, dis, w, h, scale, vifFastKernels), "fast kernels scale %d %dx%d kind %d", scale, w, h, kind)
+				require.Equal(t, want, s.accumulate(ref, dis, w, h, scale, 8), "accumulate scale %d %dx%d kind %d", scale, w, h, kind)
+			}
 		}
 	}
 }
@@ -185,26 +201,31 @@ func TestVIFScoresPureGoPath(t *testing.T) {
 	}
 }
 
-// FuzzVIFKernels feeds arbitrary samples to the dispatching and the Go kernels of both
-// passes and requires identical planes and sums.
+// FuzzVIFKernels feeds arbitrary samples to the fast and the Go kernels of both passes, at
+// every scale, and requires identical planes and sums.
 func FuzzVIFKernels(f *testing.F) {
-	f.Add([]byte{0, 255, 0, 255, 17, 200}, uint8(0), uint8(0))
-	f.Add([]byte{255}, uint8(1), uint8(3))
-	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, uint8(17), uint8(9))
-	f.Add([]byte{128, 0, 0, 0, 255, 255, 255, 7}, uint8(40), uint8(30))
-	f.Fuzz(func(t *testing.T, data []byte, wextra, row uint8) {
+	f.Add([]byte{0, 255, 0, 255, 17, 200}, uint8(0), uint8(0), uint8(0))
+	f.Add([]byte{255}, uint8(1), uint8(3), uint8(1))
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, uint8(17), uint8(9), uint8(2))
+	f.Add([]byte{128, 0, 0, 0, 255, 255, 255, 7}, uint8(40), uint8(30), uint8(1))
+	f.Add([]byte{255, 255, 0, 0, 255, 255}, uint8(16), uint8(5), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, wextra, row, scale8 uint8) {
 		if len(data) == 0 {
 			return
 		}
+		scale := int(scale8) % 4
 		w, h := 16+int(wextra)%64, 17
 		ref, dis := make([]uint16, w*h), make([]uint16, w*h)
 		for i := range ref {
-			ref[i] = uint16(data[(2*i)%len(data)])
-			dis[i] = uint16(data[(2*i+1)%len(data)])
+			r, d := uint16(data[(2*i)%len(data)]), uint16(data[(2*i+1)%len(data)])
+			if scale > 0 { // 16-bit samples: the byte is the high half
+				r, d = r<<8|r, d<<8|uint16(data[i%len(data)])
+			}
+			ref[i], dis[i] = r, d
 		}
-		got, want := planesOf(t, ref, dis, int(row)%h, w, h)
+		got, want := planesOf(t, ref, dis, int(row)%h, w, h, scale)
 		require.Equal(t, want, got)
-		a, b := hstatBoth(want, w)
+		a, b := hstatBoth(want, w, scale)
 		require.Equal(t, b, a)
 	})
 }
