@@ -110,8 +110,11 @@ type admState struct {
 	r, ad            admBands
 	csfA, csfF       admBands
 	tmp              []int32
+	tmp16            []int16 // the int16 rows of dwt0
 	nb               []int32 // cm's neighbour sums of one row, then column sums
 	indY, indX       [4][]int
+	// pureGo keeps to the portable Go code even where assembly kernels exist
+	pureGo bool
 }
 
 // admScores are the outputs of one frame.
@@ -620,7 +623,10 @@ func (s *admState) scores(ref, dis []uint16, w, h, bpc int) admScores {
 		n := hw * hh
 		s.ref.ensure(n)
 		s.dis.ensure(n)
-		if scale == 0 {
+		if scale == 0 && admHaveAsm && !s.pureGo {
+			s.dwt0(ref, &s.ref, w, h, bpc, admDwtFastKernels)
+			s.dwt0(dis, &s.dis, w, h, bpc, admDwtFastKernels)
+		} else if scale == 0 {
 			s.dwt(ref, nil, &s.ref, w, h, 0, bpc)
 			s.dwt(dis, nil, &s.dis, w, h, 0, bpc)
 		} else {

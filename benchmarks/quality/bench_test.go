@@ -142,9 +142,14 @@ func benchmarkVIF(b *testing.B, pureGo bool) {
 	reportPerFrame(b, b.N, cpu0)
 }
 
-func BenchmarkADM1080p(b *testing.B) {
+func BenchmarkADM1080p(b *testing.B) { benchmarkADM(b, false) }
+
+// BenchmarkADM1080pPureGo is BenchmarkADM1080p without the assembly kernels.
+func BenchmarkADM1080pPureGo(b *testing.B) { benchmarkADM(b, true) }
+
+func benchmarkADM(b *testing.B, pureGo bool) {
 	ref, dis := synthFrames(1, 1920, 1080, 8)
-	var s admState
+	s := admState{pureGo: pureGo}
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
 	for i := 0; i < b.N; i++ {

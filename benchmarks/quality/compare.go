@@ -138,6 +138,7 @@ type worker struct {
 // setPureGo makes the worker skip the assembly kernels.
 func (w *worker) setPureGo(pure bool) {
 	w.vif.pureGo = pure
+	w.adm.pureGo = pure
 }
 
 // score computes the features of one frame. With split, VIF (the largest feature) runs on

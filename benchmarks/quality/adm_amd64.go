@@ -1,0 +1,48 @@
+//go:build amd64 && !purego
+
+package quality
+
+import "golang.org/x/sys/cpu"
+
+// admHaveAsm reports whether the AVX2 kernels of adm_amd64.s can run on this CPU.
+var admHaveAsm = cpu.X86.HasAVX2
+
+// admDwtVertAVX2 is admDwtVertGo over columns [0, n), n a positive multiple of 16.
+//
+//go:noescape
+func admDwtVertAVX2(rows *[4]*uint16, lo, hi *int16, n, bpc int)
+
+// admDwtHorzAVX2 is admDwtHorzGo over outputs [0, n), n a positive multiple of 8; lo and
+// hi point at column 0 of the padded rows.
+//
+//go:noescape
+func admDwtHorzAVX2(lo, hi *int16, a, v, h, d *int32, n int)
+
+// admDwtFastKernels use the assembly for the full blocks where the CPU has AVX2, Go for
+// the rest.
+var admDwtFastKernels = admDwtKernels{vert: admDwtVert, horz: admDwtHorz}
+
+func admDwtVert(rows *[4][]uint16, lo, hi []int16, bpc, n int) {
+	m := n &^ 15
+	if admHaveAsm && m > 0 {
+		var ptr [4]*uint16
+		for r := range rows {
+			ptr[r] = &rows[r][:n][0]
+		}
+		admDwtVertAVX2(&ptr, &lo[:n][0], &hi[:n][0], m, bpc)
+	} else {
+		m = 0
+	}
+	admDwtVertGo(rows, lo, hi, bpc, m, n)
+}
+
+func admDwtHorz(lo, hi []int16, a, v, h, d []int32, n int) {
+	m := n &^ 7
+	// the last block reads up to column 2m+14 of the padded rows
+	if admHaveAsm && m > 0 && len(lo) >= admRowPad+2*m+15 && len(hi) == len(lo) {
+		admDwtHorzAVX2(&lo[admRowPad], &hi[admRowPad], &a[:n][0], &v[:n][0], &h[:n][0], &d[:n][0], m)
+	} else {
+		m = 0
+	}
+	admDwtHorzGo(lo, hi, a, v, h, d, m, n)
+}

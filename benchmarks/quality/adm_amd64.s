@@ -1,0 +1,147 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 kernels of ADM's scale-0 DWT; see adm_dwt.go for the row layout and admDwtVertGo /
+// admDwtHorzGo for the reference computations they reproduce exactly. Samples (at most
+// 10 bits) and the int16 rows fit signed 16-bit lanes and the taps fit int16, so every
+// filter is a pair of signed multiply-adds (vpmaddwd) with int32 sums that wrap exactly as
+// the Go code's int32 arithmetic does.
+
+// func admDwtVertAVX2(rows *[4]*uint16, lo, hi *int16, n, bpc int)
+//
+// 16 columns per iteration: rows 0/1 and 2/3 are interleaved word by word (columns 0-3
+// and 8-11 in the low unpack, 4-7 and 12-15 in the high one), multiplied by the tap pairs,
+// rounded, shifted by bpc, truncated to int16 (shift left then arithmetic right by 16),
+// and packed back in column order.
+TEXT ·admDwtVertAVX2(SB), NOSPLIT, $0-40
+	MOVQ rows+0(FP), SI
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	MOVQ lo+8(FP), DI
+	MOVQ hi+16(FP), DX
+	MOVQ bpc+32(FP), CX
+	MOVQ CX, X15            // shift count
+	DECQ CX
+	MOVQ $1, R12
+	SHLQ CX, R12            // round = 1 << (bpc-1)
+	MOVQ n+24(FP), CX
+	SHLQ $1, CX
+	MOVQ R12, R13
+	IMULQ $-46341, R13      // round - 46342·round
+	MOVQ R13, X12
+	VPBROADCASTD X12, Y12   // constant of the low band
+	MOVQ R12, X13
+	VPBROADCASTD X13, Y13   // constant of the high band
+	XORQ BX, BX
+
+// BAND filters the interleaved pairs (p01lo, p23lo) and (p01hi, p23hi) with the tap pairs
+// t01, t23, adds c, shifts by bpc, truncates to int16 and stores 16 columns at dst.
+#define BAND(t01, t23, c, dst) \
+	VPMADDWD  t01, Y2, Y0; \
+	VPMADDWD  t23, Y4, Y1; \
+	VPADDD    Y1, Y0, Y0; \
+	VPADDD    c, Y0, Y0; \
+	VPSRAD    X15, Y0, Y0; \
+	VPSLLD    $16, Y0, Y0; \
+	VPSRAD    $16, Y0, Y0; \
+	VPMADDWD  t01, Y3, Y6; \
+	VPMADDWD  t23, Y5, Y1; \
+	VPADDD    Y1, Y6, Y6; \
+	VPADDD    c, Y6, Y6; \
+	VPSRAD    X15, Y6, Y6; \
+	VPSLLD    $16, Y6, Y6; \
+	VPSRAD    $16, Y6, Y6; \
+	VPACKSSDW Y6, Y0, Y0; \
+	VMOVDQU   Y0, (dst)(BX*1)
+
+vloop:
+	VMOVDQU    (R8)(BX*1), Y0
+	VMOVDQU    (R9)(BX*1), Y1
+	VPUNPCKLWD Y1, Y0, Y2
+	VPUNPCKHWD Y1, Y0, Y3
+	VMOVDQU    (R10)(BX*1), Y0
+	VMOVDQU    (R11)(BX*1), Y1
+	VPUNPCKLWD Y1, Y0, Y4
+	VPUNPCKHWD Y1, Y0, Y5
+	BAND(admL01<>(SB), admL23<>(SB), Y12, DI)
+	BAND(admH01<>(SB), admH23<>(SB), Y13, DX)
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   vloop
+	VZEROUPPER
+	RET
+
+// func admDwtHorzAVX2(lo, hi *int16, a, v, h, d *int32, n int)
+//
+// 8 outputs per iteration. Output j reads columns 2j-1 .. 2j+2 of the padded rows (lo
+// and hi point at column 0): a load at column 2j-1 multiplied by the pair (f0, f1) gives,
+// in lane i, f0·r[2j-1+2i] + f1·r[2j+2i], and a load at 2j+1 with (f2, f3) the rest, so
+// the stride-2 decimation falls out of the pairwise multiply-add. The byte offset of
+// output j (4j) is also that of input column 2j.
+TEXT ·admDwtHorzAVX2(SB), NOSPLIT, $0-56
+	MOVQ lo+0(FP), SI
+	MOVQ hi+8(FP), DI
+	MOVQ a+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ h+32(FP), R10
+	MOVQ d+40(FP), R11
+	MOVQ n+48(FP), CX
+	SHLQ $2, CX
+	VMOVDQU admC32768<>(SB), Y15
+	XORQ BX, BX
+
+#define HBAND(t01, t23, dst) \
+	VPMADDWD t01, Y0, Y2; \
+	VPMADDWD t23, Y1, Y3; \
+	VPADDD   Y3, Y2, Y2; \
+	VPADDD   Y15, Y2, Y2; \
+	VPSRAD   $16, Y2, Y2; \
+	VMOVDQU  Y2, (dst)(BX*1)
+
+hloop:
+	VMOVDQU -2(SI)(BX*1), Y0
+	VMOVDQU 2(SI)(BX*1), Y1
+	HBAND(admL01<>(SB), admL23<>(SB), R8)
+	HBAND(admH01<>(SB), admH23<>(SB), R9)
+	VMOVDQU -2(DI)(BX*1), Y0
+	VMOVDQU 2(DI)(BX*1), Y1
+	HBAND(admL01<>(SB), admL23<>(SB), R10)
+	HBAND(admH01<>(SB), admH23<>(SB), R11)
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   hloop
+	VZEROUPPER
+	RET
+
+DATA admL01<>+0(SB)/8, $0x6b133dd26b133dd2
+DATA admL01<>+8(SB)/8, $0x6b133dd26b133dd2
+DATA admL01<>+16(SB)/8, $0x6b133dd26b133dd2
+DATA admL01<>+24(SB)/8, $0x6b133dd26b133dd2
+GLOBL admL01<>(SB), RODATA|NOPTR, $32
+
+DATA admL23<>+0(SB)/8, $0xef701cb1ef701cb1
+DATA admL23<>+8(SB)/8, $0xef701cb1ef701cb1
+DATA admL23<>+16(SB)/8, $0xef701cb1ef701cb1
+DATA admL23<>+24(SB)/8, $0xef701cb1ef701cb1
+GLOBL admL23<>(SB), RODATA|NOPTR, $32
+
+DATA admH01<>+0(SB)/8, $0xe34fef70e34fef70
+DATA admH01<>+8(SB)/8, $0xe34fef70e34fef70
+DATA admH01<>+16(SB)/8, $0xe34fef70e34fef70
+DATA admH01<>+24(SB)/8, $0xe34fef70e34fef70
+GLOBL admH01<>(SB), RODATA|NOPTR, $32
+
+DATA admH23<>+0(SB)/8, $0xc22e6b13c22e6b13
+DATA admH23<>+8(SB)/8, $0xc22e6b13c22e6b13
+DATA admH23<>+16(SB)/8, $0xc22e6b13c22e6b13
+DATA admH23<>+24(SB)/8, $0xc22e6b13c22e6b13
+GLOBL admH23<>(SB), RODATA|NOPTR, $32
+
+DATA admC32768<>+0(SB)/8, $0x0000800000008000
+DATA admC32768<>+8(SB)/8, $0x0000800000008000
+DATA admC32768<>+16(SB)/8, $0x0000800000008000
+DATA admC32768<>+24(SB)/8, $0x0000800000008000
+GLOBL admC32768<>(SB), RODATA|NOPTR, $32

@@ -1,0 +1,82 @@
+package quality
+
+// The scale-0 DWT of ADM through int16 rows, a layout made for SIMD kernels
+// (adm_amd64.s). It computes exactly what dwt computes at scale 0: the vertical pass's
+// results are truncated to int16 there anyway, so they are stored as int16, padded by
+// admRowPad with the horizontal mirror (index -1 reads 1, index n reads n-1, n+1 reads n-2,
+// ...), and the horizontal pass then needs no index tables. The Go kernels are the
+// reference for the assembly ones and take the columns after the last full block.
+
+// admRowPad is the number of int16 columns before and after each row.
+const admRowPad = 16
+
+// admDwtVertGo computes columns [from, to) of the vertical pass of scale 0 from the four
+// input rows into lo and hi (int16, unpadded indexing).
+func admDwtVertGo(rows *[4][]uint16, lo, hi []int16, bpc, from, to int) {
+	round := int32(1) << (bpc - 1)
+	sh := uint(bpc)
+	for j := from; j < to; j++ {
+		x0, x1, x2, x3 := int32(rows[0][j]), int32(rows[1][j]), int32(rows[2][j]), int32(rows[3][j])
+		a := dwtLo[0]*x0 + dwtLo[1]*x1 + dwtLo[2]*x2 + dwtLo[3]*x3 - dwtLoSum*round
+		lo[j] = int16((a + round) >> sh)
+		b := dwtHi[0]*x0 + dwtHi[1]*x1 + dwtHi[2]*x2 + dwtHi[3]*x3
+		hi[j] = int16((b + round) >> sh)
+	}
+}
+
+// admMirrorRow fills the padding of a row of n int16 values (stored from index admRowPad)
+// the way the DWT's column indices reflect.
+func admMirrorRow(row []int16, n int) {
+	row[admRowPad-1] = row[admRowPad+min(1, n-1)]
+	for k := 0; k < 3; k++ {
+		row[admRowPad+n+k] = row[admRowPad+max(n-1-k, 0)]
+	}
+}
+
+// admDwtHorzGo computes outputs [from, to) of the horizontal pass of scale 0 from the
+// padded rows lo and hi into the bands' row slices.
+func admDwtHorzGo(lo, hi []int16, a, v, h, d []int32, from, to int) {
+	for j := from; j < to; j++ {
+		c := admRowPad + 2*j - 1
+		l0, l1, l2, l3 := int32(lo[c]), int32(lo[c+1]), int32(lo[c+2]), int32(lo[c+3])
+		h0, h1, h2, h3 := int32(hi[c]), int32(hi[c+1]), int32(hi[c+2]), int32(hi[c+3])
+		a[j] = int32(int16((dwtLo[0]*l0 + dwtLo[1]*l1 + dwtLo[2]*l2 + dwtLo[3]*l3 + 32768) >> 16))
+		v[j] = int32(int16((dwtHi[0]*l0 + dwtHi[1]*l1 + dwtHi[2]*l2 + dwtHi[3]*l3 + 32768) >> 16))
+		h[j] = int32(int16((dwtLo[0]*h0 + dwtLo[1]*h1 + dwtLo[2]*h2 + dwtLo[3]*h3 + 32768) >> 16))
+		d[j] = int32(int16((dwtHi[0]*h0 + dwtHi[1]*h1 + dwtHi[2]*h2 + dwtHi[3]*h3 + 32768) >> 16))
+	}
+}
+
+// admDwtKernels are the two passes of the scale-0 DWT for one row.
+type admDwtKernels struct {
+	vert func(rows *[4][]uint16, lo, hi []int16, bpc, n int)
+	horz func(lo, hi []int16, a, v, h, d []int32, n int)
+}
+
+// admDwtGoKernels are the Go reference kernels.
+var admDwtGoKernels = admDwtKernels{
+	vert: func(rows *[4][]uint16, lo, hi []int16, bpc, n int) { admDwtVertGo(rows, lo, hi, bpc, 0, n) },
+	horz: func(lo, hi []int16, a, v, h, d []int32, n int) { admDwtHorzGo(lo, hi, a, v, h, d, 0, n) },
+}
+
+// dwt0 is dwt at scale 0 through the int16 row kernels.
+func (s *admState) dwt0(src []uint16, dst *admBands, w, h, bpc int, k admDwtKernels) {
+	hw, hh := (w+1)/2, (h+1)/2
+	n := w + 2*admRowPad
+	if cap(s.tmp16) < 2*n {
+		s.tmp16 = make([]int16, 2*n)
+	}
+	lo, hi := s.tmp16[:n], s.tmp16[n:2*n]
+	var rows [4][]uint16
+	for i := 0; i < hh; i++ {
+		for r := range rows {
+			o := s.indY[r][i] * w
+			rows[r] = src[o : o+w]
+		}
+		k.vert(&rows, lo[admRowPad:admRowPad+w], hi[admRowPad:admRowPad+w], bpc, w)
+		admMirrorRow(lo, w)
+		admMirrorRow(hi, w)
+		o := i * hw
+		k.horz(lo, hi, dst.a[o:o+hw], dst.v[o:o+hw], dst.h[o:o+hw], dst.d[o:o+hw], hw)
+	}
+}

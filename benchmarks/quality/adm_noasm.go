@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package quality
+
+// admHaveAsm reports whether assembly kernels exist for this build; here they do not, and
+// scores keeps to dwt's Go loops.
+const admHaveAsm = false
+
+// admDwtFastKernels are the Go kernels where there is no assembly.
+var admDwtFastKernels = admDwtGoKernels
