@@ -158,13 +158,18 @@ func benchmarkADM(b *testing.B, pureGo bool) {
 	reportPerFrame(b, b.N, cpu0)
 }
 
-func BenchmarkMotion1080p(b *testing.B) {
+func BenchmarkMotion1080p(b *testing.B) { benchmarkMotion(b, motionFastKernels) }
+
+// BenchmarkMotion1080pPureGo is BenchmarkMotion1080p without the assembly kernels.
+func BenchmarkMotion1080pPureGo(b *testing.B) { benchmarkMotion(b, motionGoKernels) }
+
+func benchmarkMotion(b *testing.B, k motionKernels) {
 	ref, _ := synthFrames(2, 1920, 1080, 8)
 	row := make([]int32, 1920)
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
 	for i := 0; i < b.N; i++ {
-		motionSAD(ref[0].Y, ref[1].Y, 1920, 1080, 8, row)
+		motionSADWith(ref[0].Y, ref[1].Y, 1920, 1080, 8, row, k)
 	}
 	reportPerFrame(b, b.N, cpu0)
 }

@@ -133,12 +133,15 @@ type worker struct {
 	adm  admState
 	ssim ssimState
 	row  []int32
+	// pureGo skips the assembly kernels (see Options.pureGo)
+	pureGo bool
 }
 
 // setPureGo makes the worker skip the assembly kernels.
 func (w *worker) setPureGo(pure bool) {
 	w.vif.pureGo = pure
 	w.adm.pureGo = pure
+	w.pureGo = pure
 }
 
 // score computes the features of one frame. With split, VIF (the largest feature) runs on
@@ -162,7 +165,11 @@ func (w *worker) score(o Options, prev, ref, dis *Frame, split bool) frameFeatur
 		if cap(w.row) < wd {
 			w.row = make([]int32, wd)
 		}
-		f.sad = motionSAD(prev.Y, ref.Y, wd, ht, bpc, w.row[:wd])
+		k := motionFastKernels
+		if w.pureGo {
+			k = motionGoKernels
+		}
+		f.sad = motionSADWith(prev.Y, ref.Y, wd, ht, bpc, w.row[:wd], k)
 	}
 	if o.PSNR {
 		f.psnr = [3]float64{psnrPlane(ref.Y, dis.Y, bpc), psnrPlane(ref.U, dis.U, bpc), psnrPlane(ref.V, dis.V, bpc)}
