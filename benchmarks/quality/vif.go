@@ -67,8 +67,9 @@ type vifState struct {
 	arr, add, ard []uint64
 	ring8         vif8Ring
 	// planes and rows serve statistic0Planes, the path of the SIMD kernels
-	planes []uint16
-	rows   vifRows
+	planes  []uint16
+	rows    vifRows
+	subRows []uint16 // the two padded rows of subsampleRows
 	// pureGo keeps to the portable Go code even where assembly kernels exist (the
 	// reference the tests and benchmarks compare them with)
 	pureGo bool
@@ -107,7 +108,11 @@ func (s *vifState) vifScores(ref, dis []uint16, w, h, bpc int) [4]float64 {
 	for scale := 0; scale < 4; scale++ {
 		if scale > 0 {
 			nr, nd := s.ref[scale&1], s.dis[scale&1]
-			s.subsample(cr, cd, nr, nd, w, h, scale, bpc)
+			if vifHaveAsm && !s.pureGo && scale < 3 {
+				s.subsampleRows(cr, cd, nr, nd, w, h, scale, bpc, vifSubFastKernels)
+			} else {
+				s.subsample(cr, cd, nr, nd, w, h, scale, bpc)
+			}
 			w /= 2
 			h /= 2
 			cr, cd = nr[:w*h], nd[:w*h]

@@ -99,6 +99,52 @@ func vifHStat(acc *vifAccum, scale int, planes []uint16, stride, w int) {
 	vifHStatGo(acc, scale, planes, stride, n, w)
 }
 
+// vifSubVertAVX2 is vifSubVertGo over columns [0, n), n a positive multiple of 8, for
+// scales 1 and 2; shift is the rounding shift (vifSubShift).
+//
+//go:noescape
+func vifSubVertAVX2(rows *[9][4]*uint16, taps *uint32, npairs int, outRef, outDis *uint16, n, shift int)
+
+// vifSubHorzAVX2 is vifSubHorzGo over outputs [0, n), n a positive multiple of 8, for
+// scales 1 and 2; in points at column 0 of the padded row.
+//
+//go:noescape
+func vifSubHorzAVX2(in, out *uint16, n int, taps *uint32, npairs int)
+
+// vifSubFastKernels use the assembly for the full blocks where the CPU has AVX2, Go for
+// the rest.
+var vifSubFastKernels = vifSubKernels{vert: vifSubVert, horz: vifSubHorz}
+
+func vifSubVert(rows *vifRows, scale, bpc int, outRef, outDis []uint16, w int) {
+	n := w &^ 7
+	if !vifHaveAsm || scale < 1 || scale > 2 || n == 0 {
+		vifSubGoKernels.vert(rows, scale, bpc, outRef, outDis, w)
+		return
+	}
+	npairs := len(vifFilters[scale])/2 + 1
+	var ptr [9][4]*uint16
+	for p := 0; p < npairs; p++ {
+		for q := range rows[p] {
+			ptr[p][q] = &rows[p][q][:w][0]
+		}
+	}
+	shift, _ := vifSubShift(scale, bpc)
+	vifSubVertAVX2(&ptr, &vifPairTapsByScale[scale][0], npairs, &outRef[:w][0], &outDis[:w][0], n, int(shift))
+	vifSubVertGo(rows, scale, bpc, outRef, outDis, n, w)
+}
+
+func vifSubHorz(in []uint16, scale int, out []uint16, n int) {
+	m := n &^ 7
+	// the last block reads up to column 2m+half-1 of the padded row
+	if !vifHaveAsm || scale < 1 || scale > 2 || m == 0 || len(in) < vifPlanePad+2*m+8 {
+		vifSubGoKernels.horz(in, scale, out, n)
+		return
+	}
+	npairs := (len(vifFilters[scale]) + 1) / 2
+	vifSubHorzAVX2(&in[vifPlanePad], &out[:n][0], m, &vifHTapPairs[scale][0][0], npairs)
+	vifSubHorzGo(in, scale, out, m, n)
+}
+
 // checkPlanes guards the assembly kernels' memory accesses.
 func checkPlanes(planes []uint16, stride, w int) {
 	if stride < w+2*vifPlanePad || len(planes) < vifPlaneCount*stride {

@@ -247,6 +247,121 @@ w16pair:
 	VZEROUPPER
 	RET
 
+// func vifSubVertAVX2(rows *[9][4]*uint16, taps *uint32, npairs int, outRef, outDis *uint16, n, shift int)
+//
+// The vertical pass of subsample (vifSubVertGo) for blocks of 8 columns, in 32-bit lanes:
+// the sums of a tap pair's two rows times the pair's weight, for ref and dis; rounded,
+// shifted, biased and stored as uint16.
+TEXT ·vifSubVertAVX2(SB), NOSPLIT, $0-56
+	MOVQ rows+0(FP), SI
+	MOVQ taps+8(FP), R12
+	MOVQ npairs+16(FP), R13
+	MOVQ outRef+24(FP), DI
+	MOVQ outDis+32(FP), DX
+	MOVQ shift+48(FP), CX
+	MOVQ CX, X13
+	DECQ CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	MOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU vifCBias<>(SB), X12
+	MOVQ n+40(FP), CX
+	SHLQ $1, CX
+	XORQ BX, BX
+
+svblock:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	MOVQ SI, R8
+	MOVQ R12, R9
+	MOVQ R13, AX
+
+svpair:
+	MOVQ 0(R8), R10
+	MOVQ 8(R8), R11
+	VPMOVZXWD (R10)(BX*1), Y2
+	VPMOVZXWD (R11)(BX*1), Y3
+	VPADDD    Y3, Y2, Y2
+	MOVQ 16(R8), R10
+	MOVQ 24(R8), R11
+	VPMOVZXWD (R10)(BX*1), Y4
+	VPMOVZXWD (R11)(BX*1), Y5
+	VPADDD    Y5, Y4, Y4
+	VPBROADCASTD (R9), Y15
+	VPMULLD Y15, Y2, Y2
+	VPADDD  Y2, Y0, Y0
+	VPMULLD Y15, Y4, Y4
+	VPADDD  Y4, Y1, Y1
+	ADDQ $32, R8
+	ADDQ $4, R9
+	DECQ AX
+	JNZ  svpair
+
+	VPADDD       Y14, Y0, Y0
+	VPSRLD       X13, Y0, Y0
+	VEXTRACTI128 $1, Y0, X2
+	VPACKUSDW    X2, X0, X0
+	VPXOR        X12, X0, X0
+	VMOVDQU      X0, (DI)(BX*1)
+	VPADDD       Y14, Y1, Y1
+	VPSRLD       X13, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPACKUSDW    X2, X1, X1
+	VPXOR        X12, X1, X1
+	VMOVDQU      X1, (DX)(BX*1)
+	ADDQ $16, BX
+	CMPQ BX, CX
+	JB   svblock
+	VZEROUPPER
+	RET
+
+// func vifSubHorzAVX2(in, out *uint16, n int, taps *uint32, npairs int)
+//
+// The horizontal pass of subsample (vifSubHorzGo) for blocks of 8 outputs: a load at
+// column 2j-half+2m times tap pair m gives, in lane i, the pair's share of output j+i, so
+// the decimation by two comes from the pairwise multiply-add. in points at column 0 of
+// the padded biased row.
+TEXT ·vifSubHorzAVX2(SB), NOSPLIT, $0-40
+	MOVQ in+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ n+16(FP), CX
+	SHLQ $1, CX
+	MOVQ taps+24(FP), R12
+	MOVQ npairs+32(FP), R13
+	LEAQ -2(R13)(R13*1), R8 // 2·half bytes
+	SUBQ R8, SI
+	VMOVDQU vifCSign<>(SB), Y14
+	VMOVDQU vifC32768<>(SB), Y15
+	XORQ BX, BX
+
+shblock:
+	VPXOR Y0, Y0, Y0
+	MOVQ  R12, R9
+	MOVQ  R13, AX
+	LEAQ  (SI)(BX*2), R10
+
+shpair:
+	VMOVDQU  (R10), Y1
+	VPMADDWD (R9), Y1, Y1
+	VPADDD   Y1, Y0, Y0
+	ADDQ $4, R10
+	ADDQ $32, R9
+	DECQ AX
+	JNZ  shpair
+
+	VPXOR        Y14, Y0, Y0
+	VPADDD       Y15, Y0, Y0
+	VPSRLD       $16, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSDW    X1, X0, X0
+	VMOVDQU      X0, (DI)(BX*1)
+	ADDQ $16, BX
+	CMPQ BX, CX
+	JB   shblock
+	VZEROUPPER
+	RET
+
 // MOMENT recombines a moment from the biased sums of its low (lo) and high (hi) halves:
 // dst = (hi ^ 2^31) + (((lo ^ 2^31) + 2^15) >> 16).
 #define MOMENT(lo, hi, dst) \

@@ -8,3 +8,6 @@ const vifHaveAsm = false
 
 // vifFastKernels are the Go kernels where there is no assembly.
 var vifFastKernels = vifGoKernels
+
+// vifSubFastKernels are the Go kernels where there is no assembly.
+var vifSubFastKernels = vifSubGoKernels
