@@ -338,6 +338,15 @@ func decouple32(o, t int32, flag bool) int32 {
 	return rst
 }
 
+// csfDispatch runs csf, through the assembly row kernel at scale 0 where there is one.
+func (s *admState) csfDispatch(src, dst, flt *admBands, w, h, scale int) {
+	if scale == 0 && admHaveAsm && !s.pureGo {
+		s.csf0Rows(src, dst, flt, w, h, admCsf0)
+		return
+	}
+	s.csf(src, dst, flt, w, h, scale)
+}
+
 // csf weights src bands into dst and writes |dst|/30 into flt (the masking filter input).
 func (s *admState) csf(src, dst, flt *admBands, w, h, scale int) {
 	left, top, right, bottom := admRegion(w, h, true)
@@ -640,9 +649,9 @@ func (s *admState) scores(ref, dis []uint16, w, h, bpc int) admScores {
 		s.csfF.ensure(n)
 		s.decouple(w, h, scale)
 		denS := s.denScale(w, h, scale)
-		s.csf(&s.ad, &s.csfA, &s.csfF, w, h, scale)
+		s.csfDispatch(&s.ad, &s.csfA, &s.csfF, w, h, scale)
 		numS := s.cm(w, h, scale, false)
-		s.csf(&s.r, &s.csfF, &s.csfA, w, h, scale)
+		s.csfDispatch(&s.r, &s.csfF, &s.csfA, w, h, scale)
 		aimS := s.cm(w, h, scale, true)
 		num += float64(numS)
 		den += float64(denS)

@@ -46,3 +46,20 @@ func admDwtHorz(lo, hi []int16, a, v, h, d []int32, n int) {
 	}
 	admDwtHorzGo(lo, hi, a, v, h, d, m, n)
 }
+
+// admCsf0AVX2 is admCsf0Go over n samples, n a positive multiple of 8.
+//
+//go:noescape
+func admCsf0AVX2(src, dst, flt *int32, n int, irf, add, sh int)
+
+// admCsf0 is admCsf0Go with the assembly for the full blocks of 8 where the CPU has AVX2.
+func admCsf0(src, dst, flt []int32, irf, add int32, sh uint) {
+	n := len(src)
+	m := n &^ 7
+	if admHaveAsm && m > 0 {
+		admCsf0AVX2(&src[0], &dst[:n][0], &flt[:n][0], m, int(irf), int(add), int(sh))
+	} else {
+		m = 0
+	}
+	admCsf0Go(src[m:], dst[m:n], flt[m:n], irf, add, sh)
+}

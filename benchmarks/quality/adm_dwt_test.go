@@ -139,3 +139,75 @@ func FuzzADMDwtKernels(f *testing.F) {
 		require.Equal(t, want, got)
 	})
 }
+
+// csfBoth runs both scale-0 CSF kernels over src for each band's constants.
+func csfBoth(t *testing.T, src []int32) {
+	t.Helper()
+	for band := 0; band < 3; band++ {
+		irf := [3]int32{36453, 36453, 49417}[band]
+		sh := [3]uint{15, 15, 17}[band]
+		add := [3]int32{16384, 16384, 65535}[band]
+		gd, gf := make([]int32, len(src)), make([]int32, len(src))
+		wd, wf := make([]int32, len(src)), make([]int32, len(src))
+		admCsf0(src, gd, gf, irf, add, sh)
+		admCsf0Go(src, wd, wf, irf, add, sh)
+		require.Equal(t, wd, gd, "weighted band %d n=%d", band, len(src))
+		require.Equal(t, wf, gf, "filter input band %d n=%d", band, len(src))
+	}
+}
+
+func TestADMCsf0KernelMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 7, 8, 9, 31, 100, 333} {
+		for trial := 0; trial < 6; trial++ {
+			src := make([]int32, n)
+			for j := range src {
+				switch trial {
+				case 0: // int16 band values, as ADM produces
+					src[j] = int32(int16(rng.Uint32()))
+				case 1:
+					src[j] = -32768
+				case 2:
+					src[j] = 32767
+				default: // any int32: the wrapping arithmetic must agree too
+					src[j] = int32(rng.Uint32())
+				}
+			}
+			csfBoth(t, src)
+		}
+	}
+	// the row pipeline against csf at scale 0
+	ref, dis := synthFrames(1, 64, 36, 8)
+	var s admState
+	s.scores(ref[0].Y, dis[0].Y, 64, 36, 8) // fills the bands of the last scale; rerun scale 0
+	s.indices(64, 36)
+	n := 32 * 18
+	for _, b := range []*admBands{&s.ref, &s.dis, &s.r, &s.ad, &s.csfA, &s.csfF} {
+		b.ensure(n)
+	}
+	s.dwt(ref[0].Y, nil, &s.ref, 64, 36, 0, 8)
+	s.dwt(dis[0].Y, nil, &s.dis, 64, 36, 0, 8)
+	s.decouple(32, 18, 0)
+	var wantA, wantF, gotA, gotF admBands
+	for _, b := range []*admBands{&wantA, &wantF, &gotA, &gotF} {
+		b.ensure(n)
+	}
+	s.csf(&s.ad, &wantA, &wantF, 32, 18, 0)
+	s.csf0Rows(&s.ad, &gotA, &gotF, 32, 18, admCsf0)
+	require.Equal(t, wantA, gotA)
+	require.Equal(t, wantF, gotF)
+	require.NotEqual(t, make([]int32, n), wantA.h)
+}
+
+// FuzzADMCsf0Kernel compares both scale-0 CSF kernels on fuzzed samples.
+func FuzzADMCsf0Kernel(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 128, 255, 255, 255, 127, 1, 2, 3, 4})
+	f.Add([]byte{0xff, 0x7f, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src := make([]int32, len(data)/4)
+		for j := range src {
+			src[j] = int32(uint32(data[4*j]) | uint32(data[4*j+1])<<8 | uint32(data[4*j+2])<<16 | uint32(data[4*j+3])<<24)
+		}
+		csfBoth(t, src)
+	})
+}

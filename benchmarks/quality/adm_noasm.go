@@ -8,3 +8,6 @@ const admHaveAsm = false
 
 // admDwtFastKernels are the Go kernels where there is no assembly.
 var admDwtFastKernels = admDwtGoKernels
+
+// admCsf0 is admCsf0Go where there is no assembly.
+func admCsf0(src, dst, flt []int32, irf, add int32, sh uint) { admCsf0Go(src, dst, flt, irf, add, sh) }
