@@ -647,7 +647,11 @@ func (s *admState) scores(ref, dis []uint16, w, h, bpc int) admScores {
 		s.ad.ensure(n)
 		s.csfA.ensure(n)
 		s.csfF.ensure(n)
-		s.decouple(w, h, scale)
+		if scale == 0 && admHaveAsm && !s.pureGo {
+			s.decouple0Rows(w, h, admDecouple0)
+		} else {
+			s.decouple(w, h, scale)
+		}
 		denS := s.denScale(w, h, scale)
 		s.csfDispatch(&s.ad, &s.csfA, &s.csfF, w, h, scale)
 		numS := s.cm(w, h, scale, false)

@@ -63,3 +63,28 @@ func admCsf0(src, dst, flt []int32, irf, add int32, sh uint) {
 	}
 	admCsf0Go(src[m:], dst[m:n], flt[m:n], irf, add, sh)
 }
+
+// admDecouple0AVX2 is admDecouple0Go over n samples, n a positive multiple of 8; bands
+// holds the first sample of o h,v,d, t h,v,d, r h,v,d and ad h,v,d; lookup is
+// admDivLookup and cos is cos1degSq.
+//
+//go:noescape
+func admDecouple0AVX2(bands *[12]*int32, n int, lookup *int32, cos float64)
+
+// admDecouple0 is admDecouple0Go over a whole row, with the assembly for the full blocks
+// of 8 where the CPU has AVX2.
+func admDecouple0(row *admDecoupleRow) {
+	n := len(row.o[0])
+	m := n &^ 7
+	if admHaveAsm && m > 0 {
+		var p [12]*int32
+		for b := 0; b < 3; b++ {
+			p[b], p[3+b] = &row.o[b][:n][0], &row.t[b][:n][0]
+			p[6+b], p[9+b] = &row.r[b][:n][0], &row.ad[b][:n][0]
+		}
+		admDecouple0AVX2(&p, m, &admDivLookup[0], float64(cos1degSq))
+	} else {
+		m = 0
+	}
+	admDecouple0Go(row, m, n)
+}

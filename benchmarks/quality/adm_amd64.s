@@ -164,6 +164,134 @@ csfloop:
 	VZEROUPPER
 	RET
 
+// func admDecouple0AVX2(bands *[12]*int32, n int, lookup *int32, cos float64)
+//
+// decouple's scale-0 loop (admDecouple0Go) over n samples, n a positive multiple of 8;
+// bands holds o h,v,d, t h,v,d, r h,v,d, ad h,v,d. Band values are within int16.
+//
+// The angle test runs on doubles, 4 lanes at a time: the int16 products and their sums
+// are exact there, so rounding them to float32 (vcvtpd2ps) rounds the exact integers once,
+// as Go's float32(int64) does, and the scalings by 1/4096 are exact. The restoration gain
+// k = (2^30/o · t + 2^14) >> 15, clamped to [0, 2^15], is computed in 64-bit lanes
+// (vpmuldq on the even and odd lanes); clamping before the shift makes the shift logical.
+// For o = 0 the table gives 0 where decouple16 uses 2^15, but both give rst = 0 and no
+// gain limit. The gain limit itself is integer: rst·100 and t are exact in float64, so
+// math.Min/Max of them are vpminsd/vpmaxsd, chosen by the sign of o when k > 0.
+TEXT ·admDecouple0AVX2(SB), NOSPLIT, $32-32
+	MOVQ bands+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHLQ $2, CX
+	MOVQ lookup+16(FP), DX
+	VBROADCASTSD cos+24(FP), Y0
+	VMOVUPD Y0, 0(SP)
+	VPXOR Y9, Y9, Y9
+	XORQ BX, BX
+
+// ANGLE computes the angle flags of 4 samples at byte offset off into the dword masks xout.
+#define ANGLE(off, xout) \
+	MOVQ       0(SI), R8; \
+	MOVQ       8(SI), R9; \
+	MOVQ       24(SI), R10; \
+	MOVQ       32(SI), R11; \
+	VCVTDQ2PD  off(R8)(BX*1), Y0; \
+	VCVTDQ2PD  off(R9)(BX*1), Y1; \
+	VCVTDQ2PD  off(R10)(BX*1), Y2; \
+	VCVTDQ2PD  off(R11)(BX*1), Y3; \
+	VMULPD     Y2, Y0, Y4; \
+	VMULPD     Y3, Y1, Y5; \
+	VADDPD     Y5, Y4, Y4; \
+	VMULPD     Y0, Y0, Y5; \
+	VMULPD     Y1, Y1, Y6; \
+	VADDPD     Y6, Y5, Y5; \
+	VMULPD     Y2, Y2, Y6; \
+	VMULPD     Y3, Y3, Y7; \
+	VADDPD     Y7, Y6, Y6; \
+	VCVTPD2PSY Y4, X4; \
+	VCVTPS2PD  X4, Y4; \
+	VCVTPD2PSY Y5, X5; \
+	VCVTPS2PD  X5, Y5; \
+	VCVTPD2PSY Y6, X6; \
+	VCVTPS2PD  X6, Y6; \
+	VMULPD     admP2m12<>(SB), Y4, Y4; \
+	VMULPD     admP2m12<>(SB), Y5, Y5; \
+	VMULPD     admP2m12<>(SB), Y6, Y6; \
+	VMULPD     Y4, Y4, Y7; \
+	VMULPD     0(SP), Y5, Y5; \
+	VMULPD     Y6, Y5, Y5; \
+	VCMPPD     $0x1D, Y5, Y7, Y7; \
+	VXORPD     Y6, Y6, Y6; \
+	VCMPPD     $0x1D, Y6, Y4, Y4; \
+	VANDPD     Y7, Y4, Y4; \
+	VEXTRACTF128 $1, Y4, X5; \
+	VSHUFPS    $0x88, X5, X4, xout
+
+// CLAMPK turns the 64-bit products in y into k = min(max(y + 2^14, 0), 2^30) >> 15.
+#define CLAMPK(y) \
+	VPADDQ    admQ16384<>(SB), y, y; \
+	VPCMPGTQ  Y9, y, Y8; \
+	VPAND     Y8, y, y; \
+	VPCMPGTQ  admQ2p30<>(SB), y, Y8; \
+	VPBLENDVB Y8, admQ2p30<>(SB), y, y; \
+	VPSRLQ    $15, y, y
+
+// TRUNC16 truncates the dwords of y to int16, sign-extended.
+#define TRUNC16(y) \
+	VPSLLD $16, y, y; \
+	VPSRAD $16, y, y
+
+// BAND decouples 8 samples of band b (0 h, 1 v, 2 d); Y15 holds the angle flags.
+#define DBAND(b) \
+	MOVQ        (8*b)(SI), R8; \
+	MOVQ        (24+8*b)(SI), R9; \
+	MOVQ        (48+8*b)(SI), R10; \
+	MOVQ        (72+8*b)(SI), R11; \
+	VMOVDQU     (R8)(BX*1), Y0; \
+	VMOVDQU     (R9)(BX*1), Y1; \
+	VPADDD      admC32768<>(SB), Y0, Y2; \
+	VPCMPEQD    Y3, Y3, Y3; \
+	VPGATHERDD  Y3, (DX)(Y2*4), Y4; \
+	VPMULDQ     Y1, Y4, Y5; \
+	VPSRLQ      $32, Y4, Y6; \
+	VPSRLQ      $32, Y1, Y7; \
+	VPMULDQ     Y7, Y6, Y6; \
+	CLAMPK(Y5); \
+	CLAMPK(Y6); \
+	VPSLLQ      $32, Y6, Y6; \
+	VPOR        Y6, Y5, Y5; \
+	VPMULLD     Y0, Y5, Y6; \
+	VPADDD      admD16384<>(SB), Y6, Y6; \
+	VPSRAD      $15, Y6, Y6; \
+	TRUNC16(Y6); \
+	VPCMPGTD    Y9, Y5, Y7; \
+	VPCMPGTD    Y9, Y0, Y8; \
+	VPAND       Y7, Y8, Y8; \
+	VPCMPGTD    Y0, Y9, Y2; \
+	VPAND       Y7, Y2, Y2; \
+	VPMULLD     admD100<>(SB), Y6, Y3; \
+	VPMINSD     Y1, Y3, Y4; \
+	VPMAXSD     Y1, Y3, Y3; \
+	VPBLENDVB   Y2, Y3, Y6, Y7; \
+	VPBLENDVB   Y8, Y4, Y7, Y7; \
+	TRUNC16(Y7); \
+	VPBLENDVB   Y15, Y7, Y6, Y6; \
+	VMOVDQU     Y6, (R10)(BX*1); \
+	VPSUBD      Y6, Y1, Y1; \
+	TRUNC16(Y1); \
+	VMOVDQU     Y1, (R11)(BX*1)
+
+decloop:
+	ANGLE(0, X14)
+	ANGLE(16, X13)
+	VINSERTI128 $1, X13, Y14, Y15
+	DBAND(0)
+	DBAND(1)
+	DBAND(2)
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   decloop
+	VZEROUPPER
+	RET
+
 DATA admL01<>+0(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+8(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+16(SB)/8, $0x6b133dd26b133dd2
@@ -193,3 +321,32 @@ DATA admC32768<>+8(SB)/8, $0x0000800000008000
 DATA admC32768<>+16(SB)/8, $0x0000800000008000
 DATA admC32768<>+24(SB)/8, $0x0000800000008000
 GLOBL admC32768<>(SB), RODATA|NOPTR, $32
+DATA admQ16384<>+0(SB)/8, $0x0000000000004000
+DATA admQ16384<>+8(SB)/8, $0x0000000000004000
+DATA admQ16384<>+16(SB)/8, $0x0000000000004000
+DATA admQ16384<>+24(SB)/8, $0x0000000000004000
+GLOBL admQ16384<>(SB), RODATA|NOPTR, $32
+
+DATA admQ2p30<>+0(SB)/8, $0x0000000040000000
+DATA admQ2p30<>+8(SB)/8, $0x0000000040000000
+DATA admQ2p30<>+16(SB)/8, $0x0000000040000000
+DATA admQ2p30<>+24(SB)/8, $0x0000000040000000
+GLOBL admQ2p30<>(SB), RODATA|NOPTR, $32
+
+DATA admD16384<>+0(SB)/8, $0x0000400000004000
+DATA admD16384<>+8(SB)/8, $0x0000400000004000
+DATA admD16384<>+16(SB)/8, $0x0000400000004000
+DATA admD16384<>+24(SB)/8, $0x0000400000004000
+GLOBL admD16384<>(SB), RODATA|NOPTR, $32
+
+DATA admD100<>+0(SB)/8, $0x0000006400000064
+DATA admD100<>+8(SB)/8, $0x0000006400000064
+DATA admD100<>+16(SB)/8, $0x0000006400000064
+DATA admD100<>+24(SB)/8, $0x0000006400000064
+GLOBL admD100<>(SB), RODATA|NOPTR, $32
+
+DATA admP2m12<>+0(SB)/8, $0x3f30000000000000
+DATA admP2m12<>+8(SB)/8, $0x3f30000000000000
+DATA admP2m12<>+16(SB)/8, $0x3f30000000000000
+DATA admP2m12<>+24(SB)/8, $0x3f30000000000000
+GLOBL admP2m12<>(SB), RODATA|NOPTR, $32
