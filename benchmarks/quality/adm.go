@@ -486,6 +486,11 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		if innerShift > 0 {
 			innerAdd = 1 << (innerShift - 1)
 		}
+		fast := admHaveAsm && !s.pureGo
+		var params admCm0Params
+		for t := range params {
+			params[t] = [8]int64{irf[t], int64(subShift[t]), sqAdd[t], int64(sqShift[t]), cubAdd[t], int64(cubShift[t])}
+		}
 		for i := top; i < bottom; i++ {
 			iu, id := up(i)*w, down(i, h)*w
 			ic := i * w
@@ -494,6 +499,15 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 			thr := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)[left:right]
 			ch, cv, cd := mh[ic+left:ic+right], mv[ic+left:ic+right], md[ic+left:ic+right]
 			ch, cv, cd = ch[:len(thr)], cv[:len(thr)], cd[:len(thr)]
+			if fast {
+				masker := [3][]int32{ch, cv, cd}
+				rows := [3][]int32{srcB[0][ic+left : ic+right], srcB[1][ic+left : ic+right], srcB[2][ic+left : ic+right]}
+				inner := admCm0Row(thr, &masker, &rows, &params)
+				for t := range acc {
+					acc[t] += (inner[t] + innerAdd) >> innerShift
+				}
+				continue
+			}
 			for j := range thr {
 				thr[j] += int32(int16((oneBy15*abs32(ch[j])+2048)>>12)) +
 					int32(int16((oneBy15*abs32(cv[j])+2048)>>12)) +

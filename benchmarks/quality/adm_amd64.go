@@ -88,3 +88,31 @@ func admDecouple0(row *admDecoupleRow) {
 	}
 	admDecouple0Go(row, m, n)
 }
+
+// admCm0AVX2 is admCm0RowGo over n samples, n a positive multiple of 8, writing the band
+// sums to out; rows holds nb, the masker rows h, v, d and the source rows h, v, d. It
+// returns false when a sample is outside the range it is exact for (see the assembly);
+// out is then to be ignored.
+//
+//go:noescape
+func admCm0AVX2(rows *[7]*int32, n int, params *admCm0Params, out *[3]int64) bool
+
+// admCm0Row is admCm0RowGo over a whole row, with the assembly for the full blocks of 8
+// where the CPU has AVX2 and the inputs are in its range.
+func admCm0Row(nb []int32, masker, src *[3][]int32, p *admCm0Params) [3]int64 {
+	n := len(nb)
+	m := n &^ 7
+	if admHaveAsm && m > 0 {
+		rows := [7]*int32{&nb[0], &masker[0][:n][0], &masker[1][:n][0], &masker[2][:n][0],
+			&src[0][:n][0], &src[1][:n][0], &src[2][:n][0]}
+		var out [3]int64
+		if admCm0AVX2(&rows, m, p, &out) {
+			rest := admCm0RowGo(nb, masker, src, p, m, n)
+			for t := range out {
+				out[t] += rest[t]
+			}
+			return out
+		}
+	}
+	return admCm0RowGo(nb, masker, src, p, 0, n)
+}

@@ -292,6 +292,116 @@ decloop:
 	VZEROUPPER
 	RET
 
+// func admCm0AVX2(rows *[7]*int32, n int, params *admCm0Params, out *[3]int64) bool
+//
+// admCm0RowGo over n samples, n a positive multiple of 8; rows holds nb, the three masker
+// rows and the three source rows. It is exact when every threshold lies in [0, 2^19) and
+// every int32 product v·irf has a non-negative absolute value (both hold for the int16
+// bands of real pictures): then thr<<sub < 2^31, x = max(|v·irf| - thr<<sub, 0) < 2^31
+// fits int32 lanes, x² < 2^62 needs no sign, the int32 truncation of the squared term is
+// the low half vpmuldq reads, and xsq·x is an exact signed 64-bit product; the cube's
+// arithmetic shift is emulated as ((v ^ s) >> k) ^ s with s the sign mask. It returns
+// false (and its sums are to be ignored) when the condition fails for some sample.
+TEXT ·admCm0AVX2(SB), NOSPLIT, $0-33
+	MOVQ rows+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHLQ $2, CX
+	MOVQ params+16(FP), DI
+	LEAQ 64(DI), R15
+	LEAQ 128(DI), DX
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	MOVQ 32(SI), R12
+	MOVQ 40(SI), R13
+	MOVQ 48(SI), R14
+	VPXOR Y9, Y9, Y9
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	VPXOR Y14, Y14, Y14
+	XORQ BX, BX
+
+// MASK adds int16((8738·|m| + 2048) >> 12) of the masker row at r to Y15.
+#define MASK(r) \
+	VMOVDQU (r)(BX*1), Y0; \
+	VPABSD  Y0, Y0; \
+	VPMULLD admD8738<>(SB), Y0, Y0; \
+	VPADDD  admD2048<>(SB), Y0, Y0; \
+	VPSRAD  $12, Y0, Y0; \
+	VPSLLD  $16, Y0, Y0; \
+	VPSRAD  $16, Y0, Y0; \
+	VPADDD  Y0, Y15, Y15
+
+// CUBE adds the pooled terms of the 4 samples in the even dwords of Y0 to acc, with the
+// band constants at P.
+#define CUBE(P, acc) \
+	VPMULUDQ     Y0, Y0, Y2; \
+	VPBROADCASTQ 16(P), Y3; \
+	VPADDQ       Y3, Y2, Y2; \
+	VPSRLQ       24(P), Y2, Y2; \
+	VPMULDQ      Y0, Y2, Y2; \
+	VPBROADCASTQ 32(P), Y3; \
+	VPADDQ       Y3, Y2, Y2; \
+	VPCMPGTQ     Y2, Y9, Y4; \
+	VPXOR        Y4, Y2, Y2; \
+	VPSRLQ       40(P), Y2, Y2; \
+	VPXOR        Y4, Y2, Y2; \
+	VPADDQ       Y2, acc, acc
+
+// CMBAND pools 8 samples of the source row at r into acc, with the band constants at P.
+#define CMBAND(r, P, acc) \
+	VMOVDQU      (r)(BX*1), Y0; \
+	VPBROADCASTD 0(P), Y1; \
+	VPMULLD      Y1, Y0, Y0; \
+	VPABSD       Y0, Y0; \
+	VPOR         Y0, Y10, Y10; \
+	VPSLLD       8(P), Y15, Y1; \
+	VPSUBD       Y1, Y0, Y0; \
+	VPMAXSD      Y9, Y0, Y0; \
+	CUBE(P, acc); \
+	VPSRLQ       $32, Y0, Y0; \
+	CUBE(P, acc)
+
+cmloop:
+	VMOVDQU (R8)(BX*1), Y15
+	MASK(R9)
+	MASK(R10)
+	MASK(R11)
+	VPSRLD  $19, Y15, Y0
+	VPOR    Y0, Y11, Y11
+	VPXOR   Y10, Y10, Y10
+	CMBAND(R12, DI, Y12)
+	CMBAND(R13, R15, Y13)
+	CMBAND(R14, DX, Y14)
+	VPSRAD  $31, Y10, Y10
+	VPOR    Y10, Y11, Y11
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   cmloop
+
+	MOVQ out+24(FP), DI
+	VEXTRACTI128 $1, Y12, X0
+	VPADDQ       X0, X12, X12
+	VPSHUFD      $0x4E, X12, X0
+	VPADDQ       X0, X12, X12
+	VMOVQ        X12, 0(DI)
+	VEXTRACTI128 $1, Y13, X0
+	VPADDQ       X0, X13, X13
+	VPSHUFD      $0x4E, X13, X0
+	VPADDQ       X0, X13, X13
+	VMOVQ        X13, 8(DI)
+	VEXTRACTI128 $1, Y14, X0
+	VPADDQ       X0, X14, X14
+	VPSHUFD      $0x4E, X14, X0
+	VPADDQ       X0, X14, X14
+	VMOVQ        X14, 16(DI)
+	VPTEST Y11, Y11
+	SETEQ  ret+32(FP)
+	VZEROUPPER
+	RET
+
 DATA admL01<>+0(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+8(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+16(SB)/8, $0x6b133dd26b133dd2
@@ -350,3 +460,15 @@ DATA admP2m12<>+8(SB)/8, $0x3f30000000000000
 DATA admP2m12<>+16(SB)/8, $0x3f30000000000000
 DATA admP2m12<>+24(SB)/8, $0x3f30000000000000
 GLOBL admP2m12<>(SB), RODATA|NOPTR, $32
+
+DATA admD8738<>+0(SB)/8, $0x0000222200002222
+DATA admD8738<>+8(SB)/8, $0x0000222200002222
+DATA admD8738<>+16(SB)/8, $0x0000222200002222
+DATA admD8738<>+24(SB)/8, $0x0000222200002222
+GLOBL admD8738<>(SB), RODATA|NOPTR, $32
+
+DATA admD2048<>+0(SB)/8, $0x0000080000000800
+DATA admD2048<>+8(SB)/8, $0x0000080000000800
+DATA admD2048<>+16(SB)/8, $0x0000080000000800
+DATA admD2048<>+24(SB)/8, $0x0000080000000800
+GLOBL admD2048<>(SB), RODATA|NOPTR, $32

@@ -14,3 +14,8 @@ func admCsf0(src, dst, flt []int32, irf, add int32, sh uint) { admCsf0Go(src, ds
 
 // admDecouple0 is admDecouple0Go over a whole row where there is no assembly.
 func admDecouple0(row *admDecoupleRow) { admDecouple0Go(row, 0, len(row.o[0])) }
+
+// admCm0Row is admCm0RowGo over a whole row where there is no assembly.
+func admCm0Row(nb []int32, masker, src *[3][]int32, p *admCm0Params) [3]int64 {
+	return admCm0RowGo(nb, masker, src, p, 0, len(nb))
+}
