@@ -96,7 +96,9 @@ func FuzzADMCm0Row(f *testing.F) {
 		if n == 0 {
 			return
 		}
-		v := func(k int) int32 { return int32(int16(uint16(data[(2*k)%len(data)]) | uint16(data[(2*k+1)%len(data)])<<8)) }
+		v := func(k int) int32 {
+			return int32(int16(uint16(data[(2*k)%len(data)]) | uint16(data[(2*k+1)%len(data)])<<8))
+		}
 		nb := make([]int32, n)
 		var masker, src [3][]int32
 		for b := 0; b < 3; b++ {
