@@ -652,6 +652,9 @@ func (s *admState) scores(ref, dis []uint16, w, h, bpc int) admScores {
 		} else if scale == 0 {
 			s.dwt(ref, nil, &s.ref, w, h, 0, bpc)
 			s.dwt(dis, nil, &s.dis, w, h, 0, bpc)
+		} else if admHaveAsm && !s.pureGo {
+			s.dwtN(s.prevRef, &s.ref, w, h, scale, admDwtNFastKernels)
+			s.dwtN(s.prevDis, &s.dis, w, h, scale, admDwtNFastKernels)
 		} else {
 			s.dwt(nil, s.prevRef, &s.ref, w, h, scale, bpc)
 			s.dwt(nil, s.prevDis, &s.dis, w, h, scale, bpc)

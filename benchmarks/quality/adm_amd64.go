@@ -116,3 +116,54 @@ func admCm0Row(nb []int32, masker, src *[3][]int32, p *admCm0Params) [3]int64 {
 	}
 	return admCm0RowGo(nb, masker, src, p, 0, n)
 }
+
+// admDwtNVertAVX2 is admDwtNVertGo over columns [0, n), n a positive multiple of 8, with
+// the rounding term and shift of the scale.
+//
+//go:noescape
+func admDwtNVertAVX2(rows *[4]*int32, lo, hi *int32, n int, round int64, shift int)
+
+// admDwtNHorzAVX2 is admDwtNHorzGo over outputs [0, n), n a positive multiple of 4; lo
+// and hi point at column 0 of the padded rows.
+//
+//go:noescape
+func admDwtNHorzAVX2(lo, hi *int32, a, v, h, d *int32, n int, round int64, shift int)
+
+// admDwtNFastKernels use the assembly for the full blocks where the CPU has AVX2, Go for
+// the rest.
+var admDwtNFastKernels = admDwtNKernels{vert: admDwtNVert, horz: admDwtNHorz}
+
+func admDwtNVert(rows *[4][]int32, lo, hi []int32, scale, n int) {
+	m := n &^ 7
+	if admHaveAsm && m > 0 {
+		var ptr [4]*int32
+		for r := range rows {
+			ptr[r] = &rows[r][:n][0]
+		}
+		var round int64
+		var sh int
+		if scale > 1 {
+			round, sh = 32768, 16
+		}
+		admDwtNVertAVX2(&ptr, &lo[:n][0], &hi[:n][0], m, round, sh)
+	} else {
+		m = 0
+	}
+	admDwtNVertGo(rows, lo, hi, scale, m, n)
+}
+
+func admDwtNHorz(lo, hi []int32, a, v, h, d []int32, scale, n int) {
+	m := n &^ 3
+	// the last block reads up to column 2m+6 of the padded rows
+	if admHaveAsm && m > 0 && len(lo) >= admRowPad+2*m+7 && len(hi) == len(lo) {
+		var round int64 = 16384
+		sh := 15
+		if scale == 2 {
+			round, sh = 32768, 16
+		}
+		admDwtNHorzAVX2(&lo[admRowPad], &hi[admRowPad], &a[:n][0], &v[:n][0], &h[:n][0], &d[:n][0], m, round, sh)
+	} else {
+		m = 0
+	}
+	admDwtNHorzGo(lo, hi, a, v, h, d, scale, m, n)
+}

@@ -402,6 +402,112 @@ cmloop:
 	VZEROUPPER
 	RET
 
+// func admDwtNVertAVX2(rows *[4]*int32, lo, hi *int32, n int, round int64, shift int)
+//
+// admDwtNVertGo over columns [0, n), n a positive multiple of 8. The 4-tap sums need 64
+// bits: vpmuldq multiplies the even dwords (and, after a 32-bit shift, the odd ones) by
+// the taps. The results are int32 truncations of the shifted sums, and bits 0-31 of a
+// right shift by at most 16 are the same whether it is logical or arithmetic, so a
+// logical shift serves. Y0-Y3 hold the even lanes of the rows, Y4-Y7 the odd ones.
+TEXT ·admDwtNVertAVX2(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), SI
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	MOVQ lo+8(FP), DI
+	MOVQ hi+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	VPBROADCASTQ round+32(FP), Y14
+	MOVQ shift+40(FP), AX
+	MOVQ AX, X15
+	XORQ BX, BX
+
+// SUM4 sets dst to the 4-tap sum of the lanes in a, b, c, d (64-bit), rounded and shifted.
+#define SUM4(t0, t1, t2, t3, a, b, c, d, dst, tmp) \
+	VPMULDQ t0, a, dst; \
+	VPMULDQ t1, b, tmp; \
+	VPADDQ  tmp, dst, dst; \
+	VPMULDQ t2, c, tmp; \
+	VPADDQ  tmp, dst, dst; \
+	VPMULDQ t3, d, tmp; \
+	VPADDQ  tmp, dst, dst; \
+	VPADDQ  Y14, dst, dst; \
+	VPSRLQ  X15, dst, dst
+
+// VBANDN filters 8 columns with one tap set and stores them at dst.
+#define VBANDN(t0, t1, t2, t3, dst) \
+	SUM4(t0, t1, t2, t3, Y0, Y1, Y2, Y3, Y8, Y9); \
+	SUM4(t0, t1, t2, t3, Y4, Y5, Y6, Y7, Y10, Y9); \
+	VPSLLQ   $32, Y10, Y10; \
+	VPBLENDD $0xAA, Y10, Y8, Y8; \
+	VMOVDQU  Y8, (dst)(BX*1)
+
+dnvloop:
+	VMOVDQU (R8)(BX*1), Y0
+	VMOVDQU (R9)(BX*1), Y1
+	VMOVDQU (R10)(BX*1), Y2
+	VMOVDQU (R11)(BX*1), Y3
+	VPSRLQ  $32, Y0, Y4
+	VPSRLQ  $32, Y1, Y5
+	VPSRLQ  $32, Y2, Y6
+	VPSRLQ  $32, Y3, Y7
+	VBANDN(admTL0<>(SB), admTL1<>(SB), admTL2<>(SB), admTL3<>(SB), DI)
+	VBANDN(admTH0<>(SB), admTH1<>(SB), admTH2<>(SB), admTH3<>(SB), DX)
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   dnvloop
+	VZEROUPPER
+	RET
+
+// func admDwtNHorzAVX2(lo, hi *int32, a, v, h, d *int32, n int, round int64, shift int)
+//
+// admDwtNHorzGo over outputs [0, n), n a positive multiple of 4; lo and hi point at column
+// 0 of the padded rows. A load at column 2j-1 holds, in its even dwords, the first tap's
+// samples of outputs j..j+3 and, in its odd dwords, the second's; a load at 2j+1 holds the
+// other two. vpermd gathers the 4 int32 results from the even dwords.
+TEXT ·admDwtNHorzAVX2(SB), NOSPLIT, $0-72
+	MOVQ lo+0(FP), SI
+	MOVQ hi+8(FP), DI
+	MOVQ a+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ h+32(FP), R10
+	MOVQ d+40(FP), R11
+	MOVQ n+48(FP), CX
+	SHLQ $2, CX
+	VPBROADCASTQ round+56(FP), Y14
+	MOVQ shift+64(FP), AX
+	MOVQ AX, X15
+	VMOVDQU admPermEven<>(SB), Y13
+	XORQ BX, BX
+
+// HBANDN filters 4 outputs with one tap set from Y0-Y3 and stores them at dst.
+#define HBANDN(t0, t1, t2, t3, dst) \
+	SUM4(t0, t1, t2, t3, Y0, Y1, Y2, Y3, Y8, Y9); \
+	VPERMD  Y8, Y13, Y8; \
+	VMOVDQU X8, (dst)(BX*1)
+
+// HLOAD loads the samples of outputs j..j+3 from the padded row at r into Y0-Y3.
+#define HLOAD(r) \
+	VMOVDQU -4(r)(BX*2), Y0; \
+	VMOVDQU 4(r)(BX*2), Y2; \
+	VPSRLQ  $32, Y0, Y1; \
+	VPSRLQ  $32, Y2, Y3
+
+dnhloop:
+	HLOAD(SI)
+	HBANDN(admTL0<>(SB), admTL1<>(SB), admTL2<>(SB), admTL3<>(SB), R8)
+	HBANDN(admTH0<>(SB), admTH1<>(SB), admTH2<>(SB), admTH3<>(SB), R9)
+	HLOAD(DI)
+	HBANDN(admTL0<>(SB), admTL1<>(SB), admTL2<>(SB), admTL3<>(SB), R10)
+	HBANDN(admTH0<>(SB), admTH1<>(SB), admTH2<>(SB), admTH3<>(SB), R11)
+	ADDQ $16, BX
+	CMPQ BX, CX
+	JB   dnhloop
+	VZEROUPPER
+	RET
+
 DATA admL01<>+0(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+8(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+16(SB)/8, $0x6b133dd26b133dd2
@@ -472,3 +578,57 @@ DATA admD2048<>+8(SB)/8, $0x0000080000000800
 DATA admD2048<>+16(SB)/8, $0x0000080000000800
 DATA admD2048<>+24(SB)/8, $0x0000080000000800
 GLOBL admD2048<>(SB), RODATA|NOPTR, $32
+
+DATA admTL0<>+0(SB)/8, $0x00003dd200003dd2
+DATA admTL0<>+8(SB)/8, $0x00003dd200003dd2
+DATA admTL0<>+16(SB)/8, $0x00003dd200003dd2
+DATA admTL0<>+24(SB)/8, $0x00003dd200003dd2
+GLOBL admTL0<>(SB), RODATA|NOPTR, $32
+
+DATA admTL1<>+0(SB)/8, $0x00006b1300006b13
+DATA admTL1<>+8(SB)/8, $0x00006b1300006b13
+DATA admTL1<>+16(SB)/8, $0x00006b1300006b13
+DATA admTL1<>+24(SB)/8, $0x00006b1300006b13
+GLOBL admTL1<>(SB), RODATA|NOPTR, $32
+
+DATA admTL2<>+0(SB)/8, $0x00001cb100001cb1
+DATA admTL2<>+8(SB)/8, $0x00001cb100001cb1
+DATA admTL2<>+16(SB)/8, $0x00001cb100001cb1
+DATA admTL2<>+24(SB)/8, $0x00001cb100001cb1
+GLOBL admTL2<>(SB), RODATA|NOPTR, $32
+
+DATA admTL3<>+0(SB)/8, $0xffffef70ffffef70
+DATA admTL3<>+8(SB)/8, $0xffffef70ffffef70
+DATA admTL3<>+16(SB)/8, $0xffffef70ffffef70
+DATA admTL3<>+24(SB)/8, $0xffffef70ffffef70
+GLOBL admTL3<>(SB), RODATA|NOPTR, $32
+
+DATA admTH0<>+0(SB)/8, $0xffffef70ffffef70
+DATA admTH0<>+8(SB)/8, $0xffffef70ffffef70
+DATA admTH0<>+16(SB)/8, $0xffffef70ffffef70
+DATA admTH0<>+24(SB)/8, $0xffffef70ffffef70
+GLOBL admTH0<>(SB), RODATA|NOPTR, $32
+
+DATA admTH1<>+0(SB)/8, $0xffffe34fffffe34f
+DATA admTH1<>+8(SB)/8, $0xffffe34fffffe34f
+DATA admTH1<>+16(SB)/8, $0xffffe34fffffe34f
+DATA admTH1<>+24(SB)/8, $0xffffe34fffffe34f
+GLOBL admTH1<>(SB), RODATA|NOPTR, $32
+
+DATA admTH2<>+0(SB)/8, $0x00006b1300006b13
+DATA admTH2<>+8(SB)/8, $0x00006b1300006b13
+DATA admTH2<>+16(SB)/8, $0x00006b1300006b13
+DATA admTH2<>+24(SB)/8, $0x00006b1300006b13
+GLOBL admTH2<>(SB), RODATA|NOPTR, $32
+
+DATA admTH3<>+0(SB)/8, $0xffffc22effffc22e
+DATA admTH3<>+8(SB)/8, $0xffffc22effffc22e
+DATA admTH3<>+16(SB)/8, $0xffffc22effffc22e
+DATA admTH3<>+24(SB)/8, $0xffffc22effffc22e
+GLOBL admTH3<>(SB), RODATA|NOPTR, $32
+
+DATA admPermEven<>+0(SB)/8, $0x0000000200000000
+DATA admPermEven<>+8(SB)/8, $0x0000000600000004
+DATA admPermEven<>+16(SB)/8, $0x0000000200000000
+DATA admPermEven<>+24(SB)/8, $0x0000000600000004
+GLOBL admPermEven<>(SB), RODATA|NOPTR, $32

@@ -80,3 +80,87 @@ func (s *admState) dwt0(src []uint16, dst *admBands, w, h, bpc int, k admDwtKern
 		k.horz(lo, hi, dst.a[o:o+hw], dst.v[o:o+hw], dst.h[o:o+hw], dst.d[o:o+hw], hw)
 	}
 }
+
+// The DWT of scales 1-3 (the 32-bit pipeline, with int64 products) through padded int32
+// rows, the same way: vertical pass into lo and hi, horizontal mirror in the padding, then
+// the horizontal pass without index tables.
+
+// admDwtNVertGo computes columns [from, to) of the vertical pass of scale (1-3) from four
+// int32 input rows into lo and hi (unpadded indexing).
+func admDwtNVertGo(rows *[4][]int32, lo, hi []int32, scale, from, to int) {
+	var round int64
+	var sh uint
+	if scale > 1 {
+		round, sh = 32768, 16
+	}
+	for j := from; j < to; j++ {
+		x0, x1, x2, x3 := int64(rows[0][j]), int64(rows[1][j]), int64(rows[2][j]), int64(rows[3][j])
+		a := int64(dwtLo[0])*x0 + int64(dwtLo[1])*x1 + int64(dwtLo[2])*x2 + int64(dwtLo[3])*x3
+		lo[j] = int32((a + round) >> sh)
+		b := int64(dwtHi[0])*x0 + int64(dwtHi[1])*x1 + int64(dwtHi[2])*x2 + int64(dwtHi[3])*x3
+		hi[j] = int32((b + round) >> sh)
+	}
+}
+
+// admMirrorRow32 is admMirrorRow for int32 rows.
+func admMirrorRow32(row []int32, n int) {
+	row[admRowPad-1] = row[admRowPad+min(1, n-1)]
+	for k := 0; k < 3; k++ {
+		row[admRowPad+n+k] = row[admRowPad+max(n-1-k, 0)]
+	}
+}
+
+// admDwtNHorzGo computes outputs [from, to) of the horizontal pass of scale (1-3) from the
+// padded rows lo and hi into the bands' row slices.
+func admDwtNHorzGo(lo, hi []int32, a, v, h, d []int32, scale, from, to int) {
+	var round int64 = 16384
+	var sh uint = 15
+	if scale == 2 {
+		round, sh = 32768, 16
+	}
+	c := func(f [4]int32, x []int32) int32 {
+		return int32((int64(f[0])*int64(x[0]) + int64(f[1])*int64(x[1]) + int64(f[2])*int64(x[2]) +
+			int64(f[3])*int64(x[3]) + round) >> sh)
+	}
+	for j := from; j < to; j++ {
+		k := admRowPad + 2*j - 1
+		l, g := lo[k:k+4], hi[k:k+4]
+		a[j], v[j], h[j], d[j] = c(dwtLo, l), c(dwtHi, l), c(dwtLo, g), c(dwtHi, g)
+	}
+}
+
+// admDwtNKernels are the two passes of the DWT of scales 1-3 for one row.
+type admDwtNKernels struct {
+	vert func(rows *[4][]int32, lo, hi []int32, scale, n int)
+	horz func(lo, hi []int32, a, v, h, d []int32, scale, n int)
+}
+
+// admDwtNGoKernels are the Go reference kernels.
+var admDwtNGoKernels = admDwtNKernels{
+	vert: func(rows *[4][]int32, lo, hi []int32, scale, n int) { admDwtNVertGo(rows, lo, hi, scale, 0, n) },
+	horz: func(lo, hi []int32, a, v, h, d []int32, scale, n int) {
+		admDwtNHorzGo(lo, hi, a, v, h, d, scale, 0, n)
+	},
+}
+
+// dwtN is dwt at scales 1-3 through the int32 row kernels.
+func (s *admState) dwtN(src []int32, dst *admBands, w, h, scale int, k admDwtNKernels) {
+	hw, hh := (w+1)/2, (h+1)/2
+	n := w + 2*admRowPad
+	if cap(s.tmp) < 2*n {
+		s.tmp = make([]int32, 2*n)
+	}
+	lo, hi := s.tmp[:n], s.tmp[n:2*n]
+	var rows [4][]int32
+	for i := 0; i < hh; i++ {
+		for r := range rows {
+			o := s.indY[r][i] * w
+			rows[r] = src[o : o+w]
+		}
+		k.vert(&rows, lo[admRowPad:admRowPad+w], hi[admRowPad:admRowPad+w], scale, w)
+		admMirrorRow32(lo, w)
+		admMirrorRow32(hi, w)
+		o := i * hw
+		k.horz(lo, hi, dst.a[o:o+hw], dst.v[o:o+hw], dst.h[o:o+hw], dst.d[o:o+hw], scale, hw)
+	}
+}

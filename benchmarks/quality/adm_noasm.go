@@ -19,3 +19,6 @@ func admDecouple0(row *admDecoupleRow) { admDecouple0Go(row, 0, len(row.o[0])) }
 func admCm0Row(nb []int32, masker, src *[3][]int32, p *admCm0Params) [3]int64 {
 	return admCm0RowGo(nb, masker, src, p, 0, len(nb))
 }
+
+// admDwtNFastKernels are the Go kernels where there is no assembly.
+var admDwtNFastKernels = admDwtNGoKernels
