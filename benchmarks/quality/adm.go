@@ -403,9 +403,10 @@ func (s *admState) denScale(w, h, scale int) float32 {
 			b := s.ref.band(t)
 			for i := top; i < bottom; i++ {
 				var inner uint64
-				for j := left; j < right; j++ {
-					v := uint64(uint16(abs32(b[i*w+j])))
-					inner += v * v * v
+				if admHaveAsm && !s.pureGo {
+					inner = admCube0Row(b[i*w+left : i*w+right])
+				} else {
+					inner = admCube0RowGo(b[i*w+left : i*w+right])
 				}
 				acc[t] += (inner + add) >> uint(shiftAccum)
 			}

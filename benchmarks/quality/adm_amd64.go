@@ -167,3 +167,18 @@ func admDwtNHorz(lo, hi []int32, a, v, h, d []int32, scale, n int) {
 	}
 	admDwtNHorzGo(lo, hi, a, v, h, d, scale, m, n)
 }
+
+// admCube0AVX2 is admCube0RowGo over n samples, n a positive multiple of 8.
+//
+//go:noescape
+func admCube0AVX2(row *int32, n int) uint64
+
+// admCube0Row is admCube0RowGo with the assembly for the full blocks of 8 where the CPU
+// has AVX2.
+func admCube0Row(row []int32) uint64 {
+	m := len(row) &^ 7
+	if !admHaveAsm || m == 0 {
+		return admCube0RowGo(row)
+	}
+	return admCube0AVX2(&row[0], m) + admCube0RowGo(row[m:])
+}

@@ -508,6 +508,41 @@ dnhloop:
 	VZEROUPPER
 	RET
 
+// func admCube0AVX2(row *int32, n int) uint64
+//
+// admCube0RowGo over n samples, n a positive multiple of 8: v = |x| & 0xffff, v² fits a
+// dword, v²·v (below 2^48) is a vpmuludq of the even and, shifted, the odd dwords.
+TEXT ·admCube0AVX2(SB), NOSPLIT, $0-24
+	MOVQ row+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHLQ $2, CX
+	VMOVDQU admDFFFF<>(SB), Y15
+	VPXOR   Y14, Y14, Y14
+	XORQ    BX, BX
+
+cubeloop:
+	VMOVDQU  (SI)(BX*1), Y0
+	VPABSD   Y0, Y0
+	VPAND    Y15, Y0, Y0
+	VPMULLD  Y0, Y0, Y1
+	VPMULUDQ Y0, Y1, Y2
+	VPADDQ   Y2, Y14, Y14
+	VPSRLQ   $32, Y0, Y0
+	VPSRLQ   $32, Y1, Y1
+	VPMULUDQ Y0, Y1, Y2
+	VPADDQ   Y2, Y14, Y14
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   cubeloop
+
+	VEXTRACTI128 $1, Y14, X0
+	VPADDQ       X0, X14, X14
+	VPSHUFD      $0x4E, X14, X0
+	VPADDQ       X0, X14, X14
+	VMOVQ        X14, ret+16(FP)
+	VZEROUPPER
+	RET
+
 DATA admL01<>+0(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+8(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+16(SB)/8, $0x6b133dd26b133dd2
@@ -632,3 +667,9 @@ DATA admPermEven<>+8(SB)/8, $0x0000000600000004
 DATA admPermEven<>+16(SB)/8, $0x0000000200000000
 DATA admPermEven<>+24(SB)/8, $0x0000000600000004
 GLOBL admPermEven<>(SB), RODATA|NOPTR, $32
+
+DATA admDFFFF<>+0(SB)/8, $0x0000ffff0000ffff
+DATA admDFFFF<>+8(SB)/8, $0x0000ffff0000ffff
+DATA admDFFFF<>+16(SB)/8, $0x0000ffff0000ffff
+DATA admDFFFF<>+24(SB)/8, $0x0000ffff0000ffff
+GLOBL admDFFFF<>(SB), RODATA|NOPTR, $32

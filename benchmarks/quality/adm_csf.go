@@ -26,3 +26,14 @@ func (s *admState) csf0Rows(src, dst, flt *admBands, w, h int, kernel func(src, 
 		}
 	}
 }
+
+// admCube0RowGo is denScale's scale-0 row sum: the cubes of the 16-bit magnitudes of a
+// run of reference band samples, in wrapping uint64 arithmetic.
+func admCube0RowGo(row []int32) uint64 {
+	var inner uint64
+	for _, x := range row {
+		v := uint64(uint16(abs32(x)))
+		inner += v * v * v
+	}
+	return inner
+}

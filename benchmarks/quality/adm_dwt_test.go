@@ -211,3 +211,36 @@ func FuzzADMCsf0Kernel(f *testing.F) {
 		csfBoth(t, src)
 	})
 }
+
+func TestADMCube0RowMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, n := range []int{1, 7, 8, 9, 31, 100, 960} {
+		for trial := 0; trial < 4; trial++ {
+			row := make([]int32, n)
+			for j := range row {
+				switch trial {
+				case 0:
+					row[j] = int32(int16(rng.Uint32()))
+				case 1:
+					row[j] = []int32{-32768, 32767, 65535, -65536}[rng.IntN(4)]
+				default:
+					row[j] = int32(rng.Uint32())
+				}
+			}
+			require.Equal(t, admCube0RowGo(row), admCube0Row(row), "n=%d trial=%d", n, trial)
+		}
+	}
+	require.Equal(t, uint64(3*32768*32768*32768), admCube0Row([]int32{-32768, 32768, 32768}))
+}
+
+// FuzzADMCube0Row compares both denominator row kernels on fuzzed samples.
+func FuzzADMCube0Row(f *testing.F) {
+	f.Add([]byte{0, 0x80, 0xff, 0xff, 0xff, 0x7f, 0, 0, 1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		row := make([]int32, len(data)/4)
+		for j := range row {
+			row[j] = int32(uint32(data[4*j]) | uint32(data[4*j+1])<<8 | uint32(data[4*j+2])<<16 | uint32(data[4*j+3])<<24)
+		}
+		require.Equal(t, admCube0RowGo(row), admCube0Row(row))
+	})
+}

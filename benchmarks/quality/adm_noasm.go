@@ -22,3 +22,6 @@ func admCm0Row(nb []int32, masker, src *[3][]int32, p *admCm0Params) [3]int64 {
 
 // admDwtNFastKernels are the Go kernels where there is no assembly.
 var admDwtNFastKernels = admDwtNGoKernels
+
+// admCube0Row is admCube0RowGo where there is no assembly.
+func admCube0Row(row []int32) uint64 { return admCube0RowGo(row) }
