@@ -184,3 +184,23 @@ func BenchmarkSSIM1080p(b *testing.B) {
 	}
 	reportPerFrame(b, b.N, cpu0)
 }
+
+// BenchmarkDecodeYUV1080p converts raw 1080p frames to samples, as YUVReader does for
+// every frame it reads (8- and 10-bit).
+func BenchmarkDecodeYUV1080p(b *testing.B) {
+	for _, depth := range []int{8, 10} {
+		b.Run(map[int]string{8: "8bit", 10: "10bit"}[depth], func(b *testing.B) {
+			f, err := NewFrame(1920, 1080, depth)
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw := make([]byte, FrameSize(1920, 1080, depth))
+			b.SetBytes(int64(len(raw)))
+			for i := 0; i < b.N; i++ {
+				if err := DecodeYUV(f, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
