@@ -497,7 +497,7 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 			ic := i * w
 			// the masking threshold of each sample; int32 sums wrap like libvmaf's, so
 			// grouping them differently is exact
-			thr := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)[left:right]
+			thr := s.cmNeighbours(flt, w, iu, ic, id, left, right)[left:right]
 			ch, cv, cd := mh[ic+left:ic+right], mv[ic+left:ic+right], md[ic+left:ic+right]
 			ch, cv, cd = ch[:len(thr)], cv[:len(thr)], cd[:len(thr)]
 			if fast {
@@ -557,7 +557,7 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 	for i := top; i < bottom; i++ {
 		iu, id := up(i)*w, down(i, h)*w
 		ic := i * w
-		thr := s.cmNeighbourRow(flt, w, iu, ic, id, left, right)[left:right]
+		thr := s.cmNeighbours(flt, w, iu, ic, id, left, right)[left:right]
 		ch, cv, cd := mh[ic+left:ic+right], mv[ic+left:ic+right], md[ic+left:ic+right]
 		ch, cv, cd = ch[:len(thr)], cv[:len(thr)], cd[:len(thr)]
 		for j := range thr {
@@ -590,6 +590,14 @@ func (s *admState) cm(w, h, scale int, aim bool) float32 {
 		sum += powf(fa, oneThird) + powAdd
 	}
 	return sum
+}
+
+// cmNeighbours is cmNeighbourRow, through the assembly kernels where there are some.
+func (s *admState) cmNeighbours(flt *admBands, w, iu, ic, id, left, right int) []int32 {
+	if admHaveAsm && !s.pureGo && w >= 2 {
+		return s.cmNeighbourRowFast(flt, w, iu, ic, id, left, right)
+	}
+	return s.cmNeighbourRow(flt, w, iu, ic, id, left, right)
 }
 
 // cmNeighbourRow returns, for j in [left,right), the sum over the three bands of flt of the

@@ -182,3 +182,42 @@ func admCube0Row(row []int32) uint64 {
 	}
 	return admCube0AVX2(&row[0], m) + admCube0RowGo(row[m:])
 }
+
+// admSum9AVX2 is admSum9Go over n columns from the given starts, n a positive multiple
+// of 8.
+//
+//go:noescape
+func admSum9AVX2(rows *[9]*int32, col *int32, n int)
+
+// admNb3AVX2 is admNb3Go over n columns from the given starts, n a positive multiple of 8;
+// it reads col one element before and after.
+//
+//go:noescape
+func admNb3AVX2(col *int32, c *[3]*int32, nb *int32, n int)
+
+// admSum9 is admSum9Go with the assembly for the full blocks of 8.
+func admSum9(rows *[9][]int32, col []int32, from, to int) {
+	m := (to - from) &^ 7
+	if admHaveAsm && m > 0 {
+		var p [9]*int32
+		for r := range rows {
+			p[r] = &rows[r][from:to][0]
+		}
+		admSum9AVX2(&p, &col[from:to][0], m)
+	} else {
+		m = 0
+	}
+	admSum9Go(rows, col, from+m, to)
+}
+
+// admNb3 is admNb3Go with the assembly for the full blocks of 8.
+func admNb3(col []int32, c *[3][]int32, nb []int32, from, to int) {
+	m := (to - from) &^ 7
+	if admHaveAsm && m > 0 && from >= 1 && to < len(col) {
+		p := [3]*int32{&c[0][from:to][0], &c[1][from:to][0], &c[2][from:to][0]}
+		admNb3AVX2(&col[from : to+1][0], &p, &nb[from:to][0], m)
+	} else {
+		m = 0
+	}
+	admNb3Go(col, c, nb, from+m, to)
+}

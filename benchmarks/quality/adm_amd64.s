@@ -543,6 +543,74 @@ cubeloop:
 	VZEROUPPER
 	RET
 
+// func admSum9AVX2(rows *[9]*int32, col *int32, n int)
+//
+// admSum9Go over n columns (a positive multiple of 8) from the given starts.
+TEXT ·admSum9AVX2(SB), NOSPLIT, $0-24
+	MOVQ rows+0(FP), SI
+	MOVQ col+8(FP), DI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	MOVQ 32(SI), R12
+	MOVQ 40(SI), R13
+	MOVQ 48(SI), R14
+	MOVQ 56(SI), R15
+	MOVQ 64(SI), DX
+	XORQ BX, BX
+
+sum9loop:
+	VMOVDQU (R8)(BX*1), Y0
+	VPADDD  (R9)(BX*1), Y0, Y0
+	VMOVDQU (R10)(BX*1), Y1
+	VPADDD  (R11)(BX*1), Y1, Y1
+	VMOVDQU (R12)(BX*1), Y2
+	VPADDD  (R13)(BX*1), Y2, Y2
+	VMOVDQU (R14)(BX*1), Y3
+	VPADDD  (R15)(BX*1), Y3, Y3
+	VPADDD  (DX)(BX*1), Y0, Y0
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y3, Y2, Y2
+	VPADDD  Y2, Y0, Y0
+	VMOVDQU Y0, (DI)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   sum9loop
+	VZEROUPPER
+	RET
+
+// func admNb3AVX2(col *int32, c *[3]*int32, nb *int32, n int)
+//
+// admNb3Go over n columns (a positive multiple of 8) from the given starts; col[-1] and
+// col[n] are read.
+TEXT ·admNb3AVX2(SB), NOSPLIT, $0-32
+	MOVQ col+0(FP), SI
+	MOVQ c+8(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ nb+16(FP), DI
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ BX, BX
+
+nb3loop:
+	VMOVDQU -4(SI)(BX*1), Y0
+	VPADDD  (SI)(BX*1), Y0, Y0
+	VPADDD  4(SI)(BX*1), Y0, Y0
+	VPSUBD  (R8)(BX*1), Y0, Y0
+	VPSUBD  (R9)(BX*1), Y0, Y0
+	VPSUBD  (R10)(BX*1), Y0, Y0
+	VMOVDQU Y0, (DI)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, CX
+	JB   nb3loop
+	VZEROUPPER
+	RET
+
 DATA admL01<>+0(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+8(SB)/8, $0x6b133dd26b133dd2
 DATA admL01<>+16(SB)/8, $0x6b133dd26b133dd2

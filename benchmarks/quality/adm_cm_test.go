@@ -114,3 +114,61 @@ func FuzzADMCm0Row(f *testing.F) {
 		require.Equal(t, admCm0RowGo(nb, &masker, &src, p, 0, n), admCm0Row(nb, &masker, &src, p))
 	})
 }
+
+func TestADMCmNeighbourRowFastMatches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	for _, w := range []int{2, 3, 8, 9, 10, 17, 33, 64, 101} {
+		h := 5
+		var flt admBands
+		flt.ensure(w * h)
+		for _, b := range [][]int32{flt.h, flt.v, flt.d} {
+			for k := range b {
+				if rng.IntN(2) == 0 {
+					b[k] = int32(int16(rng.Uint32()))
+				} else {
+					b[k] = int32(rng.Uint32()) // wrapping sums must agree too
+				}
+			}
+		}
+		for _, lr := range [][2]int{{0, w}, {1, w - 1}, {0, 1}, {w - 1, w}, {w / 3, w - w/4}} {
+			left, right := lr[0], lr[1]
+			if left >= right {
+				continue
+			}
+			for i := 0; i < h; i++ {
+				iu, id := max(i-1, 0)*w, min(i+1, h-1)*w
+				var a, b admState
+				want := append([]int32(nil), a.cmNeighbourRow(&flt, w, iu, i*w, id, left, right)[left:right]...)
+				got := b.cmNeighbourRowFast(&flt, w, iu, i*w, id, left, right)[left:right]
+				require.Equal(t, want, got, "w=%d left=%d right=%d row=%d", w, left, right, i)
+			}
+		}
+	}
+}
+
+// FuzzADMCmNeighbourRow compares the fast neighbour sums with cmNeighbourRow.
+func FuzzADMCmNeighbourRow(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, uint8(9), uint8(0), uint8(9))
+	f.Add([]byte{0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0x80}, uint8(20), uint8(3), uint8(17))
+	f.Fuzz(func(t *testing.T, data []byte, w8, l8, r8 uint8) {
+		if len(data) < 4 {
+			return
+		}
+		w, h := 2+int(w8)%70, 3
+		left, right := int(l8)%w, int(r8)%(w+1)
+		if left >= right {
+			return
+		}
+		var flt admBands
+		flt.ensure(w * h)
+		for bi, b := range [][]int32{flt.h, flt.v, flt.d} {
+			for k := range b {
+				o := (4*(k+bi*w*h) + bi) % (len(data) - 3)
+				b[k] = int32(uint32(data[o]) | uint32(data[o+1])<<8 | uint32(data[o+2])<<16 | uint32(data[o+3])<<24)
+			}
+		}
+		var a, b admState
+		want := append([]int32(nil), a.cmNeighbourRow(&flt, w, 0, w, 2*w, left, right)[left:right]...)
+		require.Equal(t, want, b.cmNeighbourRowFast(&flt, w, 0, w, 2*w, left, right)[left:right])
+	})
+}

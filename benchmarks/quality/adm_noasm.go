@@ -25,3 +25,9 @@ var admDwtNFastKernels = admDwtNGoKernels
 
 // admCube0Row is admCube0RowGo where there is no assembly.
 func admCube0Row(row []int32) uint64 { return admCube0RowGo(row) }
+
+// admSum9 is admSum9Go where there is no assembly.
+func admSum9(rows *[9][]int32, col []int32, from, to int) { admSum9Go(rows, col, from, to) }
+
+// admNb3 is admNb3Go where there is no assembly.
+func admNb3(col []int32, c *[3][]int32, nb []int32, from, to int) { admNb3Go(col, c, nb, from, to) }
