@@ -167,7 +167,9 @@ csfloop:
 // func admDecouple0AVX2(bands *[12]*int32, n int, lookup *int32, cos float64)
 //
 // decouple's scale-0 loop (admDecouple0Go) over n samples, n a positive multiple of 8;
-// bands holds o h,v,d, t h,v,d, r h,v,d, ad h,v,d. Band values are within int16.
+// bands holds o h,v,d, t h,v,d, r h,v,d, ad h,v,d. Band values are within int16 (the
+// scale-0 DWT's); the table index is masked to 16 bits all the same, so that no input can
+// make the gather read outside admDivLookup.
 //
 // The angle test runs on doubles, 4 lanes at a time: the int16 products and their sums
 // are exact there, so rounding them to float32 (vcvtpd2ps) rounds the exact integers once,
@@ -248,6 +250,7 @@ TEXT ·admDecouple0AVX2(SB), NOSPLIT, $32-32
 	VMOVDQU     (R8)(BX*1), Y0; \
 	VMOVDQU     (R9)(BX*1), Y1; \
 	VPADDD      admC32768<>(SB), Y0, Y2; \
+	VPAND       admDFFFF<>(SB), Y2, Y2; \
 	VPCMPEQD    Y3, Y3, Y3; \
 	VPGATHERDD  Y3, (DX)(Y2*4), Y4; \
 	VPMULDQ     Y1, Y4, Y5; \
