@@ -41,14 +41,20 @@ var (
 	ErrMismatch = errors.New("quality: reference and distorted inputs differ")
 )
 
+// minSide is the smallest picture side scored. ADM halves the picture four times, and its
+// contrast masking reads each sample's left and right neighbours in the coarsest band: a
+// side of 16 leaves that band one sample across, where libvmaf reads outside the band, so
+// there is no answer to match.
+const minSide = 18
+
 func checkFormat(width, height, bitDepth int) error {
 	switch {
 	case width <= 0 || height <= 0:
 		return fmt.Errorf("%w: size %dx%d must be positive", ErrFormat, width, height)
 	case width%2 != 0 || height%2 != 0:
 		return fmt.Errorf("%w: size %dx%d must be even for 4:2:0", ErrFormat, width, height)
-	case width < 16 || height < 16:
-		return fmt.Errorf("%w: size %dx%d is below the 16x16 minimum", ErrFormat, width, height)
+	case width < minSide || height < minSide:
+		return fmt.Errorf("%w: size %dx%d is below the %dx%d minimum", ErrFormat, width, height, minSide, minSide)
 	case width > 16384 || height > 16384:
 		return fmt.Errorf("%w: size %dx%d is above the 16384x16384 maximum", ErrFormat, width, height)
 	case bitDepth != 8 && bitDepth != 10:

@@ -13,19 +13,19 @@ import (
 
 func TestYUVReaderReadsFramesAndEOF(t *testing.T) {
 	for _, depth := range []int{8, 10} {
-		size := FrameSize(16, 16, depth)
+		size := FrameSize(18, 18, depth)
 		buf := make([]byte, 2*size)
 		for i := range buf {
 			buf[i] = byte(i % 3)
 		}
-		r, err := NewYUVReader(bytes.NewReader(buf), 16, 16, depth)
+		r, err := NewYUVReader(bytes.NewReader(buf), 18, 18, depth)
 		require.NoError(t, err)
 		for i := 0; i < 2; i++ {
 			f, err := r.Next(context.Background())
 			require.NoError(t, err)
-			require.Len(t, f.Y, 256)
-			require.Len(t, f.U, 64)
-			require.Len(t, f.V, 64)
+			require.Len(t, f.Y, 18*18)
+			require.Len(t, f.U, 9*9)
+			require.Len(t, f.V, 9*9)
 		}
 		_, err = r.Next(context.Background())
 		require.ErrorIs(t, err, io.EOF)
@@ -33,11 +33,11 @@ func TestYUVReaderReadsFramesAndEOF(t *testing.T) {
 }
 
 func TestYUVReaderTenBitLittleEndian(t *testing.T) {
-	size := FrameSize(16, 16, 10)
+	size := FrameSize(18, 18, 10)
 	buf := make([]byte, size)
 	buf[0], buf[1] = 0xff, 0x03 // 1023
 	buf[2], buf[3] = 0x02, 0x01 // 258
-	r, err := NewYUVReader(bytes.NewReader(buf), 16, 16, 10)
+	r, err := NewYUVReader(bytes.NewReader(buf), 18, 18, 10)
 	require.NoError(t, err)
 	f, err := r.Next(context.Background())
 	require.NoError(t, err)
@@ -48,21 +48,21 @@ func TestYUVReaderTenBitLittleEndian(t *testing.T) {
 func TestYUVReaderErrors(t *testing.T) {
 	_, err := NewYUVReader(bytes.NewReader(nil), 15, 16, 8)
 	require.ErrorIs(t, err, ErrFormat, "odd width")
-	_, err = NewYUVReader(bytes.NewReader(nil), 16, 16, 12)
+	_, err = NewYUVReader(bytes.NewReader(nil), 18, 18, 12)
 	require.ErrorIs(t, err, ErrFormat, "12-bit")
 	_, err = NewYUVReader(bytes.NewReader(nil), 0, 16, 8)
 	require.ErrorIs(t, err, ErrFormat, "zero width")
 
-	r, err := NewYUVReader(bytes.NewReader(make([]byte, FrameSize(16, 16, 8)+7)), 16, 16, 8)
+	r, err := NewYUVReader(bytes.NewReader(make([]byte, FrameSize(18, 18, 8)+7)), 18, 18, 8)
 	require.NoError(t, err)
 	_, err = r.Next(context.Background())
 	require.NoError(t, err)
 	_, err = r.Next(context.Background())
 	require.ErrorIs(t, err, ErrTruncated)
 
-	bad := make([]byte, FrameSize(16, 16, 10))
+	bad := make([]byte, FrameSize(18, 18, 10))
 	bad[1] = 0x04 // 1024 does not fit 10 bits
-	r, err = NewYUVReader(bytes.NewReader(bad), 16, 16, 10)
+	r, err = NewYUVReader(bytes.NewReader(bad), 18, 18, 10)
 	require.NoError(t, err)
 	_, err = r.Next(context.Background())
 	require.ErrorIs(t, err, ErrFormat)
