@@ -121,7 +121,7 @@ func newPanTexture(w, h int) *panTexture {
 		for px := range w {
 			fx, fy := float64(px), float64(py)
 			s := math.Sin(fx/97)*math.Cos(fy/71) + 0.5*math.Sin((fx+2*fy)/37) + 0.25*math.Sin((3*fx-fy)/13)
-			grain := float64(uint32(px*7919+py*104729)*2654435761>>28) - 8
+			grain := float64(uint32(px*7919+py*104729)*2654435761>>28)/4 - 2
 			t.y[py*w+px] = uint8(max(16, min(235, 120+s*50+grain)))
 		}
 	}
