@@ -26,8 +26,10 @@ type grabbed struct {
 // frameSlot is the depth-1 handoff between capture and encoding: the capture goroutine
 // converts frame N+1 while the encoder works on frame N. A frame the encoder has not taken
 // yet is replaced by a newer one (never queued), whose damage then includes the replaced
-// frame's, so the newest picture always goes out next and a slow encoder costs frame rate,
-// not latency. Picture buffers are recycled: at most three exist at a time (one encoded or
+// frame's, so the newest picture always goes out next. The capture goroutine also times
+// its grabs to the encoder (captureAt): it starts the next one when the encoder is about
+// to finish, so a frame waits little and no CPU goes into frames that would only be
+// replaced. Picture buffers are recycled: at most three exist at a time (one encoded or
 // kept as the last picture, one waiting, one being filled).
 type frameSlot struct {
 	mu      sync.Mutex
@@ -36,10 +38,57 @@ type frameSlot struct {
 	free    []*image.YCbCr
 	stale   uint64 // frames replaced before the encoder took them
 	ready   chan struct{}
+	taken   chan struct{} // cap 1: the encoder took a frame
+
+	lastTake   time.Time
+	encodeEMA  time.Duration // smoothed time the encoder takes per frame
+	captureEMA time.Duration // smoothed time a grab takes
 }
 
 func newFrameSlot() *frameSlot {
-	return &frameSlot{ready: make(chan struct{}, 1)}
+	return &frameSlot{ready: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
+}
+
+// ema moves a smoothed duration a quarter of the way to d.
+func ema(avg, d time.Duration) time.Duration {
+	if avg == 0 {
+		return d
+	}
+	return avg + (d-avg)/4
+}
+
+// encoded records how long the encoder took for a frame.
+func (s *frameSlot) encoded(d time.Duration) {
+	s.mu.Lock()
+	s.encodeEMA = ema(s.encodeEMA, d)
+	s.mu.Unlock()
+}
+
+// grabbedIn records how long a grab (reading, converting and copying a frame) took.
+func (s *frameSlot) grabbedIn(d time.Duration) {
+	s.mu.Lock()
+	s.captureEMA = ema(s.captureEMA, d)
+	s.mu.Unlock()
+}
+
+// captureAt waits until the frame last put was taken by the encoder (or none waits) and
+// returns when the next grab should start: when the encoder is expected to finish the
+// frame it took, less the time a grab takes. It returns false when ctx ends.
+func (s *frameSlot) captureAt(ctx context.Context) (time.Time, bool) {
+	for {
+		s.mu.Lock()
+		if s.pending == nil {
+			at := s.lastTake.Add(s.encodeEMA - s.captureEMA)
+			s.mu.Unlock()
+			return at, true
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return time.Time{}, false
+		case <-s.taken:
+		}
+	}
 }
 
 // buffer returns a picture buffer of w×h to fill: a released one when there is one.
@@ -107,6 +156,11 @@ func (s *frameSlot) take() (grabbed, bool, error) {
 	defer s.mu.Unlock()
 	if g := s.pending; g != nil {
 		s.pending = nil
+		s.lastTake = time.Now()
+		select {
+		case s.taken <- struct{}{}:
+		default:
+		}
 		return *g, true, nil
 	}
 	return grabbed{}, false, s.err
@@ -138,22 +192,29 @@ func mergeDamage(a, b []image.Rectangle) []image.Rectangle {
 }
 
 // captureFrames is the capture half of the video pipeline: it waits for the source's next
-// frame, paced to the frame rate interval() returns, copies it into a buffer of slot's and
-// hands it over. It returns when ctx ends or the source fails (the error goes to slot).
+// frame, paced to the frame rate interval() returns and timed to the encoder (see
+// frameSlot.captureAt), copies it into a buffer of slot's and hands it over. It returns
+// when ctx ends or the source fails (the error goes to slot).
 func captureFrames(ctx context.Context, src capture.Source, slot *frameSlot, interval func() time.Duration, onStale func()) {
 	var p capture.Pacer
 	for {
-		if at := p.Earliest(interval()); !at.IsZero() {
-			if d := time.Until(at); d > 0 {
-				t := time.NewTimer(d)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return
-				case <-t.C:
-				}
+		at, ok := slot.captureAt(ctx)
+		if !ok {
+			return
+		}
+		if e := p.Earliest(interval()); e.After(at) {
+			at = e
+		}
+		if d := time.Until(at); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
 			}
 		}
+		start := time.Now()
 		f, err := src.Next(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -175,6 +236,10 @@ func captureFrames(ctx context.Context, src capture.Source, slot *frameSlot, int
 			for i, r := range f.Damage {
 				damage[i] = r.Sub(b.Min)
 			}
+		}
+		// A grab that waited for the screen to change says nothing of its cost.
+		if d := time.Since(start); d < 20*time.Millisecond {
+			slot.grabbedIn(d)
 		}
 		if slot.put(grabbed{img: buf, damage: damage, captured: captured, seq: f.Seq}) && onStale != nil {
 			onStale()

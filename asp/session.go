@@ -468,6 +468,7 @@ func (s *session) captureLoop() {
 		}
 	}
 	observe := cfg.frameObserver
+	slot := newFrameSlot() // the handoff from the capture goroutine, started below
 	// send encodes img and sends it; it reports false when the session must end.
 	send := func(img *image.YCbCr, captured time.Time, captureSeq uint64, kind string, key bool) bool {
 		pts := captured.Sub(s.begin)
@@ -482,6 +483,7 @@ func (s *session) captureLoop() {
 		}
 		m.encodeSeconds.Observe(took.Seconds())
 		s.encodeNanos.Add(int64(took))
+		slot.encoded(took)
 		s.encoded.Add(1)
 		nextAt = t0.Add(time.Second / time.Duration(max(fps, 1)))
 		if len(pkt.Data) == 0 {
@@ -549,7 +551,6 @@ func (s *session) captureLoop() {
 	}
 	// The capture half runs in its own goroutine (pipeline.go): it converts the next frame
 	// while this loop encodes the current one, paced to the frame rate in force.
-	slot := newFrameSlot()
 	var interval atomic.Int64 // ns between frames, for the capture goroutine
 	interval.Store(int64(time.Second / time.Duration(max(1, min(adapt.ProfileFor(mode).MaxFPS, int(cfg.frameRate))))))
 	cctx, stopCapture := context.WithCancel(s.ctx)
