@@ -75,7 +75,11 @@ func processCPU() time.Duration {
 // One op is one encoded frame; fps is what the path sustains, grabs/frame how many frames
 // were captured per encoded one (above 1: CPU spent on frames nobody encodes). Run e.g. with
 //
-//	go test ./asp -run '^$' -bench Pipeline1080p -benchtime 150x
+//	go test ./asp -run '^$' -bench Pipeline1080p -benchtime 200x -count 3
+//
+// Measured on the shared two-core machine: with the Go converter (4.8 ms a frame) serial
+// 43.8 fps against 82.0 pipelined; with the SSE2 one (0.9 ms) serial 53–69 fps against
+// 70–73 pipelined, at 13.3 CPU ms per frame either way and 1.00 grabs per encoded frame.
 func BenchmarkPipeline1080p(b *testing.B) {
 	if !slices.Contains(codec.Available(), codec.VP8) {
 		b.Fatal("VP8 not compiled in")
