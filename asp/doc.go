@@ -13,7 +13,10 @@
 // server calls its DesktopOpener (X11Desktop for an X display) for a capture source, an input
 // injector and a clipboard of the session's own, encodes frames only when the screen changed
 // (or a refresh is due), sends them on one video track with capture-time RTP timestamps, and
-// runs the input, cursor, clipboard and control data channels. One capture per session keeps
+// runs the input, cursor, clipboard and control data channels. Capture and encoding run as a
+// two-stage pipeline: a capture goroutine grabs and converts frame N+1 while frame N
+// encodes, timed to finish as the encoder does, and hands it over through a one-frame slot
+// in which a newer frame replaces one not yet taken (never a queue). One capture per session keeps
 // sessions independent (a keyframe or resize for one viewer costs the others nothing) and is
 // cheap with MIT-SHM and damage-driven capture; sharing one capture between viewers is a later
 // optimisation for shared desktops.

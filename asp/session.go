@@ -468,6 +468,7 @@ func (s *session) captureLoop() {
 		}
 	}
 	observe := cfg.frameObserver
+	slot := newFrameSlot() // the handoff from the capture goroutine, started below
 	// send encodes img and sends it; it reports false when the session must end.
 	send := func(img *image.YCbCr, captured time.Time, captureSeq uint64, kind string, key bool) bool {
 		pts := captured.Sub(s.begin)
@@ -482,6 +483,7 @@ func (s *session) captureLoop() {
 		}
 		m.encodeSeconds.Observe(took.Seconds())
 		s.encodeNanos.Add(int64(took))
+		slot.encoded(took)
 		s.encoded.Add(1)
 		nextAt = t0.Add(time.Second / time.Duration(max(fps, 1)))
 		if len(pkt.Data) == 0 {
@@ -547,35 +549,51 @@ func (s *session) captureLoop() {
 		}
 		return send(last, now, 0, "refine", false)
 	}
+	// The capture half runs in its own goroutine (pipeline.go): it converts the next frame
+	// while this loop encodes the current one, paced to the frame rate in force.
+	var interval atomic.Int64 // ns between frames, for the capture goroutine
+	interval.Store(int64(time.Second / time.Duration(max(1, min(adapt.ProfileFor(mode).MaxFPS, int(cfg.frameRate))))))
+	cctx, stopCapture := context.WithCancel(s.ctx)
+	var capWG sync.WaitGroup
+	capWG.Add(1)
+	go func() {
+		defer capWG.Done()
+		captureFrames(cctx, s.desk.Source, slot, func() time.Duration { return time.Duration(interval.Load()) },
+			func() { m.drops.WithLabelValues("stale").Inc() })
+	}()
+	defer func() {
+		stopCapture()
+		capWG.Wait()
+	}()
+	var lastBuf *image.YCbCr // the capture buffer last points into, given back when replaced
 	for {
-		// Pace frames to the frame rate in force; the source keeps collecting damage.
-		if d := time.Until(nextAt); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-s.ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
 		now := time.Now()
 		deadline := now.Add(500 * time.Millisecond) // the classifier ages even when idle
-		if last != nil {
-			due, at := s.adapt.keyframeDue(now)
-			switch {
-			case due:
-				if !send(last, now, 0, "key", true) {
-					return
+		if last != nil && !slot.waiting() {
+			// Re-sends of the last picture (a keyframe, a picture the encoder dropped) keep to
+			// the frame rate too: after a dropped frame the VBV buffer needs the time to drain.
+			if now.Before(nextAt) {
+				if at := s.adapt.keyframePendingAt(); redo || !at.IsZero() {
+					deadline = nextAt
+					if at.After(nextAt) {
+						deadline = at
+					}
 				}
-				continue
-			case redo:
-				if !send(last, now, 0, "delta", false) {
-					return
+			} else {
+				due, at := s.adapt.keyframeDue(now)
+				if due || redo {
+					kind := "delta"
+					if due {
+						kind = "key"
+					}
+					if !send(last, now, 0, kind, due) {
+						return
+					}
+					continue
 				}
-				continue
-			}
-			if !at.IsZero() && at.Before(deadline) {
-				deadline = at
+				if !at.IsZero() && at.Before(deadline) {
+					deadline = at
+				}
 			}
 			if at, ok := cls.RefineAt(); ok && cfg.refine > 0 && mode == adapt.ModeOffice && at.Before(deadline) {
 				deadline = at
@@ -585,35 +603,36 @@ func (s *session) captureLoop() {
 		s.wakeMu.Lock()
 		s.wake = cancel
 		s.wakeMu.Unlock()
-		f, err := s.desk.Source.Next(wctx)
+		select {
+		case <-slot.ready:
+		case <-wctx.Done():
+		}
 		s.wakeMu.Lock()
 		s.wake = nil
 		s.wakeMu.Unlock()
 		cancel()
-		if err != nil {
-			if s.ctx.Err() != nil {
-				return
-			}
-			if wctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-				// Woken: a keyframe, the refinement, or just time.
-				now := time.Now()
-				setMode(cls.Update(now))
-				if last != nil && cfg.refine > 0 && cls.RefinementDue(now) {
-					if !refineFrame(now) {
-						return
-					}
-				}
-				continue
-			}
+		if s.ctx.Err() != nil {
+			return
+		}
+		f, ok, err := slot.take()
+		if err != nil && !ok {
 			go s.end(ByeDisplayGone, fmt.Errorf("%w: %v", ErrDisplayGone, err))
 			return
 		}
-		b := f.Image.Rect
-		w, h := b.Dx()&^1, b.Dy()&^1
-		captured := f.Captured
-		if captured.IsZero() {
-			captured = time.Now()
+		if !ok {
+			// Woken: a keyframe, the refinement, or just time.
+			now := time.Now()
+			setMode(cls.Update(now))
+			if last != nil && cfg.refine > 0 && cls.RefinementDue(now) {
+				if !refineFrame(now) {
+					return
+				}
+			}
+			continue
 		}
+		b := f.img.Rect
+		w, h := b.Dx()&^1, b.Dy()&^1
+		captured := f.captured
 		if screen != image.Pt(w, h) {
 			if enc != nil {
 				s.send(ChannelControl, Resize{Width: w, Height: h}.Append(nil))
@@ -622,7 +641,7 @@ func (s *session) captureLoop() {
 			s.size = image.Pt(w, h)
 			s.mu.Unlock()
 		}
-		setMode(cls.Observe(captured, damageFraction(f.Damage, w, h)))
+		setMode(cls.Observe(captured, damageFraction(f.damage, w, h)))
 
 		// The target: the adapt loop's, when it was computed for this screen size.
 		t, forSize := s.adapt.current()
@@ -631,6 +650,7 @@ func (s *session) captureLoop() {
 			tw, th = min(t.Width, w), min(t.Height, h)
 		}
 		fps = max(1, min(t.FPS, adapt.ProfileFor(mode).MaxFPS, int(cfg.frameRate)))
+		interval.Store(int64(time.Second / time.Duration(fps)))
 		if enc == nil || screen != image.Pt(w, h) || enc.Config().Width != tw || enc.Config().Height != th {
 			// A size change reopens the encoder, and the new stream starts with a keyframe
 			// whose size the client's decoder follows. libvpx could shrink in place
@@ -664,6 +684,8 @@ func (s *session) captureLoop() {
 			s.videoW.Store(int32(tw))
 			s.videoH.Store(int32(th))
 			last = nil
+			slot.release(lastBuf)
+			lastBuf = nil
 		} else {
 			c := enc.Config()
 			if t.BitrateKbps > 0 && (t.BitrateKbps*20 < c.BitrateKbps*19 || t.BitrateKbps*20 > c.BitrateKbps*21) {
@@ -677,7 +699,7 @@ func (s *session) captureLoop() {
 				}
 			}
 		}
-		img := f.Image
+		img := f.img
 		if img.Rect.Dx() != w || img.Rect.Dy() != h || img.Rect.Min != (image.Point{}) {
 			img = img.SubImage(image.Rect(b.Min.X, b.Min.Y, b.Min.X+w, b.Min.Y+h)).(*image.YCbCr)
 		}
@@ -689,13 +711,18 @@ func (s *session) captureLoop() {
 			img = scaled
 		}
 		key, _ := s.adapt.keyframeDue(time.Now())
-		if !send(img, captured, f.Seq, "delta", key) {
+		if !send(img, captured, f.seq, "delta", key) {
+			slot.release(f.img)
 			return
 		}
+		// The picture sent becomes the last one; the capture buffer of the one before goes
+		// back to the capture goroutine.
+		slot.release(lastBuf)
+		last, lastBuf = img, f.img
 		if img == scaled {
-			last = scaled // rewritten only by the next frame, which replaces last anyway
-		} else {
-			last = yuv.Copy(last, img)
+			// rewritten only by the next frame, which replaces last anyway
+			slot.release(f.img)
+			lastBuf = nil
 		}
 	}
 }

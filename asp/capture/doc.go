@@ -7,8 +7,9 @@
 // moves it into an XFIXES region and fetches its rectangles; these are aligned to even
 // coordinates (the 2x2 chroma blocks), merged, and each is grabbed (MIT-SHM GetImage into a
 // System V segment, or plain GetImage when SHM is unusable) and converted to I420 into one
-// persistent picture with asp/yuv. Frames are at most MaxFPS per second; damage arriving
-// faster is coalesced. An idle screen produces nothing but a full refresh frame every
+// persistent picture with asp/yuv. Frames keep to MaxFPS per second on average (Pacer: one
+// may come up to half an interval early, so a workload drawing at that rate is not halved
+// by clock jitter); damage arriving faster is coalesced. An idle screen produces nothing but a full refresh frame every
 // RefreshInterval, so a receiver that lost data recovers. A RANDR resize re-creates the
 // picture and segment and yields a full frame at the new size. Cursor shapes (XFIXES
 // CursorNotify + GetCursorImage, converted to straight alpha) and pointer positions (polled)

@@ -93,6 +93,8 @@ type X11Source struct {
 	region    xfixes.Region
 	seq       uint64
 	lastFrame time.Time
+	pace      Pacer     // spaces frames to MaxFPS
+	grabStart time.Time // when the grab of the frame being read began
 
 	// Set by the event loop.
 	mu      sync.Mutex
@@ -272,15 +274,20 @@ func (s *X11Source) Size() (width, height int) {
 func (s *X11Source) Cursors() <-chan Cursor { return s.cursors }
 
 // Next blocks until the screen changed, was resized, or a refresh is due, then returns the
-// frame. Frames are at least 1/MaxFPS apart.
+// frame. Frames keep to MaxFPS on average; one may come up to half an interval early
+// (see Pacer).
 func (s *X11Source) Next(ctx context.Context) (Frame, error) {
 	s.nextMu.Lock()
 	defer s.nextMu.Unlock()
-	minGap := time.Second / time.Duration(s.opts.MaxFPS)
 	for {
-		if err := s.sleep(ctx, time.Until(s.lastFrame.Add(minGap))); err != nil {
+		if at := s.pace.Earliest(s.interval()); !at.IsZero() {
+			if err := s.sleep(ctx, time.Until(at)); err != nil {
+				return Frame{}, err
+			}
+		} else if err := s.sleep(ctx, 0); err != nil {
 			return Frame{}, err
 		}
+		s.grabStart = time.Now()
 		s.mu.Lock()
 		damaged, resized := s.damaged, s.resized
 		s.damaged, s.resized = false, false
@@ -312,6 +319,9 @@ func (s *X11Source) Next(ctx context.Context) (Frame, error) {
 		}
 	}
 }
+
+// interval is the least average time between frames (1/MaxFPS).
+func (s *X11Source) interval() time.Duration { return time.Second / time.Duration(s.opts.MaxFPS) }
 
 // wait blocks until the event loop has something for Next or a refresh is due.
 func (s *X11Source) wait(ctx context.Context) error {
@@ -412,6 +422,7 @@ func (s *X11Source) frame(damage []image.Rectangle) Frame {
 	now := time.Now()
 	s.seq++
 	s.lastFrame = now
+	s.pace.Took(s.grabStart, s.interval())
 	return Frame{Image: s.img, Damage: damage, Captured: now, Seq: s.seq}
 }
 

@@ -52,6 +52,10 @@ type EncoderConfig struct {
 	// libvpx caps each frame (rc_buf_sz, max intra/inter bitrate percentages); OpenH264 has
 	// no per-frame cap and instead skips the frames after one that overshot.
 	MaxFrameRatio float64
+	// Speed trades compression for encode time, 1 (slowest, best) to 16 (fastest); 0 is
+	// the encoder's default for desktop content. libvpx takes it as cpu-used (VP8: fixed
+	// speed -Speed; VP9 realtime: Speed capped to 9); OpenH264 ignores it.
+	Speed int
 }
 
 // Packet is one encoded frame.
@@ -84,6 +88,12 @@ type Encoder interface {
 // the next frame is an IDR.
 type QuantizerSetter interface {
 	SetQuantizerRange(minQ, maxQ int) error
+}
+
+// SpeedSetter is implemented by encoders that can change EncoderConfig.Speed while the
+// stream runs (libvpx takes it at the next frame).
+type SpeedSetter interface {
+	SetSpeed(speed int) error
 }
 
 // Decoder decompresses packets produced by an Encoder of the same codec. It is not safe for

@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -227,6 +228,51 @@ func TestSetQuantizerRange(t *testing.T) {
 	}
 }
 
+// TestSpeed covers libvpx, whose cpu-used the speed sets (OpenH264 ignores it): two speeds
+// code the same pictures differently, both decodably, and SetSpeed switches mid-stream.
+func TestSpeed(t *testing.T) {
+	for _, c := range []codec.Codec{codec.VP8, codec.VP9} {
+		if !slices.Contains(allCodecs, c) {
+			continue
+		}
+		t.Run(string(c), func(t *testing.T) {
+			streams := map[int][]byte{}
+			for _, speed := range []int{2, 16} {
+				cfg := smallConfig(c)
+				cfg.Speed = speed
+				enc := newEncoder(t, cfg)
+				assert.Equal(t, speed, enc.Config().Speed)
+				dec, err := codec.NewDecoder(c)
+				require.NoError(t, err)
+				defer dec.Close()
+				for i := range 6 {
+					pkt, err := enc.Encode(desktop(cfg.Width, cfg.Height, i, video), frameTime(i), i == 0)
+					require.NoError(t, err)
+					streams[speed] = append(streams[speed], pkt.Data...)
+					if len(pkt.Data) > 0 {
+						img, err := dec.Decode(pkt.Data)
+						require.NoError(t, err)
+						require.NotNil(t, img)
+					}
+				}
+				ss, ok := enc.(codec.SpeedSetter)
+				require.True(t, ok)
+				require.NoError(t, ss.SetSpeed(8))
+				assert.Equal(t, 8, enc.Config().Speed)
+				pkt, err := enc.Encode(desktop(cfg.Width, cfg.Height, 6, video), frameTime(6), false)
+				require.NoError(t, err)
+				if len(pkt.Data) > 0 {
+					_, err = dec.Decode(pkt.Data)
+					require.NoError(t, err)
+				}
+				require.ErrorIs(t, ss.SetSpeed(17), codec.ErrInvalidConfig)
+				assert.Equal(t, 8, enc.Config().Speed)
+			}
+			assert.NotEqual(t, streams[2], streams[16], "the speed changes how the encoder codes")
+		})
+	}
+}
+
 // TestMaxFrameRatioLimitsKeyframes covers libvpx only: OpenH264 has no per-frame size cap
 // (see EncoderConfig.MaxFrameRatio); it is checked for frame skipping below.
 func TestMaxFrameRatioLimitsKeyframes(t *testing.T) {
@@ -311,6 +357,7 @@ func TestInvalidConfig(t *testing.T) {
 			"quantizer":      func(cfg *codec.EncoderConfig) { cfg.MaxQuantizer = 64 },
 			"quantizer swap": func(cfg *codec.EncoderConfig) { cfg.MinQuantizer, cfg.MaxQuantizer = 40, 20 },
 			"frame ratio":    func(cfg *codec.EncoderConfig) { cfg.MaxFrameRatio = -1 },
+			"speed":          func(cfg *codec.EncoderConfig) { cfg.Speed = 17 },
 		} {
 			t.Run(string(c)+"/"+name, func(t *testing.T) {
 				cfg := base

@@ -107,3 +107,46 @@ func psnr(a, b *image.YCbCr) float64 {
 	}
 	return 10 * math.Log10(255*255/mse)
 }
+
+// panTexture is a natural-looking picture larger than 1080p (soft hills of luma and
+// chroma with fine grain), which pan cuts moving windows from.
+type panTexture struct {
+	w, h      int
+	y, cb, cr []byte // cb and cr at half resolution
+}
+
+func newPanTexture(w, h int) *panTexture {
+	t := &panTexture{w: w, h: h, y: make([]byte, w*h), cb: make([]byte, w*h/4), cr: make([]byte, w*h/4)}
+	for py := range h {
+		for px := range w {
+			fx, fy := float64(px), float64(py)
+			s := math.Sin(fx/97)*math.Cos(fy/71) + 0.5*math.Sin((fx+2*fy)/37) + 0.25*math.Sin((3*fx-fy)/13)
+			grain := float64(uint32(px*7919+py*104729)*2654435761>>28)/4 - 2
+			t.y[py*w+px] = uint8(max(16, min(235, 120+s*50+grain)))
+		}
+	}
+	for py := range h / 2 {
+		for px := range w / 2 {
+			fx, fy := float64(px), float64(py)
+			t.cb[py*w/2+px] = uint8(128 + 30*math.Sin(fx/41+fy/57))
+			t.cr[py*w/2+px] = uint8(128 + 30*math.Cos(fy/33-fx/61))
+		}
+	}
+	return t
+}
+
+// pan returns frame n of a w×h camera pan across t: 6 pixels right and 2 down per frame,
+// like the video workload of the benchmarks (full-screen natural motion).
+func (t *panTexture) pan(w, h, n int) *image.YCbCr {
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	x0, y0 := (n*6)%(t.w-w)&^1, (n*2)%(t.h-h)&^1
+	for py := range h {
+		copy(img.Y[py*img.YStride:][:w], t.y[(y0+py)*t.w+x0:])
+	}
+	for py := range h / 2 {
+		o := (y0/2+py)*t.w/2 + x0/2
+		copy(img.Cb[py*img.CStride:][:w/2], t.cb[o:])
+		copy(img.Cr[py*img.CStride:][:w/2], t.cr[o:])
+	}
+	return img
+}

@@ -103,6 +103,8 @@ func (cfg EncoderConfig) validate() error {
 		return bad("threads %d out of range 0..64", cfg.Threads)
 	case cfg.MaxFrameRatio < 0:
 		return bad("max frame ratio %g is negative", cfg.MaxFrameRatio)
+	case cfg.Speed < 0 || cfg.Speed > 16:
+		return bad("speed %d outside 0..16", cfg.Speed)
 	}
 	return checkQuantizers(cfg.Codec, cfg.MinQuantizer, cfg.MaxQuantizer)
 }

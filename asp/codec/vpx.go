@@ -225,7 +225,7 @@ func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
 			content = C.VP9E_CONTENT_SCREEN
 		}
 		ctrls = [][2]int{
-			{C.VP8E_SET_CPUUSED, vp9Speed(cfg)},
+			{C.VP8E_SET_CPUUSED, e.cpuUsed()},
 			{C.VP9E_SET_ROW_MT, 1},
 			{C.VP9E_SET_TILE_COLUMNS, tiles},
 			{C.VP9E_SET_AQ_MODE, 3}, // cyclic refresh, recovers from loss without keyframes
@@ -246,7 +246,7 @@ func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
 			screen = 2 // drops and re-quantises frames that overshoot the budget
 		}
 		ctrls = [][2]int{
-			{C.VP8E_SET_CPUUSED, vp8Speed},
+			{C.VP8E_SET_CPUUSED, e.cpuUsed()},
 			{C.VP8E_SET_NOISE_SENSITIVITY, 0},
 			{C.VP8E_SET_STATIC_THRESHOLD, 1},
 			{C.VP8E_SET_TOKEN_PARTITIONS, partitions},
@@ -269,9 +269,9 @@ func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
 	return e, nil
 }
 
-// vp8Speed is libvpx's cpu-used for VP8: negative values fix the speed (16 is the fastest),
-// so encode time does not wander with load.
-const vp8Speed = -10
+// vp8Speed is libvpx's cpu-used for VP8 when the configuration leaves it to us: negative
+// values fix the speed (16 is the fastest), so encode time does not wander with load.
+const vp8Speed = 10
 
 // vp9Speed is libvpx's cpu-used for VP9 in realtime mode (5..9, higher is faster).
 func vp9Speed(cfg EncoderConfig) int {
@@ -279,6 +279,35 @@ func vp9Speed(cfg EncoderConfig) int {
 		return 8
 	}
 	return 7
+}
+
+// cpuUsed is the libvpx cpu-used control for the configured speed.
+func (e *vpxEncoder) cpuUsed() int {
+	sp := e.cfg.Speed
+	if e.vp9 {
+		if sp <= 0 {
+			return vp9Speed(e.cfg)
+		}
+		return min(sp, 9)
+	}
+	if sp <= 0 {
+		sp = vp8Speed
+	}
+	return -min(sp, 16)
+}
+
+// SetSpeed changes the speed (EncoderConfig.Speed) from the next frame on.
+func (e *vpxEncoder) SetSpeed(speed int) error {
+	if speed < 0 || speed > 16 {
+		return fmt.Errorf("%w: speed %d outside 0..16", ErrInvalidConfig, speed)
+	}
+	old := e.cfg.Speed
+	e.cfg.Speed = speed
+	if err := e.setControl(C.VP8E_SET_CPUUSED, e.cpuUsed()); err != nil {
+		e.cfg.Speed = old
+		return err
+	}
+	return nil
 }
 
 // setRate fills the rate-control fields of the C configuration for kbps and fps.

@@ -4,7 +4,9 @@
 //
 // Colours follow ITU-R BT.601 in limited ("studio", 16–235) range, which is what browsers
 // assume for VP8 and H.264 streams that carry no colour description. The arithmetic is in
-// integers and pure Go, written so the compiler can drop bounds checks from the inner loops:
-// BGRAToI420 converts a 1920×1080 screen on one core in a few milliseconds, and converts
-// only the damaged rectangle when the caller knows one.
+// integers, written so the compiler can drop bounds checks from the inner loops; on amd64
+// the BGRA→I420 rows run in SSE2 assembly (the amd64 baseline) with exactly the same
+// arithmetic, about 0.9 ms for a 1920×1080 screen on one core against 4.8 ms for the Go
+// loop, which other architectures use. BGRAToI420 converts only the damaged rectangle when
+// the caller knows one.
 package yuv

@@ -65,7 +65,7 @@ func BGRAToI420(dst *image.YCbCr, src []byte, srcStride int, r image.Rectangle) 
 		d0 := dst.YOffset(r.Min.X, y)
 		d1 := d0 + dst.YStride
 		c := dst.COffset(r.Min.X, y)
-		convertRows(dst.Y[d0:d0+w], dst.Y[d1:d1+w], dst.Cb[c:c+(w+1)/2], dst.Cr[c:c+(w+1)/2],
+		convertRowsFast(dst.Y[d0:d0+w], dst.Y[d1:d1+w], dst.Cb[c:c+(w+1)/2], dst.Cr[c:c+(w+1)/2],
 			src[s0:s0+w*4], src[s1:s1+w*4], pairW)
 		if w != pairW { // odd right edge (only when clamped by dst or src)
 			x := r.Max.X - 1
