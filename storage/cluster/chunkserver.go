@@ -38,8 +38,9 @@ type ChunkServerConfig struct {
 	Logger     *slog.Logger
 }
 
-// ChunkServer serves one chunk store over Connect (storagepb.ChunkService) and keeps itself
-// registered with the metadata service. Volume keys are fetched from the metadata service
+// ChunkServer serves one chunk store over Connect (storagepb.ChunkService) plus the raw
+// data-plane endpoint for chunk writes, and keeps itself registered with the metadata
+// service. Volume keys are fetched from the metadata service
 // on first use and kept only in memory.
 type ChunkServer struct {
 	cfg   ChunkServerConfig
@@ -50,6 +51,8 @@ type ChunkServer struct {
 	srv   *http.Server
 	ln    net.Listener
 	log   *slog.Logger
+	// bodies recycles the buffers data-plane write batches are read into.
+	bodies bodyPool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -134,6 +137,7 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	cs := &ChunkServer{cfg: cfg, store: store, keys: keys, meta: metaClient, hc: hc, ln: ln, log: cfg.Logger.With("node", cfg.ID)}
 	mux := http.NewServeMux()
 	mux.Handle(storagepbconnect.NewChunkServiceHandler(cs))
+	mux.HandleFunc(writesPath, cs.serveWrites)
 	cs.srv = serveH2C(ln, mux)
 	if err := cs.register(ctx); err != nil {
 		// The metadata service may start later; the heartbeat loop keeps trying.
@@ -209,18 +213,6 @@ func ref(r *storagepb.ChunkRef) (chunk.ID, error) {
 		return chunk.ID{}, connect.NewError(connect.CodeInvalidArgument, errors.New("missing chunk"))
 	}
 	return chunk.ID{Volume: r.Volume, Index: r.Index}, nil
-}
-
-// Write implements storagepbconnect.ChunkServiceHandler.
-func (cs *ChunkServer) Write(ctx context.Context, req *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error) {
-	id, err := ref(req.Msg.Chunk)
-	if err != nil {
-		return nil, err
-	}
-	if err := cs.store.Write(ctx, id, req.Msg.Offset, req.Msg.Data, req.Msg.Version, req.Msg.Epoch); err != nil {
-		return nil, toConnect(err)
-	}
-	return connect.NewResponse(&storagepb.WriteResponse{}), nil
 }
 
 // Read implements storagepbconnect.ChunkServiceHandler.
@@ -369,31 +361,6 @@ func (cs *ChunkServer) GC(ctx context.Context, _ *connect.Request[storagepb.GCRe
 		return nil, toConnect(err)
 	}
 	return connect.NewResponse(&storagepb.GCResponse{BytesBefore: st.BytesBefore, BytesAfter: st.BytesAfter}), nil
-}
-
-// WriteBatch implements storagepbconnect.ChunkServiceHandler: the writes are appended with
-// one write call and made durable with one fsync.
-func (cs *ChunkServer) WriteBatch(ctx context.Context, req *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
-	results := make([]*storagepb.WriteResult, len(req.Msg.Writes))
-	ops := make([]chunk.WriteOp, 0, len(req.Msg.Writes))
-	where := make([]int, 0, len(req.Msg.Writes))
-	for i, w := range req.Msg.Writes {
-		results[i] = &storagepb.WriteResult{}
-		id, err := ref(w.Chunk)
-		if err != nil {
-			results[i].Code, results[i].Message = uint32(connect.CodeInvalidArgument), err.Error()
-			continue
-		}
-		ops = append(ops, chunk.WriteOp{ID: id, Offset: w.Offset, Data: w.Data, Version: w.Version, Epoch: w.Epoch})
-		where = append(where, i)
-	}
-	for j, err := range cs.store.WriteMany(ctx, ops) {
-		if err != nil {
-			err = toConnect(err)
-			results[where[j]].Code, results[where[j]].Message = uint32(connect.CodeOf(err)), err.Error()
-		}
-	}
-	return connect.NewResponse(&storagepb.WriteBatchResponse{Results: results}), nil
 }
 
 // ReadBatch implements storagepbconnect.ChunkServiceHandler.

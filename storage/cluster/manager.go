@@ -160,7 +160,7 @@ func (m *Manager) client(addr string) storagepbconnect.ChunkServiceClient {
 		for i := range pool.c {
 			pool.c[i] = storagepbconnect.NewChunkServiceClient(m.hcs[i], baseURL(addr), clientOptions()...)
 		}
-		pool.batchers = newNodeBatchers(storagepbconnect.NewChunkServiceClient(m.data, baseURL(addr), clientOptions()...))
+		pool.batchers = newNodeBatchers(storagepbconnect.NewChunkServiceClient(m.data, baseURL(addr), clientOptions()...), m.data, addr)
 		m.clients[addr] = pool
 	}
 	return pool.c[pool.next.Add(1)%connsPerNode]

@@ -613,12 +613,16 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 	if err := v.preserveLocked(ctx, h, idx, false); err != nil {
 		return err
 	}
+	// The payload's CRC32C is computed once and travels with every replica's copy.
+	w := newChunkWrite(v.id, idx, uint32(start), buf, 0, 0)
 	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
 		b, err := v.m.batchers(node)
 		if err != nil {
 			return err
 		}
-		_, err = b.writes.do(ctx, &storagepb.WriteRequest{Chunk: v.ref(idx), Offset: uint32(start), Data: buf, Version: version, Epoch: epoch})
+		w := w
+		w.Version, w.Epoch = version, epoch
+		_, err = b.writes.do(ctx, w)
 		return err
 	})
 }

@@ -1,0 +1,207 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shadowless-dev/shadowless/storage/chunk"
+)
+
+func sampleWrites() []chunkWrite {
+	return []chunkWrite{
+		newChunkWrite(1, 2, 4096, bytes.Repeat([]byte("a"), 8192), 7, 3),
+		newChunkWrite(9, 0, 0, bytes.Repeat([]byte{0xfe}, 4096), 1, 1),
+	}
+}
+
+func TestWriteHeaderRoundTrip(t *testing.T) {
+	h := writeHeader{Volume: 1 << 40, Index: 17, Offset: 8192, Length: 1 << 20, Version: 99, Epoch: 4, CRC: 0xdeadbeef}
+	b := appendWriteHeader(nil, h)
+	require.Len(t, b, writeHeaderSize)
+	got, err := decodeWriteHeader(b)
+	require.NoError(t, err)
+	assert.Equal(t, h, got)
+
+	// Every single-bit flip is caught (magic, version, reserved or the header CRC).
+	for i := 0; i < len(b)*8; i++ {
+		c := bytes.Clone(b)
+		c[i/8] ^= 1 << (i % 8)
+		_, err := decodeWriteHeader(c)
+		require.ErrorIs(t, err, errWire, "bit %d", i)
+	}
+	_, err = decodeWriteHeader(b[:writeHeaderSize-1])
+	assert.ErrorIs(t, err, errWire)
+
+	// A length beyond the largest record is refused even with a valid checksum.
+	h.Length = chunk.MaxRecordLength + 1
+	_, err = decodeWriteHeader(appendWriteHeader(nil, h))
+	assert.ErrorIs(t, err, errWire)
+}
+
+func TestWriteBatchRoundTrip(t *testing.T) {
+	ws := sampleWrites()
+	body := appendWriteBatch(nil, ws)
+	got, err := decodeWriteBatch(body)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	for i := range ws {
+		assert.Equal(t, ws[i].writeHeader, got[i].writeHeader)
+		assert.Equal(t, ws[i].Data, got[i].Data)
+		assert.False(t, got[i].Corrupt)
+	}
+
+	// The wire body and the writev body carry the same bytes.
+	var viaWritev bytes.Buffer
+	n, err := dataConn{pipeConn{&viaWritev}}.ReadFrom(&io.LimitedReader{R: newBatchBody(ws), N: int64(len(body))})
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(body)), n)
+	assert.Equal(t, body, viaWritev.Bytes())
+	viaRead, err := io.ReadAll(newBatchBody(ws))
+	require.NoError(t, err)
+	assert.Equal(t, body, viaRead)
+
+	// A damaged payload fails only its own write.
+	bad := bytes.Clone(body)
+	bad[writeHeaderSize+100] ^= 1
+	got, err = decodeWriteBatch(bad)
+	require.NoError(t, err)
+	assert.True(t, got[0].Corrupt)
+	assert.False(t, got[1].Corrupt)
+
+	// Truncation, trailing garbage and empty bodies fail the whole batch.
+	for _, b := range [][]byte{body[:len(body)-1], append(bytes.Clone(body), 0), nil, body[:writeHeaderSize+8192+10]} {
+		_, err := decodeWriteBatch(b)
+		assert.ErrorIs(t, err, errWire)
+	}
+	var many []chunkWrite
+	for i := 0; i <= maxBatchItems; i++ {
+		many = append(many, newChunkWrite(1, uint64(i), 0, nil, 1, 1))
+	}
+	_, err = decodeWriteBatch(appendWriteBatch(nil, many))
+	assert.ErrorIs(t, err, errWire)
+}
+
+// pipeConn is a net.Conn that only collects what is written to it.
+type pipeConn struct{ w io.Writer }
+
+func (c pipeConn) Write(p []byte) (int, error)      { return c.w.Write(p) }
+func (pipeConn) Read([]byte) (int, error)           { return 0, io.EOF }
+func (pipeConn) Close() error                       { return nil }
+func (pipeConn) LocalAddr() net.Addr                { return nil }
+func (pipeConn) RemoteAddr() net.Addr               { return nil }
+func (pipeConn) SetDeadline(t time.Time) error      { return nil }
+func (pipeConn) SetReadDeadline(t time.Time) error  { return nil }
+func (pipeConn) SetWriteDeadline(t time.Time) error { return nil }
+
+func TestWriteResultsRoundTrip(t *testing.T) {
+	errs := []error{
+		nil,
+		fmt.Errorf("%w: chunk 1/2 at epoch 5", chunk.ErrStaleEpoch),
+		errPayloadChecksum,
+		errors.New(strings.Repeat("x", 3*maxResultMessage)),
+	}
+	b := appendWriteResults(nil, errs)
+	got, err := decodeWriteResults(b, len(errs))
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	assert.NoError(t, got[0])
+	assert.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(got[1]))
+	assert.Contains(t, got[1].Error(), "epoch 5")
+	assert.Equal(t, connect.CodeDataLoss, connect.CodeOf(got[2]))
+	assert.Equal(t, connect.CodeInternal, connect.CodeOf(got[3]))
+	assert.LessOrEqual(t, len(got[3].Error()), maxResultMessage+64)
+
+	_, err = decodeWriteResults(b, 3)
+	assert.ErrorIs(t, err, errWire, "count must match the batch")
+	_, err = decodeWriteResults(b[:len(b)-1], 4)
+	assert.ErrorIs(t, err, errWire)
+	_, err = decodeWriteResults(append(bytes.Clone(b), 0), 4)
+	assert.ErrorIs(t, err, errWire)
+	bad := bytes.Clone(b)
+	binary.LittleEndian.PutUint32(bad[8:], 99) // unknown code on the first result
+	_, err = decodeWriteResults(bad, 4)
+	assert.ErrorIs(t, err, errWire)
+}
+
+// TestDataPlaneWrites sends batches to a real chunk server's data-plane endpoint: good
+// writes land, a stale epoch and a damaged payload fail alone, malformed requests are
+// refused with a clear status and nothing is written.
+func TestDataPlaneWrites(t *testing.T) {
+	ctx := context.Background()
+	l := startLocal(t, t.TempDir(), 3)
+	defer l.Close()
+	cs := l.Servers[0]
+	vol, err := l.Manager.OpenVolume("default")
+	require.NoError(t, err)
+	hc := newDataClient()
+	defer hc.CloseIdleConnections()
+	base := baseURL(cs.Addr())
+
+	data := bytes.Repeat([]byte("datapln!"), 4096/8*2)
+	good := newChunkWrite(vol.ID(), 40, 0, data, 1, 2)
+	stale := newChunkWrite(vol.ID(), 41, 0, data[:4096], 1, 2)
+	require.NoError(t, cs.Store().Write(ctx, chunk.ID{Volume: vol.ID(), Index: 41}, 0, data[:4096], 1, 5))
+	damaged := newChunkWrite(vol.ID(), 42, 0, bytes.Clone(data), 1, 2)
+	damaged.CRC ^= 1
+	unaligned := newChunkWrite(vol.ID(), 43, 100, data[:4096], 1, 2)
+
+	errs, err := postWrites(ctx, hc, base, []chunkWrite{good, stale, damaged, unaligned})
+	require.NoError(t, err)
+	require.Len(t, errs, 4)
+	assert.NoError(t, errs[0])
+	assert.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(errs[1]))
+	assert.Equal(t, connect.CodeDataLoss, connect.CodeOf(errs[2]))
+	assert.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(errs[3]))
+
+	got := make([]byte, len(data))
+	v, err := cs.Store().Read(ctx, chunk.ID{Volume: vol.ID(), Index: 40}, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), v)
+	assert.Equal(t, data, got)
+	_, ok := cs.Store().Stat(chunk.ID{Volume: vol.ID(), Index: 42})
+	assert.False(t, ok, "a damaged payload is not stored")
+
+	post := func(ct string, body []byte) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+writesPath, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", ct)
+		resp, err := hc.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(msg)
+	}
+	body := appendWriteBatch(nil, []chunkWrite{newChunkWrite(vol.ID(), 44, 0, data, 1, 2)})
+	code, _ := post("application/proto", body)
+	assert.Equal(t, http.StatusUnsupportedMediaType, code)
+	code, msg := post(writesType, body[:len(body)-1])
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Contains(t, msg, "malformed")
+	code, _ = post(writesType, append([]byte("junk"), body[4:]...))
+	assert.Equal(t, http.StatusBadRequest, code)
+	_, ok = cs.Store().Stat(chunk.ID{Volume: vol.ID(), Index: 44})
+	assert.False(t, ok, "a refused batch writes nothing")
+
+	// The client maps a refused batch to one error with the matching code.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	_, err = postWrites(ctx, hc, srv.URL, []chunkWrite{good})
+	assert.Equal(t, connect.CodeUnavailable, connect.CodeOf(err))
+	assert.Contains(t, err.Error(), "overloaded")
+}
