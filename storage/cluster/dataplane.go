@@ -239,6 +239,10 @@ func newBatchBody(ws []chunkWrite) *batchBody {
 	return b
 }
 
+// Close implements io.Closer: a batchBody is its own io.ReadCloser, so the HTTP transport
+// hands it to dataConn.ReadFrom unwrapped.
+func (b *batchBody) Close() error { return nil }
+
 // Read implements io.Reader (the fallback when the transport does not use dataConn).
 func (b *batchBody) Read(p []byte) (int, error) {
 	n, err := b.bufs.Read(p)
@@ -325,7 +329,7 @@ func postWrites(ctx context.Context, hc *http.Client, base string, ws []chunkWri
 	req.ContentLength = body.n
 	// Writes are idempotent (a chunk server accepts a write again at the same version),
 	// so the transport may resend a batch on a kept-alive connection the server closed.
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(newBatchBody(ws)), nil }
+	req.GetBody = func() (io.ReadCloser, error) { return newBatchBody(ws), nil }
 	req.Header.Set("Content-Type", writesType)
 	req.Header.Set("Idempotency-Key", fmt.Sprintf("%d/%d@%d", ws[0].Volume, ws[0].Index, ws[0].Version))
 	resp, err := hc.Do(req)

@@ -205,3 +205,43 @@ func TestDataPlaneWrites(t *testing.T) {
 	assert.Equal(t, connect.CodeUnavailable, connect.CodeOf(err))
 	assert.Contains(t, err.Error(), "overloaded")
 }
+
+// recordingConn remembers the size of the largest single Write.
+type recordingConn struct {
+	net.Conn
+	largest *int
+}
+
+func (c recordingConn) Write(p []byte) (int, error) {
+	*c.largest = max(*c.largest, len(p))
+	return c.Conn.Write(p)
+}
+
+// TestDataPlaneBodyIsNotCopied checks that the HTTP transport hands a write batch to
+// dataConn, which passes the caller's payload to the socket in one piece instead of
+// copying it through a 32 KiB buffer.
+func TestDataPlaneBodyIsNotCopied(t *testing.T) {
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		w.Write(appendWriteResults(nil, []error{nil}))
+	}))
+	defer srv.Close()
+	largest := 0
+	hc := newDataClient()
+	tr := hc.Transport.(*http.Transport)
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return dataConn{recordingConn{c, &largest}}, nil
+	}
+	defer hc.CloseIdleConnections()
+	w := newChunkWrite(1, 2, 0, bytes.Repeat([]byte("0123456789abcdef"), 1<<16), 3, 4)
+	errs, err := postWrites(context.Background(), hc, srv.URL, []chunkWrite{w})
+	require.NoError(t, err)
+	require.Equal(t, []error{nil}, errs)
+	assert.Equal(t, appendWriteBatch(nil, []chunkWrite{w}), got)
+	assert.GreaterOrEqual(t, largest, 1<<20-tr.WriteBufferSize, "the payload went through a copy buffer")
+}
