@@ -93,6 +93,8 @@ type Store struct {
 	// recs recycles record buffers: a 1 MiB write would otherwise allocate (and the
 	// garbage collector scan) a megabyte per call. See alignedBuf.
 	recs sync.Pool
+	// pieces recycles the buffers streamed payloads are read into (streamPiece bytes).
+	pieces sync.Pool
 }
 
 // Recovery says what Open found.
@@ -680,56 +682,133 @@ func (s *Store) checkFence(id ID, version, epoch uint64) error {
 
 // WriteOp is one write of a WriteMany.
 type WriteOp struct {
-	ID      ID
-	Offset  uint32
+	ID     ID
+	Offset uint32
+	// Data is the payload; when it is nil, Length bytes are read from Src instead.
 	Data    []byte
 	Version uint64
 	Epoch   uint64
+	// Src and Length stream the payload: the bytes are sealed as they are read (a chunk
+	// server seals a write as it arrives from the network, while it is in the CPU cache).
+	// The ops of one WriteMany may share a Src; they read from it in order.
+	Src    io.Reader
+	Length uint32
+	// CheckCRC makes the write fail alone (with an error wrapping ErrPayloadChecksum, and
+	// nothing appended) unless its payload has the CRC32C (Castagnoli) CRC. The check runs
+	// block by block while sealing, not as a separate pass.
+	CheckCRC bool
+	CRC      uint32
 }
+
+// ErrPayloadChecksum reports a write whose payload does not match the CRC32C it was sent
+// with (damaged in transit). It wraps ErrCorrupt.
+var ErrPayloadChecksum = fmt.Errorf("%w: write payload checksum mismatch", ErrCorrupt)
+
+func (op *WriteOp) length() int {
+	if op.Data == nil && op.Src != nil {
+		return int(op.Length)
+	}
+	return len(op.Data)
+}
+
+// streamPiece is how much of a streamed payload is read (and then sealed) at a time.
+const streamPiece = 128 << 10
 
 // WriteMany appends several writes as consecutive records with one write call and one
 // fsync (the chunk server's batched path). errs[i] is the outcome of ops[i]: a write that
-// fails its checks fails alone; a failed write or fsync fails all. The writes must be to
-// different chunks, or ordered by the caller.
+// fails its checks fails alone (a streamed one still consumes its bytes from Src); a failed
+// read from Src fails that write and every later streamed one; a failed write or fsync
+// fails all. The writes must be to different chunks, or ordered by the caller.
 func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 	errs := make([]error, len(ops))
 	var hs []Header
 	var offs []int
 	var which []int
 	size := 0
-	for _, op := range ops {
-		size += HeaderSize + len(op.Data)/BlockSize*FrameSize
+	for i := range ops {
+		size += HeaderSize + ops[i].length()/BlockSize*FrameSize
 	}
 	buf, put := alignedBuf(&s.recs, size, s.nextOffset(size))
 	defer put()
 	buf = buf[:0]
-	for i, op := range ops {
-		if err := checkRange(op.Offset, len(op.Data)); err != nil {
-			errs[i] = err
+	var piece *[]byte
+	defer func() {
+		if piece != nil {
+			s.pieces.Put(piece)
+		}
+	}()
+	var srcErr error
+	for i := range ops {
+		op := &ops[i]
+		n := op.length()
+		streamed := op.Data == nil && op.Src != nil
+		if streamed && srcErr != nil {
+			errs[i] = srcErr
 			continue
 		}
-		aead, err := s.aead(op.ID.Volume)
+		err := checkRange(op.Offset, n)
+		var aead cipher.AEAD
+		if err == nil {
+			aead, err = s.aead(op.ID.Volume)
+		}
+		if err == nil {
+			err = s.checkFence(op.ID, op.Version, op.Epoch)
+		}
+		var seq uint64
+		if err == nil {
+			seq, err = s.seq.next()
+		}
 		if err != nil {
 			errs[i] = err
+			if streamed {
+				if _, derr := io.CopyN(io.Discard, op.Src, int64(op.Length)); derr != nil {
+					srcErr = fmt.Errorf("chunk: read write payload: %w", derr)
+				}
+			}
 			continue
 		}
-		if err := s.checkFence(op.ID, op.Version, op.Epoch); err != nil {
-			errs[i] = err
-			continue
-		}
-		seq, err := s.seq.next()
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		h := Header{Type: RecordData, ID: op.ID, Offset: op.Offset, Length: uint32(len(op.Data)), Version: op.Version, Epoch: op.Epoch, Seq: seq}
+		h := Header{Type: RecordData, ID: op.ID, Offset: op.Offset, Length: uint32(n), Version: op.Version, Epoch: op.Epoch, Seq: seq}
 		start := len(buf)
 		buf = AppendHeader(buf, h)
 		buf = buf[:len(buf)+int(h.BodySize())]
 		first := op.Offset / BlockSize
-		for b := 0; b < len(op.Data)/BlockSize; b++ {
-			frame := buf[start+HeaderSize+b*FrameSize : start+HeaderSize+(b+1)*FrameSize]
-			sealFrame(aead, frame, op.Data[b*BlockSize:(b+1)*BlockSize], op.ID, first+uint32(b), seq)
+		crc := uint32(0)
+		for b := 0; b < n/BlockSize; {
+			var plain []byte
+			if streamed {
+				if piece == nil {
+					piece, _ = s.pieces.Get().(*[]byte)
+					if piece == nil {
+						p := make([]byte, streamPiece)
+						piece = &p
+					}
+				}
+				plain = (*piece)[:min(streamPiece, n-b*BlockSize)]
+				if _, err := io.ReadFull(op.Src, plain); err != nil {
+					srcErr = fmt.Errorf("chunk: read write payload: %w", err)
+					break
+				}
+			} else {
+				plain = op.Data[b*BlockSize : min(len(op.Data), b*BlockSize+streamPiece)]
+			}
+			if op.CheckCRC {
+				crc = crc32.Update(crc, castagnoli, plain)
+			}
+			for k := 0; k < len(plain)/BlockSize; k++ {
+				frame := buf[start+HeaderSize+(b+k)*FrameSize : start+HeaderSize+(b+k+1)*FrameSize]
+				sealFrame(aead, frame, plain[k*BlockSize:(k+1)*BlockSize], op.ID, first+uint32(b+k), seq)
+			}
+			b += len(plain) / BlockSize
+		}
+		switch {
+		case streamed && srcErr != nil:
+			errs[i] = srcErr
+		case op.CheckCRC && crc != op.CRC:
+			errs[i] = fmt.Errorf("%w: chunk %s at %d", ErrPayloadChecksum, op.ID, op.Offset)
+		}
+		if errs[i] != nil {
+			buf = buf[:start]
+			continue
 		}
 		hs = append(hs, h)
 		offs = append(offs, start)

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -537,5 +539,72 @@ func TestRecoveryDropDamagedAcrossSegments(t *testing.T) {
 	for i := 1; i < 6; i++ {
 		_, ok := s2.Stat(ID{Volume: 1, Index: uint64(i)})
 		assert.False(t, ok, "chunk %d is newer than the damage and must be dropped", i)
+	}
+}
+
+// TestWriteManyStreamed streams the payloads of several writes from one reader, as a chunk
+// server does from a request body: refused writes still consume their bytes, a payload
+// that does not match its CRC fails alone and leaves nothing behind, and a reader cut short
+// fails the write it cuts and every later streamed one.
+func TestWriteManyStreamed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keys := testKeys(t, 1)
+	s := openT(t, dir, keys, 0)
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 9}, 0, pattern("v5", BlockSize), 5, 2))
+	big := pattern("streamed-big|", 3*streamPiece+2*BlockSize) // several pieces, last one short
+	small := pattern("small", BlockSize)
+	stale := pattern("stale", BlockSize)
+	damaged := pattern("damaged", 2*BlockSize)
+	last := pattern("last", BlockSize)
+	crc := func(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+	src := bytes.NewReader(bytes.Join([][]byte{big, stale, damaged, small}, nil))
+	ops := []WriteOp{
+		{ID: ID{Volume: 1, Index: 1}, Src: src, Length: uint32(len(big)), Version: 1, Epoch: 1, CheckCRC: true, CRC: crc(big)},
+		{ID: ID{Volume: 1, Index: 9}, Src: src, Length: uint32(len(stale)), Version: 6, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 2}, Src: src, Length: uint32(len(damaged)), Version: 1, Epoch: 1, CheckCRC: true, CRC: crc(damaged) ^ 1},
+		{ID: ID{Volume: 1, Index: 3}, Offset: BlockSize, Src: src, Length: uint32(len(small)), Version: 2, Epoch: 1, CheckCRC: true, CRC: crc(small)},
+		{ID: ID{Volume: 1, Index: 4}, Data: last, Version: 1, Epoch: 1, CheckCRC: true, CRC: crc(last)},
+	}
+	errs := s.WriteMany(ctx, ops)
+	require.Len(t, errs, 5)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], ErrStaleEpoch)
+	assert.ErrorIs(t, errs[2], ErrPayloadChecksum)
+	assert.ErrorIs(t, errs[2], ErrCorrupt)
+	assert.NoError(t, errs[3])
+	assert.NoError(t, errs[4])
+	assert.Zero(t, src.Len(), "every payload byte consumed")
+	_, ok := s.Stat(ID{Volume: 1, Index: 2})
+	assert.False(t, ok, "a damaged payload leaves no record")
+
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, keys, 0)
+	for _, c := range []struct {
+		id   ID
+		off  uint32
+		want []byte
+	}{{ID{Volume: 1, Index: 1}, 0, big}, {ID{Volume: 1, Index: 3}, BlockSize, small}, {ID{Volume: 1, Index: 4}, 0, last}, {ID{Volume: 1, Index: 9}, 0, pattern("v5", BlockSize)}} {
+		got := make([]byte, len(c.want))
+		_, err := s2.Read(ctx, c.id, c.off, got)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got, "chunk %s", c.id)
+	}
+
+	// A reader cut short: the write it cuts and the later streamed ones fail; the others land.
+	cut := bytes.NewReader(bytes.Join([][]byte{small, small[:BlockSize/2]}, nil))
+	errs = s2.WriteMany(ctx, []WriteOp{
+		{ID: ID{Volume: 1, Index: 5}, Src: cut, Length: BlockSize, Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 6}, Src: cut, Length: BlockSize, Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 7}, Src: cut, Length: BlockSize, Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 8}, Data: small, Version: 1, Epoch: 1},
+	})
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], io.ErrUnexpectedEOF)
+	assert.ErrorIs(t, errs[2], io.ErrUnexpectedEOF)
+	assert.NoError(t, errs[3])
+	for idx, want := range map[uint64]bool{5: true, 6: false, 7: false, 8: true} {
+		_, ok := s2.Stat(ID{Volume: 1, Index: idx})
+		assert.Equal(t, want, ok, "chunk %d", idx)
 	}
 }

@@ -51,8 +51,6 @@ type ChunkServer struct {
 	srv   *http.Server
 	ln    net.Listener
 	log   *slog.Logger
-	// bodies recycles the buffers data-plane write batches are read into.
-	bodies bodyPool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

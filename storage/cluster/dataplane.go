@@ -11,7 +11,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"sync"
 
 	"connectrpc.com/connect"
 
@@ -21,7 +20,8 @@ import (
 // The data plane: chunk writes travel as the raw body of an HTTP/1.1 POST rather than as
 // Connect messages, so a megabyte of payload is neither marshaled nor unmarshaled: the
 // manager writes each replica's body straight from the caller's buffer (one writev), the
-// chunk server reads it into one pooled buffer and seals blocks out of it. The control
+// chunk server streams it from the socket into the chunk store, which checks and seals it
+// piece by piece while it is in the CPU cache. The control
 // plane (everything else) stays Connect. The format is specified in ../PROTOCOL.md
 // ("Data plane"); the decoders below are pure functions over bytes.
 
@@ -36,22 +36,21 @@ const (
 	resultMagic = 0x534c5231 // "SLR1"
 	wireVersion = 1
 
-	// writeHeaderSize is the fixed header in front of each write's payload.
-	writeHeaderSize = 56
+	// batchPrefixSize, descriptorSize and the trailing CRC make up a batch's header
+	// section: prefix, one descriptor per write, CRC32C of both.
+	batchPrefixSize = 8
+	descriptorSize  = 48
 	// maxResultMessage bounds the error text of one result.
 	maxResultMessage = 1024
-	// maxWritesBody bounds a write batch's body: the batcher packs up to maxBatchBytes,
-	// but a single write may carry a whole record.
-	maxWritesBody = maxBatchItems*writeHeaderSize + chunk.MaxRecordLength
+	// maxWritesPayload bounds the payload bytes of one batch: the batcher packs up to
+	// maxBatchBytes, but a single write may carry a whole record.
+	maxWritesPayload = chunk.MaxRecordLength
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // errWire marks a malformed data-plane message.
 var errWire = errors.New("cluster: malformed data-plane message")
-
-// errPayloadChecksum is the outcome of a write whose payload arrived damaged.
-var errPayloadChecksum = fmt.Errorf("%w: write payload fails its CRC32C", chunk.ErrCorrupt)
 
 // writeHeader describes one chunk write on the data plane.
 type writeHeader struct {
@@ -62,12 +61,10 @@ type writeHeader struct {
 	CRC uint32
 }
 
-// chunkWrite is a write header and its payload. On the receiving side Corrupt is set when
-// the payload does not match the header's CRC.
+// chunkWrite is a write header and its payload.
 type chunkWrite struct {
 	writeHeader
-	Data    []byte
-	Corrupt bool
+	Data []byte
 }
 
 // newChunkWrite returns a write of data with its checksum filled in.
@@ -78,85 +75,125 @@ func newChunkWrite(volume, index uint64, offset uint32, data []byte, version, ep
 	}, Data: data}
 }
 
-// appendWriteHeader appends the 56-byte wire form of h.
-func appendWriteHeader(b []byte, h writeHeader) []byte {
+// headerSectionSize is the size of the header section of a batch of n writes.
+func headerSectionSize(n int) int { return batchPrefixSize + n*descriptorSize + 4 }
+
+// appendBatchHeader appends the header section of a batch: prefix, descriptors, CRC.
+func appendBatchHeader(b []byte, hs []writeHeader) []byte {
 	start := len(b)
 	b = binary.LittleEndian.AppendUint32(b, writeMagic)
-	b = append(b, wireVersion, 0, 0, 0)
-	b = binary.LittleEndian.AppendUint64(b, h.Volume)
-	b = binary.LittleEndian.AppendUint64(b, h.Index)
-	b = binary.LittleEndian.AppendUint32(b, h.Offset)
-	b = binary.LittleEndian.AppendUint32(b, h.Length)
-	b = binary.LittleEndian.AppendUint64(b, h.Version)
-	b = binary.LittleEndian.AppendUint64(b, h.Epoch)
-	b = binary.LittleEndian.AppendUint32(b, h.CRC)
+	b = append(b, wireVersion, 0)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(hs)))
+	for _, h := range hs {
+		b = binary.LittleEndian.AppendUint64(b, h.Volume)
+		b = binary.LittleEndian.AppendUint64(b, h.Index)
+		b = binary.LittleEndian.AppendUint32(b, h.Offset)
+		b = binary.LittleEndian.AppendUint32(b, h.Length)
+		b = binary.LittleEndian.AppendUint64(b, h.Version)
+		b = binary.LittleEndian.AppendUint64(b, h.Epoch)
+		b = binary.LittleEndian.AppendUint32(b, h.CRC)
+		b = binary.LittleEndian.AppendUint32(b, 0)
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
 }
 
-// decodeWriteHeader decodes a write header from the first writeHeaderSize bytes of b.
-func decodeWriteHeader(b []byte) (writeHeader, error) {
-	if len(b) < writeHeaderSize {
-		return writeHeader{}, fmt.Errorf("%w: write header of %d bytes", errWire, len(b))
+// decodeBatchPrefix decodes the 8-byte prefix of a batch and returns its write count.
+func decodeBatchPrefix(b []byte) (int, error) {
+	if len(b) < batchPrefixSize {
+		return 0, fmt.Errorf("%w: batch prefix of %d bytes", errWire, len(b))
 	}
-	b = b[:writeHeaderSize]
 	if m := binary.LittleEndian.Uint32(b); m != writeMagic {
-		return writeHeader{}, fmt.Errorf("%w: bad write magic %#x", errWire, m)
+		return 0, fmt.Errorf("%w: bad batch magic %#x", errWire, m)
 	}
-	if got, want := binary.LittleEndian.Uint32(b[52:]), crc32.Checksum(b[:52], castagnoli); got != want {
-		return writeHeader{}, fmt.Errorf("%w: write header checksum %#x, want %#x", errWire, got, want)
+	if b[4] != wireVersion || b[5] != 0 {
+		return 0, fmt.Errorf("%w: batch format %d (reserved %d)", errWire, b[4], b[5])
 	}
-	if b[4] != wireVersion || b[5] != 0 || b[6] != 0 || b[7] != 0 {
-		return writeHeader{}, fmt.Errorf("%w: write header version %d or reserved bytes set", errWire, b[4])
+	n := int(binary.LittleEndian.Uint16(b[6:]))
+	if n == 0 || n > maxBatchItems {
+		return 0, fmt.Errorf("%w: batch of %d writes", errWire, n)
 	}
-	h := writeHeader{
-		Volume:  binary.LittleEndian.Uint64(b[8:]),
-		Index:   binary.LittleEndian.Uint64(b[16:]),
-		Offset:  binary.LittleEndian.Uint32(b[24:]),
-		Length:  binary.LittleEndian.Uint32(b[28:]),
-		Version: binary.LittleEndian.Uint64(b[32:]),
-		Epoch:   binary.LittleEndian.Uint64(b[40:]),
-		CRC:     binary.LittleEndian.Uint32(b[48:]),
-	}
-	if h.Length > chunk.MaxRecordLength {
-		return writeHeader{}, fmt.Errorf("%w: write of %d bytes", errWire, h.Length)
-	}
-	return h, nil
+	return n, nil
 }
 
-// appendWriteBatch appends the wire form of a batch (headers and payloads) to b.
+// decodeBatchHeader decodes a whole header section (exactly headerSectionSize bytes for
+// the count in its prefix) and checks that the payloads it announces fit one batch.
+func decodeBatchHeader(b []byte) ([]writeHeader, error) {
+	n, err := decodeBatchPrefix(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != headerSectionSize(n) {
+		return nil, fmt.Errorf("%w: header section of %d bytes for %d writes", errWire, len(b), n)
+	}
+	if got, want := binary.LittleEndian.Uint32(b[len(b)-4:]), crc32.Checksum(b[:len(b)-4], castagnoli); got != want {
+		return nil, fmt.Errorf("%w: header checksum %#x, want %#x", errWire, got, want)
+	}
+	hs := make([]writeHeader, n)
+	total := uint64(0)
+	for i := range hs {
+		d := b[batchPrefixSize+i*descriptorSize:]
+		hs[i] = writeHeader{
+			Volume:  binary.LittleEndian.Uint64(d),
+			Index:   binary.LittleEndian.Uint64(d[8:]),
+			Offset:  binary.LittleEndian.Uint32(d[16:]),
+			Length:  binary.LittleEndian.Uint32(d[20:]),
+			Version: binary.LittleEndian.Uint64(d[24:]),
+			Epoch:   binary.LittleEndian.Uint64(d[32:]),
+			CRC:     binary.LittleEndian.Uint32(d[40:]),
+		}
+		if binary.LittleEndian.Uint32(d[44:]) != 0 {
+			return nil, fmt.Errorf("%w: reserved descriptor bytes set", errWire)
+		}
+		total += uint64(hs[i].Length)
+	}
+	if total > maxWritesPayload {
+		return nil, fmt.Errorf("%w: batch of %d payload bytes", errWire, total)
+	}
+	return hs, nil
+}
+
+// readBatchHeader reads a batch's header section from r and decodes it.
+func readBatchHeader(r io.Reader) ([]writeHeader, error) {
+	var prefix [batchPrefixSize]byte
+	if _, err := io.ReadFull(r, prefix[:]); err != nil {
+		return nil, fmt.Errorf("%w: %w", errWire, err)
+	}
+	n, err := decodeBatchPrefix(prefix[:])
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, headerSectionSize(n))
+	copy(b, prefix[:])
+	if _, err := io.ReadFull(r, b[batchPrefixSize:]); err != nil {
+		return nil, fmt.Errorf("%w: %w", errWire, err)
+	}
+	return decodeBatchHeader(b)
+}
+
+// payloadBytes is the sum of the writes' lengths.
+func payloadBytes(hs []writeHeader) int64 {
+	var n int64
+	for _, h := range hs {
+		n += int64(h.Length)
+	}
+	return n
+}
+
+// appendWriteBatch appends the wire form of a whole batch (header section, payloads).
 func appendWriteBatch(b []byte, ws []chunkWrite) []byte {
+	b = appendBatchHeader(b, headers(ws))
 	for _, w := range ws {
-		b = appendWriteHeader(b, w.writeHeader)
 		b = append(b, w.Data...)
 	}
 	return b
 }
 
-// decodeWriteBatch decodes a whole write batch. The payloads alias body. A write whose
-// payload fails its CRC is returned with Corrupt set (it fails alone); a malformed header,
-// a truncated payload or more than maxBatchItems writes fail the whole batch.
-func decodeWriteBatch(body []byte) ([]chunkWrite, error) {
-	var ws []chunkWrite
-	for len(body) > 0 {
-		if len(ws) == maxBatchItems {
-			return nil, fmt.Errorf("%w: more than %d writes in a batch", errWire, maxBatchItems)
-		}
-		h, err := decodeWriteHeader(body)
-		if err != nil {
-			return nil, err
-		}
-		body = body[writeHeaderSize:]
-		if uint64(h.Length) > uint64(len(body)) {
-			return nil, fmt.Errorf("%w: write of %d bytes, %d left in the body", errWire, h.Length, len(body))
-		}
-		data := body[:h.Length:h.Length]
-		body = body[h.Length:]
-		ws = append(ws, chunkWrite{writeHeader: h, Data: data, Corrupt: crc32.Checksum(data, castagnoli) != h.CRC})
+func headers(ws []chunkWrite) []writeHeader {
+	hs := make([]writeHeader, len(ws))
+	for i, w := range ws {
+		hs[i] = w.writeHeader
 	}
-	if len(ws) == 0 {
-		return nil, fmt.Errorf("%w: empty write batch", errWire)
-	}
-	return ws, nil
+	return hs
 }
 
 // appendWriteResults appends the wire form of a batch's outcomes: errs[i] nil is success,
@@ -229,13 +266,12 @@ type batchBody struct {
 }
 
 func newBatchBody(ws []chunkWrite) *batchBody {
-	hdrs := make([]byte, 0, len(ws)*writeHeaderSize)
-	b := &batchBody{bufs: make(net.Buffers, 0, 2*len(ws))}
+	b := &batchBody{bufs: make(net.Buffers, 0, 1+len(ws))}
+	b.bufs = append(b.bufs, appendBatchHeader(make([]byte, 0, headerSectionSize(len(ws))), headers(ws)))
 	for _, w := range ws {
-		hdrs = appendWriteHeader(hdrs, w.writeHeader)
-		b.bufs = append(b.bufs, hdrs[len(hdrs)-writeHeaderSize:], w.Data)
-		b.n += writeHeaderSize + int64(len(w.Data))
+		b.bufs = append(b.bufs, w.Data)
 	}
+	b.n = int64(headerSectionSize(len(ws))) + payloadBytes(headers(ws))
 	return b
 }
 
@@ -351,24 +387,11 @@ func postWrites(ctx context.Context, hc *http.Client, base string, ws []chunkWri
 	return errs, nil
 }
 
-// bodyPool recycles the buffers chunk servers read write batches into.
-type bodyPool struct{ p sync.Pool }
-
-func (bp *bodyPool) get(n int) *[]byte {
-	b, _ := bp.p.Get().(*[]byte)
-	if b == nil || cap(*b) < n {
-		nb := make([]byte, n)
-		return &nb
-	}
-	*b = (*b)[:n]
-	return b
-}
-
-func (bp *bodyPool) put(b *[]byte) { bp.p.Put(b) }
-
-// serveWrites is the chunk server's data-plane handler: it reads a write batch, appends
-// the writes that pass their checks with one write call and one fsync (chunk.WriteMany)
-// and answers with every write's outcome.
+// serveWrites is the chunk server's data-plane handler: it reads a batch's header
+// section, then streams each payload from the request body into the chunk store, which
+// checks its CRC32C and seals it piece by piece as it arrives, appends the writes that pass
+// their checks with one write call and one fsync (chunk.Store.WriteMany), and answers with
+// every write's outcome.
 func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method != http.MethodPost:
@@ -380,37 +403,24 @@ func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
 	case r.ContentLength < 0:
 		http.Error(w, "Content-Length required", http.StatusLengthRequired)
 		return
-	case r.ContentLength > maxWritesBody:
-		http.Error(w, fmt.Sprintf("write batch of %d bytes", r.ContentLength), http.StatusRequestEntityTooLarge)
-		return
 	}
-	bp := cs.bodies.get(int(r.ContentLength))
-	defer cs.bodies.put(bp)
-	if _, err := io.ReadFull(r.Body, *bp); err != nil {
-		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	ws, err := decodeWriteBatch(*bp)
+	hs, err := readBatchHeader(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	errs := make([]error, len(ws))
-	ops := make([]chunk.WriteOp, 0, len(ws))
-	where := make([]int, 0, len(ws))
-	for i, wr := range ws {
-		if wr.Corrupt {
-			errs[i] = errPayloadChecksum
-			continue
-		}
-		ops = append(ops, chunk.WriteOp{ID: chunk.ID{Volume: wr.Volume, Index: wr.Index}, Offset: wr.Offset, Data: wr.Data, Version: wr.Version, Epoch: wr.Epoch})
-		where = append(where, i)
+	if want := int64(headerSectionSize(len(hs))) + payloadBytes(hs); r.ContentLength != want {
+		http.Error(w, fmt.Sprintf("%v: body of %d bytes, the header announces %d", errWire, r.ContentLength, want), http.StatusBadRequest)
+		return
 	}
-	if len(ops) > 0 {
-		for j, err := range cs.store.WriteMany(r.Context(), ops) {
-			errs[where[j]] = err
+	ops := make([]chunk.WriteOp, len(hs))
+	for i, h := range hs {
+		ops[i] = chunk.WriteOp{
+			ID: chunk.ID{Volume: h.Volume, Index: h.Index}, Offset: h.Offset, Version: h.Version, Epoch: h.Epoch,
+			Src: r.Body, Length: h.Length, CheckCRC: true, CRC: h.CRC,
 		}
 	}
+	errs := cs.store.WriteMany(r.Context(), ops)
 	w.Header().Set("Content-Type", resultsType)
 	w.Write(appendWriteResults(nil, errs))
 }

@@ -28,43 +28,56 @@ func sampleWrites() []chunkWrite {
 	}
 }
 
-func TestWriteHeaderRoundTrip(t *testing.T) {
-	h := writeHeader{Volume: 1 << 40, Index: 17, Offset: 8192, Length: 1 << 20, Version: 99, Epoch: 4, CRC: 0xdeadbeef}
-	b := appendWriteHeader(nil, h)
-	require.Len(t, b, writeHeaderSize)
-	got, err := decodeWriteHeader(b)
+func TestBatchHeaderRoundTrip(t *testing.T) {
+	hs := []writeHeader{
+		{Volume: 1 << 40, Index: 17, Offset: 8192, Length: 1 << 20, Version: 99, Epoch: 4, CRC: 0xdeadbeef},
+		{Volume: 2, Index: 0, Offset: 0, Length: 4096, Version: 1, Epoch: 1, CRC: 7},
+	}
+	b := appendBatchHeader(nil, hs)
+	require.Len(t, b, headerSectionSize(2))
+	got, err := decodeBatchHeader(b)
 	require.NoError(t, err)
-	assert.Equal(t, h, got)
+	assert.Equal(t, hs, got)
 
-	// Every single-bit flip is caught (magic, version, reserved or the header CRC).
+	// Every single-bit flip is caught (magic, format, count, reserved or the CRC).
 	for i := 0; i < len(b)*8; i++ {
 		c := bytes.Clone(b)
 		c[i/8] ^= 1 << (i % 8)
-		_, err := decodeWriteHeader(c)
+		_, err := decodeBatchHeader(c)
 		require.ErrorIs(t, err, errWire, "bit %d", i)
 	}
-	_, err = decodeWriteHeader(b[:writeHeaderSize-1])
-	assert.ErrorIs(t, err, errWire)
+	for _, c := range [][]byte{nil, b[:batchPrefixSize-1], b[:len(b)-1], append(bytes.Clone(b), 0)} {
+		_, err = decodeBatchHeader(c)
+		assert.ErrorIs(t, err, errWire)
+	}
 
-	// A length beyond the largest record is refused even with a valid checksum.
-	h.Length = chunk.MaxRecordLength + 1
-	_, err = decodeWriteHeader(appendWriteHeader(nil, h))
+	// Counts outside 1..maxBatchItems and payloads beyond one record are refused even with
+	// a valid checksum.
+	_, err = decodeBatchHeader(appendBatchHeader(nil, nil))
+	assert.ErrorIs(t, err, errWire)
+	_, err = decodeBatchHeader(appendBatchHeader(nil, make([]writeHeader, maxBatchItems+1)))
+	assert.ErrorIs(t, err, errWire)
+	_, err = decodeBatchHeader(appendBatchHeader(nil, []writeHeader{{Length: chunk.MaxRecordLength}, {Length: 4096}}))
 	assert.ErrorIs(t, err, errWire)
 }
 
 func TestWriteBatchRoundTrip(t *testing.T) {
 	ws := sampleWrites()
 	body := appendWriteBatch(nil, ws)
-	got, err := decodeWriteBatch(body)
-	require.NoError(t, err)
-	require.Len(t, got, 2)
-	for i := range ws {
-		assert.Equal(t, ws[i].writeHeader, got[i].writeHeader)
-		assert.Equal(t, ws[i].Data, got[i].Data)
-		assert.False(t, got[i].Corrupt)
-	}
+	require.Len(t, body, headerSectionSize(2)+8192+4096)
 
-	// The wire body and the writev body carry the same bytes.
+	// readBatchHeader leaves the stream at the first payload.
+	r := bytes.NewReader(body)
+	hs, err := readBatchHeader(r)
+	require.NoError(t, err)
+	assert.Equal(t, headers(ws), hs)
+	rest, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, append(bytes.Clone(ws[0].Data), ws[1].Data...), rest)
+	_, err = readBatchHeader(bytes.NewReader(body[:headerSectionSize(2)-1]))
+	assert.ErrorIs(t, err, errWire)
+
+	// The writev body and the copying fallback carry the same bytes.
 	var viaWritev bytes.Buffer
 	n, err := dataConn{pipeConn{&viaWritev}}.ReadFrom(&io.LimitedReader{R: newBatchBody(ws), N: int64(len(body))})
 	require.NoError(t, err)
@@ -73,26 +86,7 @@ func TestWriteBatchRoundTrip(t *testing.T) {
 	viaRead, err := io.ReadAll(newBatchBody(ws))
 	require.NoError(t, err)
 	assert.Equal(t, body, viaRead)
-
-	// A damaged payload fails only its own write.
-	bad := bytes.Clone(body)
-	bad[writeHeaderSize+100] ^= 1
-	got, err = decodeWriteBatch(bad)
-	require.NoError(t, err)
-	assert.True(t, got[0].Corrupt)
-	assert.False(t, got[1].Corrupt)
-
-	// Truncation, trailing garbage and empty bodies fail the whole batch.
-	for _, b := range [][]byte{body[:len(body)-1], append(bytes.Clone(body), 0), nil, body[:writeHeaderSize+8192+10]} {
-		_, err := decodeWriteBatch(b)
-		assert.ErrorIs(t, err, errWire)
-	}
-	var many []chunkWrite
-	for i := 0; i <= maxBatchItems; i++ {
-		many = append(many, newChunkWrite(1, uint64(i), 0, nil, 1, 1))
-	}
-	_, err = decodeWriteBatch(appendWriteBatch(nil, many))
-	assert.ErrorIs(t, err, errWire)
+	assert.Equal(t, int64(len(body)), newBatchBody(ws).n)
 }
 
 // pipeConn is a net.Conn that only collects what is written to it.
@@ -111,7 +105,7 @@ func TestWriteResultsRoundTrip(t *testing.T) {
 	errs := []error{
 		nil,
 		fmt.Errorf("%w: chunk 1/2 at epoch 5", chunk.ErrStaleEpoch),
-		errPayloadChecksum,
+		chunk.ErrPayloadChecksum,
 		errors.New(strings.Repeat("x", 3*maxResultMessage)),
 	}
 	b := appendWriteResults(nil, errs)
@@ -189,8 +183,10 @@ func TestDataPlaneWrites(t *testing.T) {
 	code, _ := post("application/proto", body)
 	assert.Equal(t, http.StatusUnsupportedMediaType, code)
 	code, msg := post(writesType, body[:len(body)-1])
-	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Equal(t, http.StatusBadRequest, code, "a body shorter than the header announces")
 	assert.Contains(t, msg, "malformed")
+	code, _ = post(writesType, append(bytes.Clone(body), 0))
+	assert.Equal(t, http.StatusBadRequest, code, "a body longer than the header announces")
 	code, _ = post(writesType, append([]byte("junk"), body[4:]...))
 	assert.Equal(t, http.StatusBadRequest, code)
 	_, ok = cs.Store().Stat(chunk.ID{Volume: vol.ID(), Index: 44})
