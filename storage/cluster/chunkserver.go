@@ -49,8 +49,11 @@ type ChunkServer struct {
 	meta  storagepbconnect.MetaServiceClient
 	hc    *http.Client
 	srv   *http.Server
-	ln    net.Listener
-	log   *slog.Logger
+	// handler serves ChunkService and the data plane (also called in-process by a
+	// manager of the same process).
+	handler http.Handler
+	ln      net.Listener
+	log     *slog.Logger
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -136,6 +139,7 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	mux := http.NewServeMux()
 	mux.Handle(storagepbconnect.NewChunkServiceHandler(cs))
 	mux.HandleFunc(writesPath, cs.serveWrites)
+	cs.handler = mux
 	cs.srv = serveH2C(ln, mux)
 	if err := cs.register(ctx); err != nil {
 		// The metadata service may start later; the heartbeat loop keeps trying.

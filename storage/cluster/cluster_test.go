@@ -24,12 +24,22 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func startLocal(t testing.TB, dir string, nodes int) *Local {
 	t.Helper()
+	return startLocalOver(t, dir, nodes, false)
+}
+
+// startLocalOver starts a test cluster whose manager reaches the chunk servers in-process
+// or, with network, over loopback TCP.
+func startLocalOver(t testing.TB, dir string, nodes int, network bool) *Local {
+	t.Helper()
 	l, err := StartLocal(context.Background(), LocalConfig{
 		Dir: dir, Nodes: nodes, DefaultVolumeSize: 1 << 20, ChunkSize: testChunk,
 		HeartbeatTimeout: 2 * time.Second, Heartbeat: 100 * time.Millisecond,
-		RepairInterval: 200 * time.Millisecond, Logger: quietLogger(),
+		RepairInterval: 200 * time.Millisecond, Logger: quietLogger(), Network: network,
 	})
 	require.NoError(t, err)
+	for _, cs := range l.Servers {
+		require.Equal(t, !network, l.Manager.local.get(cs.Addr()) != nil, "in-process handler registered")
+	}
 	return l
 }
 
@@ -42,10 +52,17 @@ func randBytes(seed uint64, n int) []byte {
 	return b
 }
 
+// TestVolumeReadWriteAcrossChunksAndRestart runs with the chunk servers reached in-process
+// (the embedded default) and over loopback TCP (as separate machines).
 func TestVolumeReadWriteAcrossChunksAndRestart(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) { testVolumeReadWriteAcrossChunksAndRestart(t, false) })
+	t.Run("network", func(t *testing.T) { testVolumeReadWriteAcrossChunksAndRestart(t, true) })
+}
+
+func testVolumeReadWriteAcrossChunksAndRestart(t *testing.T, network bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l := startLocal(t, dir, 3)
+	l := startLocalOver(t, dir, 3, network)
 	vol, err := l.Manager.OpenVolume("default")
 	require.NoError(t, err)
 	var _ storage.BlockDevice = vol
@@ -97,7 +114,7 @@ func TestVolumeReadWriteAcrossChunksAndRestart(t *testing.T) {
 	assertNotOnDisk(t, dir, model[3*testChunk+21000:3*testChunk+21000+64])
 
 	require.NoError(t, l.Close())
-	l2 := startLocal(t, dir, 3)
+	l2 := startLocalOver(t, dir, 3, network)
 	defer l2.Close()
 	vol2, err := l2.Manager.OpenVolume("default")
 	require.NoError(t, err)

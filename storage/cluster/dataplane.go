@@ -404,6 +404,11 @@ func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Content-Length required", http.StatusLengthRequired)
 		return
 	}
+	if bb, ok := r.Body.(*batchBody); ok {
+		// Called in-process by a manager of this process: seal straight from its buffers.
+		cs.writeInProcess(w, r, bb)
+		return
+	}
 	hs, err := readBatchHeader(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -420,6 +425,39 @@ func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
 			Src: r.Body, Length: h.Length, CheckCRC: true, CRC: h.CRC,
 		}
 	}
+	errs := cs.store.WriteMany(r.Context(), ops)
+	w.Header().Set("Content-Type", resultsType)
+	w.Write(appendWriteResults(nil, errs))
+}
+
+// writeInProcess serves a write batch handed over in-process: the header section is
+// decoded as from the network, the payloads are the caller's buffers (no copy).
+func (cs *ChunkServer) writeInProcess(w http.ResponseWriter, r *http.Request, bb *batchBody) {
+	if len(bb.bufs) == 0 {
+		http.Error(w, fmt.Sprintf("%v: empty body", errWire), http.StatusBadRequest)
+		return
+	}
+	hs, err := decodeBatchHeader(bb.bufs[0])
+	if err == nil && len(bb.bufs) != 1+len(hs) {
+		err = fmt.Errorf("%w: %d payloads for %d writes", errWire, len(bb.bufs)-1, len(hs))
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ops := make([]chunk.WriteOp, len(hs))
+	for i, h := range hs {
+		data := bb.bufs[1+i]
+		if len(data) != int(h.Length) {
+			http.Error(w, fmt.Sprintf("%v: payload of %d bytes, descriptor says %d", errWire, len(data), h.Length), http.StatusBadRequest)
+			return
+		}
+		ops[i] = chunk.WriteOp{
+			ID: chunk.ID{Volume: h.Volume, Index: h.Index}, Offset: h.Offset, Data: data, Version: h.Version, Epoch: h.Epoch,
+			CheckCRC: true, CRC: h.CRC,
+		}
+	}
+	bb.bufs = nil
 	errs := cs.store.WriteMany(r.Context(), ops)
 	w.Header().Set("Content-Type", resultsType)
 	w.Write(appendWriteResults(nil, errs))

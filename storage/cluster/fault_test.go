@@ -20,8 +20,13 @@ import (
 // acknowledged write is lost, failed writes fail with ErrWriteFailed, and the chunks are
 // re-placed onto the spare node.
 func TestStopChunkServerDuringWrites(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) { testStopChunkServerDuringWrites(t, false) })
+	t.Run("network", func(t *testing.T) { testStopChunkServerDuringWrites(t, true) })
+}
+
+func testStopChunkServerDuringWrites(t *testing.T, network bool) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 4)
+	l := startLocalOver(t, t.TempDir(), 4, network)
 	defer l.Close()
 	vol, err := l.Manager.OpenVolume("default")
 	require.NoError(t, err)

@@ -59,9 +59,12 @@ type Manager struct {
 	ln   net.Listener
 	srv  *http.Server
 
-	mu       sync.Mutex
-	hcs      [connsPerNode]*http.Client
-	data     *http.Client           // HTTP/1.1, for the batched data path
+	mu   sync.Mutex
+	hcs  [connsPerNode]*http.Client
+	data *http.Client // HTTP/1.1, for the batched data path
+	// local holds the handlers of chunk servers running in this process, which the
+	// clients above reach without a socket.
+	local    inProcess
 	clients  map[string]*clientPool // by address
 	addrs    map[string]string      // node id -> address
 	lastSeen map[string]time.Time
@@ -112,10 +115,11 @@ func StartManager(cfg ManagerConfig) (*Manager, error) {
 		clients: map[string]*clientPool{}, addrs: map[string]string{}, lastSeen: map[string]time.Time{},
 		nodeStat: map[string]*storagepb.Node{}, volumes: map[uint64]*Volume{},
 	}
+	withInProcess(m.hc, &m.local)
 	for i := range m.hcs {
-		m.hcs[i] = newH2CClient()
+		m.hcs[i] = withInProcess(newH2CClient(), &m.local)
 	}
-	m.data = newDataClient()
+	m.data = withInProcess(newDataClient(), &m.local)
 	mux := http.NewServeMux()
 	mux.Handle(storagepbconnect.NewMetaServiceHandler(m))
 	mux.Handle(storagepbconnect.NewVolumeServiceHandler(volumeService{m}))
