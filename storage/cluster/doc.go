@@ -1,6 +1,7 @@
 // Package cluster runs the replicated cloud disk: chunk servers (ChunkServer, one chunk.Store
-// each, served over Connect), the metadata service and volume manager (Manager, over a
-// meta.Store) and the volumes themselves (Volume, a storage.BlockDevice).
+// each, served over Connect, with chunk writes on a raw HTTP/1.1 data plane), the metadata
+// service and volume manager (Manager, over a meta.Store) and the volumes themselves
+// (Volume, a storage.BlockDevice).
 //
 // Every chunk of a volume lives on three chunk servers in distinct failure domains. A write
 // goes to all replicas of the chunk's current placement and returns only when every one has
@@ -15,7 +16,9 @@
 //
 // The Manager serves storagepb.MetaService (node registration and heartbeats, volume keys
 // for chunk servers) and storagepb.VolumeService (create, resize, snapshot, restore,
-// backup, delete, status, scrub). StartLocal runs a whole cluster in one process over
-// loopback, the embedded default behind `shadowless storage up`. The wire protocol is
-// described in ../PROTOCOL.md; durability figures are in ../DURABILITY.md.
+// backup, delete, status, scrub). StartLocal runs a whole cluster in one process, the
+// embedded default behind `shadowless storage up`: the manager calls its chunk servers'
+// handlers in-process (LocalConfig.Network sends the same requests over loopback TCP).
+// The wire protocol is described in ../PROTOCOL.md; durability figures are in
+// ../DURABILITY.md.
 package cluster
