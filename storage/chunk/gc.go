@@ -41,13 +41,18 @@ type move struct {
 func (s *Store) GC(ctx context.Context) (GCStats, error) {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
+	// Rolling waits for the append in progress: afterwards no append writes to a sealed
+	// segment.
+	s.amu.Lock()
 	s.mu.Lock()
 	if s.broken != nil {
 		s.mu.Unlock()
+		s.amu.Unlock()
 		return GCStats{}, s.broken
 	}
 	if err := s.roll(); err != nil {
 		s.mu.Unlock()
+		s.amu.Unlock()
 		return GCStats{}, err
 	}
 	var sealed []*segment
@@ -71,6 +76,7 @@ func (s *Store) GC(ctx context.Context) (GCStats, error) {
 		versions = append(versions, ver{id, st.version, st.epoch})
 	}
 	s.mu.Unlock()
+	s.amu.Unlock()
 
 	// Make every sealed segment durable now: writers still waiting for their fsync are
 	// released by it, and no fsync may be in flight when a segment is closed below.

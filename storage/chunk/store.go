@@ -86,7 +86,12 @@ type Store struct {
 	total   int64 // bytes in all segments
 	live    int64 // bytes of live frames and headers referenced by the index (approximate)
 
-	gcMu     sync.Mutex
+	gcMu sync.Mutex
+	// amu serializes appends: it is held from choosing an append's place at the end of the
+	// active segment until the index points at it, so the segment's bytes can be written
+	// without holding mu (readers are not held up by disk writes). GC and Close take it to
+	// roll or close the active segment. Lock order: gcMu, amu, mu.
+	amu      sync.Mutex
 	recovery Recovery
 	lost     []ID // chunks of records cut off after a damaged one (during Open)
 
@@ -128,7 +133,7 @@ type segment struct {
 	path string
 	f    *os.File
 	// df is the active segment's direct-I/O handle for large appends (nil when sealed or
-	// unsupported); guarded by Store.mu.
+	// unsupported); guarded by Store.amu.
 	df *os.File
 	// directBytes counts the bytes written through df; guarded by Store.mu.
 	directBytes int64
@@ -846,24 +851,45 @@ func (s *Store) appendRecords(ctx context.Context, hs []Header, offs []int, rec 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if s.broken != nil {
-		s.mu.Unlock()
-		return s.broken
+	s.amu.Lock()
+	seg, off, err := s.place(len(rec))
+	if err != nil {
+		s.amu.Unlock()
+		return err
 	}
-	if s.active.size > 0 && s.active.size+int64(len(rec)) > s.opts.SegmentSize {
+	direct, err := seg.writeRecords(rec, off)
+	return s.appended(seg, off, rec, hs, offs, direct, err)
+}
+
+// place returns where an append of n bytes goes: the end of the active segment, rolled to
+// a new one when full. Called with amu held.
+func (s *Store) place(n int) (*segment, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken != nil {
+		return nil, 0, s.broken
+	}
+	if s.active.size > 0 && s.active.size+int64(n) > s.opts.SegmentSize {
 		if err := s.roll(); err != nil {
-			s.mu.Unlock()
-			return err
+			return nil, 0, err
 		}
 	}
-	seg := s.active
-	off := seg.size
-	if err := seg.writeRecords(rec, off); err != nil {
-		s.broken = fmt.Errorf("%w: write %s: %v", ErrClosed, seg.path, err)
+	return s.active, s.active.size, nil
+}
+
+// appended finishes an append placed at off of seg: with the write's outcome werr it
+// publishes the records (headers hs at offsets offs of rec) in the index, releases amu and
+// waits for the fsync that makes them durable. direct counts the bytes written with
+// direct I/O.
+func (s *Store) appended(seg *segment, off int64, rec []byte, hs []Header, offs []int, direct int64, werr error) error {
+	s.mu.Lock()
+	if werr != nil {
+		s.broken = fmt.Errorf("%w: write %s: %v", ErrClosed, seg.path, werr)
 		s.mu.Unlock()
+		s.amu.Unlock()
 		return s.broken
 	}
+	seg.directBytes += direct
 	seg.size += int64(len(rec))
 	s.total += int64(len(rec))
 	for i, h := range hs {
@@ -871,6 +897,7 @@ func (s *Store) appendRecords(ctx context.Context, hs []Header, offs []int, rec 
 	}
 	end := seg.size
 	s.mu.Unlock()
+	s.amu.Unlock()
 	if err := seg.syncTo(end, func() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return seg.size }); err != nil {
 		s.mu.Lock()
 		s.broken = fmt.Errorf("%w: %v", ErrClosed, err)
@@ -1055,6 +1082,8 @@ func (s *Store) closeFiles() {
 func (s *Store) Close() error {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
+	s.amu.Lock()
+	defer s.amu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if errors.Is(s.broken, ErrClosed) && s.active == nil {
