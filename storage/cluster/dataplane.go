@@ -431,7 +431,9 @@ func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeInProcess serves a write batch handed over in-process: the header section is
-// decoded as from the network, the payloads are the caller's buffers (no copy).
+// decoded as from the network, the payloads are the caller's buffers (no copy). A caller
+// whose context ended no longer waits and may reuse its buffer while this still seals it:
+// the payload CRC check then fails the write instead of storing changed bytes.
 func (cs *ChunkServer) writeInProcess(w http.ResponseWriter, r *http.Request, bb *batchBody) {
 	if len(bb.bufs) == 0 {
 		http.Error(w, fmt.Sprintf("%v: empty body", errWire), http.StatusBadRequest)

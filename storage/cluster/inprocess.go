@@ -64,7 +64,18 @@ func (t inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		sreq.Body = http.NoBody
 	}
 	w := &memResponse{header: http.Header{}}
-	h.ServeHTTP(w, sreq)
+	// Like a server, the handler runs on its own: a caller whose context ends gets its
+	// error at once, as over the network, instead of waiting out a stuck disk.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(w, sreq)
+	}()
+	select {
+	case <-done:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
 	if req.Body != nil {
 		req.Body.Close()
 	}

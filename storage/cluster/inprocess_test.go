@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/stretchr/testify/assert"
@@ -48,6 +49,19 @@ func TestInProcessTransport(t *testing.T) {
 	assert.Equal(t, "pong", resp.Header.Get("X-Reply"))
 	assert.Equal(t, "ping!", string(got))
 	assert.Equal(t, int64(5), resp.ContentLength)
+
+	// A caller whose context ends does not wait for a stuck handler.
+	release := make(chan struct{})
+	local.set(addr, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL(addr)+"/stuck", nil)
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = hc.Do(req)
+	cancel()
+	close(release)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second)
 
 	// Once forgotten (the node stopped) the address goes over the network, where nobody
 	// listens: the data plane reports the node unavailable.
