@@ -21,9 +21,10 @@ import (
 // Connect messages, so a megabyte of payload is neither marshaled nor unmarshaled: the
 // manager writes each replica's body straight from the caller's buffer (one writev), the
 // chunk server streams it from the socket into the chunk store, which checks and seals it
-// piece by piece while it is in the CPU cache. The control
-// plane (everything else) stays Connect. The format is specified in ../PROTOCOL.md
-// ("Data plane"); the decoders below are pure functions over bytes.
+// piece by piece while it is in the CPU cache (a manager in the same process hands over its
+// buffers instead, see inprocess.go). The control plane (everything else) stays Connect.
+// The format is specified in ../PROTOCOL.md ("Data plane"); the decoders below are pure
+// functions over bytes.
 
 const (
 	// writesPath is the data-plane endpoint for batched chunk writes.
