@@ -198,13 +198,14 @@ func (s *Store) compactSegment(seg *segment, w *bufio.Writer, outOff *int64) ([]
 		}
 		n := h.Blocks()
 		first := h.Offset / BlockSize
+		fs := h.FrameSize()
 		live := make([]bool, n)
 		any := false
 		s.mu.RLock()
 		if st := s.index[h.ID]; st != nil {
 			for i := uint32(0); i < n; i++ {
 				l, ok := st.blocks[first+i]
-				live[i] = ok && l.seg == seg && l.off == pos+HeaderSize+int64(i)*FrameSize
+				live[i] = ok && l.seg == seg && l.off == pos+HeaderSize+int64(i)*fs
 				any = any || live[i]
 			}
 		}
@@ -234,11 +235,11 @@ func (s *Store) compactSegment(seg *segment, w *bufio.Writer, outOff *int64) ([]
 				}
 				*outOff += HeaderSize
 				for k := i; k < j; k++ {
-					if _, err := w.Write(body[int64(k)*FrameSize : int64(k+1)*FrameSize]); err != nil {
+					if _, err := w.Write(body[int64(k)*fs : int64(k+1)*fs]); err != nil {
 						return nil, fmt.Errorf("chunk: gc write: %w", err)
 					}
-					moves = append(moves, move{id: h.ID, block: first + k, old: seg, oldOff: pos + HeaderSize + int64(k)*FrameSize, newOff: *outOff})
-					*outOff += FrameSize
+					moves = append(moves, move{id: h.ID, block: first + k, old: seg, oldOff: pos + HeaderSize + int64(k)*fs, newOff: *outOff})
+					*outOff += fs
 				}
 				i = j
 			}

@@ -211,6 +211,11 @@ func TestResizeSnapshotRestoreBackupDelete(t *testing.T) {
 	require.NoError(t, err)
 	key, err := m.Meta().DataKey(vol.ID())
 	require.NoError(t, err)
+	// The sealed form of the volume's first block, as every replica stores it.
+	sealed := make([]byte, sealedSize)
+	_, err = l.Servers[0].Store().Read(ctx, chunkID(vol.ID(), 0), 0, sealed)
+	require.NoError(t, err)
+	require.False(t, isZero(sealed), "block 0 was written")
 	removed, err := m.DeleteVolume(ctx, "default")
 	require.NoError(t, err)
 	assert.Len(t, removed, 2, "the snapshot dies with its volume")
@@ -219,13 +224,17 @@ func TestResizeSnapshotRestoreBackupDelete(t *testing.T) {
 	_, err = m.Meta().DataKey(vol.ID())
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 	for _, cs := range l.Servers {
-		_, err := cs.Store().Read(ctx, chunkID(vol.ID(), 0), 0, make([]byte, 4096))
-		assert.Error(t, err, "node %s still reads the deleted volume", cs.ID())
+		b := make([]byte, sealedSize)
+		_, err := cs.Store().Read(ctx, chunkID(vol.ID(), 0), 0, b)
+		require.NoError(t, err)
+		assert.True(t, isZero(b), "node %s still holds the deleted volume's block", cs.ID())
 		assert.Empty(t, cs.Store().List(vol.ID()))
 	}
 	assertNotOnDisk(t, dir, wrapped)
 	assertNotOnDisk(t, dir, key)
 	assertNotOnDisk(t, dir, v1[:64])
+	assertNotOnDisk(t, dir, sealed[:64])                    // nonce and ciphertext, gone after GC
+	assertNotOnDisk(t, dir, sealed[sealedSize-tagSize-64:]) // ciphertext tail and tag
 	// The backup survives the volume.
 	_, err = cp.ReadAt(ctx, got, 0)
 	require.NoError(t, err)

@@ -44,8 +44,8 @@ const (
 	// maxResultMessage bounds the error text of one result.
 	maxResultMessage = 1024
 	// maxWritesPayload bounds the payload bytes of one batch: the batcher packs up to
-	// maxBatchBytes, but a single write may carry a whole record.
-	maxWritesPayload = chunk.MaxRecordLength
+	// maxBatchBytes, but a single write may carry a whole record (of sealed blocks).
+	maxWritesPayload = chunk.MaxRecordLength / blockSize * sealedSize
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -57,7 +57,7 @@ func TestBatchHeaderRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, err, errWire)
 	_, err = decodeBatchHeader(appendBatchHeader(nil, make([]writeHeader, maxBatchItems+1)))
 	assert.ErrorIs(t, err, errWire)
-	_, err = decodeBatchHeader(appendBatchHeader(nil, []writeHeader{{Length: chunk.MaxRecordLength}, {Length: 4096}}))
+	_, err = decodeBatchHeader(appendBatchHeader(nil, []writeHeader{{Length: maxWritesPayload}, {Length: sealedSize}}))
 	assert.ErrorIs(t, err, errWire)
 }
 
@@ -145,13 +145,14 @@ func TestDataPlaneWrites(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	base := baseURL(cs.Addr())
 
-	data := bytes.Repeat([]byte("datapln!"), 4096/8*2)
+	// Payloads are sealed blocks (opaque to the chunk server): two of them here.
+	data := bytes.Repeat([]byte("dpl!"), sealedSize/4*2)
 	good := newChunkWrite(vol.ID(), 40, 0, data, 1, 2)
-	stale := newChunkWrite(vol.ID(), 41, 0, data[:4096], 1, 2)
-	require.NoError(t, cs.Store().Write(ctx, chunk.ID{Volume: vol.ID(), Index: 41}, 0, data[:4096], 1, 5))
+	stale := newChunkWrite(vol.ID(), 41, 0, data[:sealedSize], 1, 2)
+	require.NoError(t, cs.Store().Write(ctx, chunk.ID{Volume: vol.ID(), Index: 41}, 0, data[:sealedSize], 1, 5))
 	damaged := newChunkWrite(vol.ID(), 42, 0, bytes.Clone(data), 1, 2)
 	damaged.CRC ^= 1
-	unaligned := newChunkWrite(vol.ID(), 43, 100, data[:4096], 1, 2)
+	unaligned := newChunkWrite(vol.ID(), 43, 100, data[:sealedSize], 1, 2)
 
 	errs, err := postWrites(ctx, hc, base, []chunkWrite{good, stale, damaged, unaligned})
 	require.NoError(t, err)

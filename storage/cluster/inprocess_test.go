@@ -81,21 +81,21 @@ func TestInProcessWritesAreChecked(t *testing.T) {
 	cs := l.Servers[0]
 	vol, err := l.Manager.OpenVolume("default")
 	require.NoError(t, err)
-	good := newChunkWrite(vol.ID(), 50, 0, randBytes(9, 8192), 1, 1)
-	damaged := newChunkWrite(vol.ID(), 51, 0, randBytes(10, 4096), 1, 1)
+	good := newChunkWrite(vol.ID(), 50, 0, randBytes(9, 2*sealedSize), 1, 1)
+	damaged := newChunkWrite(vol.ID(), 51, 0, randBytes(10, sealedSize), 1, 1)
 	damaged.CRC ^= 1
 	errs, err := postWrites(ctx, l.Manager.data, baseURL(cs.Addr()), []chunkWrite{good, damaged})
 	require.NoError(t, err)
 	assert.NoError(t, errs[0])
 	assert.Equal(t, connect.CodeDataLoss, connect.CodeOf(errs[1]))
-	got := make([]byte, 8192)
+	got := make([]byte, 2*sealedSize)
 	_, err = cs.Store().Read(ctx, chunkID(vol.ID(), 50), 0, got)
 	require.NoError(t, err)
 	assert.Equal(t, good.Data, got)
 
 	// A batch body whose payload does not match its descriptor is refused whole.
 	bb := newBatchBody([]chunkWrite{good})
-	bb.bufs[1] = bb.bufs[1][:4096]
+	bb.bufs[1] = bb.bufs[1][:sealedSize]
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(cs.Addr())+writesPath, bb)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", writesType)

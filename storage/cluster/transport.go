@@ -92,11 +92,11 @@ func toConnect(err error) error {
 	switch {
 	case errors.Is(err, chunk.ErrStaleEpoch), errors.Is(err, chunk.ErrStaleVersion):
 		code = connect.CodeFailedPrecondition
-	case errors.Is(err, chunk.ErrCorrupt), errors.Is(err, chunk.ErrDecrypt):
+	case errors.Is(err, chunk.ErrCorrupt), errors.Is(err, ErrDecrypt):
 		code = connect.CodeDataLoss
-	case errors.Is(err, chunk.ErrRange), errors.Is(err, meta.ErrInvalid), errors.Is(err, meta.ErrShrink):
+	case errors.Is(err, chunk.ErrRange), errors.Is(err, chunk.ErrUnit), errors.Is(err, meta.ErrInvalid), errors.Is(err, meta.ErrShrink):
 		code = connect.CodeInvalidArgument
-	case errors.Is(err, chunk.ErrNoKey), errors.Is(err, meta.ErrNotFound), errors.Is(err, ErrNoVolume):
+	case errors.Is(err, meta.ErrNotFound), errors.Is(err, ErrNoVolume):
 		code = connect.CodeNotFound
 	case errors.Is(err, meta.ErrExists):
 		code = connect.CodeAlreadyExists
