@@ -254,15 +254,6 @@ func (m *Manager) RegisterNode(_ context.Context, req *connect.Request[storagepb
 	return connect.NewResponse(&storagepb.RegisterNodeResponse{}), nil
 }
 
-// VolumeKey implements storagepbconnect.MetaServiceHandler.
-func (m *Manager) VolumeKey(_ context.Context, req *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error) {
-	k, err := m.meta.DataKey(req.Msg.Volume)
-	if err != nil {
-		return nil, toConnect(err)
-	}
-	return connect.NewResponse(&storagepb.VolumeKeyResponse{Key: k}), nil
-}
-
 func (m *Manager) loop(ctx context.Context) {
 	defer m.wg.Done()
 	health := time.NewTicker(m.cfg.HeartbeatTimeout / 3)

@@ -1512,94 +1512,6 @@ func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
 	return file_storage_proto_rawDescGZIP(), []int{27}
 }
 
-type VolumeKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Volume        uint64                 `protobuf:"varint,1,opt,name=volume,proto3" json:"volume,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *VolumeKeyRequest) Reset() {
-	*x = VolumeKeyRequest{}
-	mi := &file_storage_proto_msgTypes[28]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *VolumeKeyRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*VolumeKeyRequest) ProtoMessage() {}
-
-func (x *VolumeKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[28]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use VolumeKeyRequest.ProtoReflect.Descriptor instead.
-func (*VolumeKeyRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{28}
-}
-
-func (x *VolumeKeyRequest) GetVolume() uint64 {
-	if x != nil {
-		return x.Volume
-	}
-	return 0
-}
-
-type VolumeKeyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *VolumeKeyResponse) Reset() {
-	*x = VolumeKeyResponse{}
-	mi := &file_storage_proto_msgTypes[29]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *VolumeKeyResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*VolumeKeyResponse) ProtoMessage() {}
-
-func (x *VolumeKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[29]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use VolumeKeyResponse.ProtoReflect.Descriptor instead.
-func (*VolumeKeyResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{29}
-}
-
-func (x *VolumeKeyResponse) GetKey() []byte {
-	if x != nil {
-		return x.Key
-	}
-	return nil
-}
-
 type Volume struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Id               uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1615,7 +1527,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1539,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1552,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{30}
+	return file_storage_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Volume) GetId() uint64 {
@@ -1703,7 +1615,7 @@ type CreateVolumeRequest struct {
 
 func (x *CreateVolumeRequest) Reset() {
 	*x = CreateVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1627,7 @@ func (x *CreateVolumeRequest) String() string {
 func (*CreateVolumeRequest) ProtoMessage() {}
 
 func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1640,7 @@ func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolumeRequest.ProtoReflect.Descriptor instead.
 func (*CreateVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{31}
+	return file_storage_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateVolumeRequest) GetName() string {
@@ -1762,7 +1674,7 @@ type ResizeVolumeRequest struct {
 
 func (x *ResizeVolumeRequest) Reset() {
 	*x = ResizeVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +1686,7 @@ func (x *ResizeVolumeRequest) String() string {
 func (*ResizeVolumeRequest) ProtoMessage() {}
 
 func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1787,7 +1699,7 @@ func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizeVolumeRequest.ProtoReflect.Descriptor instead.
 func (*ResizeVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{32}
+	return file_storage_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResizeVolumeRequest) GetName() string {
@@ -1814,7 +1726,7 @@ type SnapshotVolumeRequest struct {
 
 func (x *SnapshotVolumeRequest) Reset() {
 	*x = SnapshotVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[33]
+	mi := &file_storage_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +1738,7 @@ func (x *SnapshotVolumeRequest) String() string {
 func (*SnapshotVolumeRequest) ProtoMessage() {}
 
 func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[33]
+	mi := &file_storage_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +1751,7 @@ func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotVolumeRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{33}
+	return file_storage_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SnapshotVolumeRequest) GetVolume() string {
@@ -1866,7 +1778,7 @@ type RestoreVolumeRequest struct {
 
 func (x *RestoreVolumeRequest) Reset() {
 	*x = RestoreVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[34]
+	mi := &file_storage_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1790,7 @@ func (x *RestoreVolumeRequest) String() string {
 func (*RestoreVolumeRequest) ProtoMessage() {}
 
 func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[34]
+	mi := &file_storage_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1803,7 @@ func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreVolumeRequest.ProtoReflect.Descriptor instead.
 func (*RestoreVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{34}
+	return file_storage_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RestoreVolumeRequest) GetVolume() string {
@@ -1917,7 +1829,7 @@ type DeleteVolumeRequest struct {
 
 func (x *DeleteVolumeRequest) Reset() {
 	*x = DeleteVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +1841,7 @@ func (x *DeleteVolumeRequest) String() string {
 func (*DeleteVolumeRequest) ProtoMessage() {}
 
 func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +1854,7 @@ func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{35}
+	return file_storage_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteVolumeRequest) GetName() string {
@@ -1961,7 +1873,7 @@ type DeleteVolumeResponse struct {
 
 func (x *DeleteVolumeResponse) Reset() {
 	*x = DeleteVolumeResponse{}
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +1885,7 @@ func (x *DeleteVolumeResponse) String() string {
 func (*DeleteVolumeResponse) ProtoMessage() {}
 
 func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +1898,7 @@ func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{36}
+	return file_storage_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteVolumeResponse) GetRemoved() []uint64 {
@@ -2005,7 +1917,7 @@ type VolumeResponse struct {
 
 func (x *VolumeResponse) Reset() {
 	*x = VolumeResponse{}
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2017,7 +1929,7 @@ func (x *VolumeResponse) String() string {
 func (*VolumeResponse) ProtoMessage() {}
 
 func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2030,7 +1942,7 @@ func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeResponse.ProtoReflect.Descriptor instead.
 func (*VolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{37}
+	return file_storage_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *VolumeResponse) GetVolume() *Volume {
@@ -2048,7 +1960,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +1972,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +1985,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{38}
+	return file_storage_proto_rawDescGZIP(), []int{36}
 }
 
 type ListVolumesResponse struct {
@@ -2085,7 +1997,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2009,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2022,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{39}
+	return file_storage_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -2130,7 +2042,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2054,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2067,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{40}
+	return file_storage_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BackupRequest) GetVolume() string {
@@ -2182,7 +2094,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2106,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2119,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{41}
+	return file_storage_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BackupResponse) GetChunks() int64 {
@@ -2234,7 +2146,7 @@ type RestoreBackupRequest struct {
 
 func (x *RestoreBackupRequest) Reset() {
 	*x = RestoreBackupRequest{}
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2158,7 @@ func (x *RestoreBackupRequest) String() string {
 func (*RestoreBackupRequest) ProtoMessage() {}
 
 func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2171,7 @@ func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreBackupRequest.ProtoReflect.Descriptor instead.
 func (*RestoreBackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{42}
+	return file_storage_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RestoreBackupRequest) GetDir() string {
@@ -2284,7 +2196,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2208,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2221,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{43}
+	return file_storage_proto_rawDescGZIP(), []int{41}
 }
 
 type VolumeHealth struct {
@@ -2324,7 +2236,7 @@ type VolumeHealth struct {
 
 func (x *VolumeHealth) Reset() {
 	*x = VolumeHealth{}
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2248,7 @@ func (x *VolumeHealth) String() string {
 func (*VolumeHealth) ProtoMessage() {}
 
 func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2261,7 @@ func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeHealth.ProtoReflect.Descriptor instead.
 func (*VolumeHealth) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{44}
+	return file_storage_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *VolumeHealth) GetName() string {
@@ -2389,7 +2301,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2401,7 +2313,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2414,7 +2326,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{45}
+	return file_storage_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatusResponse) GetNodes() []*Node {
@@ -2482,7 +2394,7 @@ type ScrubRequest struct {
 
 func (x *ScrubRequest) Reset() {
 	*x = ScrubRequest{}
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2494,7 +2406,7 @@ func (x *ScrubRequest) String() string {
 func (*ScrubRequest) ProtoMessage() {}
 
 func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2419,7 @@ func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubRequest.ProtoReflect.Descriptor instead.
 func (*ScrubRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{46}
+	return file_storage_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ScrubRequest) GetVolume() string {
@@ -2528,7 +2440,7 @@ type ScrubResponse struct {
 
 func (x *ScrubResponse) Reset() {
 	*x = ScrubResponse{}
-	mi := &file_storage_proto_msgTypes[47]
+	mi := &file_storage_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2540,7 +2452,7 @@ func (x *ScrubResponse) String() string {
 func (*ScrubResponse) ProtoMessage() {}
 
 func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[47]
+	mi := &file_storage_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2553,7 +2465,7 @@ func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubResponse.ProtoReflect.Descriptor instead.
 func (*ScrubResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{47}
+	return file_storage_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ScrubResponse) GetChunks() uint64 {
@@ -2674,11 +2586,7 @@ const file_storage_proto_rawDesc = "" +
 	" \x01(\rR\x06chunks\"F\n" +
 	"\x13RegisterNodeRequest\x12/\n" +
 	"\x04node\x18\x01 \x01(\v2\x1b.shadowless.storage.v1.NodeR\x04node\"\x16\n" +
-	"\x14RegisterNodeResponse\"*\n" +
-	"\x10VolumeKeyRequest\x12\x16\n" +
-	"\x06volume\x18\x01 \x01(\x04R\x06volume\"%\n" +
-	"\x11VolumeKeyResponse\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\fR\x03key\"\xc1\x01\n" +
+	"\x14RegisterNodeResponse\"\xc1\x01\n" +
 	"\x06Volume\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2754,10 +2662,9 @@ const file_storage_proto_rawDesc = "" +
 	"\n" +
 	"DropVolume\x12(.shadowless.storage.v1.DropVolumeRequest\x1a).shadowless.storage.v1.DropVolumeResponse\x12O\n" +
 	"\x04List\x12\".shadowless.storage.v1.ListRequest\x1a#.shadowless.storage.v1.ListResponse\x12I\n" +
-	"\x02GC\x12 .shadowless.storage.v1.GCRequest\x1a!.shadowless.storage.v1.GCResponse2\xd6\x01\n" +
+	"\x02GC\x12 .shadowless.storage.v1.GCRequest\x1a!.shadowless.storage.v1.GCResponse2v\n" +
 	"\vMetaService\x12g\n" +
-	"\fRegisterNode\x12*.shadowless.storage.v1.RegisterNodeRequest\x1a+.shadowless.storage.v1.RegisterNodeResponse\x12^\n" +
-	"\tVolumeKey\x12'.shadowless.storage.v1.VolumeKeyRequest\x1a(.shadowless.storage.v1.VolumeKeyResponse2\xd7\a\n" +
+	"\fRegisterNode\x12*.shadowless.storage.v1.RegisterNodeRequest\x1a+.shadowless.storage.v1.RegisterNodeResponse2\xd7\a\n" +
 	"\rVolumeService\x12a\n" +
 	"\fCreateVolume\x12*.shadowless.storage.v1.CreateVolumeRequest\x1a%.shadowless.storage.v1.VolumeResponse\x12a\n" +
 	"\fResizeVolume\x12*.shadowless.storage.v1.ResizeVolumeRequest\x1a%.shadowless.storage.v1.VolumeResponse\x12e\n" +
@@ -2782,7 +2689,7 @@ func file_storage_proto_rawDescGZIP() []byte {
 	return file_storage_proto_rawDescData
 }
 
-var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_storage_proto_goTypes = []any{
 	(*ChunkRef)(nil),              // 0: shadowless.storage.v1.ChunkRef
 	(*ReadRequest)(nil),           // 1: shadowless.storage.v1.ReadRequest
@@ -2812,26 +2719,24 @@ var file_storage_proto_goTypes = []any{
 	(*Node)(nil),                  // 25: shadowless.storage.v1.Node
 	(*RegisterNodeRequest)(nil),   // 26: shadowless.storage.v1.RegisterNodeRequest
 	(*RegisterNodeResponse)(nil),  // 27: shadowless.storage.v1.RegisterNodeResponse
-	(*VolumeKeyRequest)(nil),      // 28: shadowless.storage.v1.VolumeKeyRequest
-	(*VolumeKeyResponse)(nil),     // 29: shadowless.storage.v1.VolumeKeyResponse
-	(*Volume)(nil),                // 30: shadowless.storage.v1.Volume
-	(*CreateVolumeRequest)(nil),   // 31: shadowless.storage.v1.CreateVolumeRequest
-	(*ResizeVolumeRequest)(nil),   // 32: shadowless.storage.v1.ResizeVolumeRequest
-	(*SnapshotVolumeRequest)(nil), // 33: shadowless.storage.v1.SnapshotVolumeRequest
-	(*RestoreVolumeRequest)(nil),  // 34: shadowless.storage.v1.RestoreVolumeRequest
-	(*DeleteVolumeRequest)(nil),   // 35: shadowless.storage.v1.DeleteVolumeRequest
-	(*DeleteVolumeResponse)(nil),  // 36: shadowless.storage.v1.DeleteVolumeResponse
-	(*VolumeResponse)(nil),        // 37: shadowless.storage.v1.VolumeResponse
-	(*ListVolumesRequest)(nil),    // 38: shadowless.storage.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),   // 39: shadowless.storage.v1.ListVolumesResponse
-	(*BackupRequest)(nil),         // 40: shadowless.storage.v1.BackupRequest
-	(*BackupResponse)(nil),        // 41: shadowless.storage.v1.BackupResponse
-	(*RestoreBackupRequest)(nil),  // 42: shadowless.storage.v1.RestoreBackupRequest
-	(*StatusRequest)(nil),         // 43: shadowless.storage.v1.StatusRequest
-	(*VolumeHealth)(nil),          // 44: shadowless.storage.v1.VolumeHealth
-	(*StatusResponse)(nil),        // 45: shadowless.storage.v1.StatusResponse
-	(*ScrubRequest)(nil),          // 46: shadowless.storage.v1.ScrubRequest
-	(*ScrubResponse)(nil),         // 47: shadowless.storage.v1.ScrubResponse
+	(*Volume)(nil),                // 28: shadowless.storage.v1.Volume
+	(*CreateVolumeRequest)(nil),   // 29: shadowless.storage.v1.CreateVolumeRequest
+	(*ResizeVolumeRequest)(nil),   // 30: shadowless.storage.v1.ResizeVolumeRequest
+	(*SnapshotVolumeRequest)(nil), // 31: shadowless.storage.v1.SnapshotVolumeRequest
+	(*RestoreVolumeRequest)(nil),  // 32: shadowless.storage.v1.RestoreVolumeRequest
+	(*DeleteVolumeRequest)(nil),   // 33: shadowless.storage.v1.DeleteVolumeRequest
+	(*DeleteVolumeResponse)(nil),  // 34: shadowless.storage.v1.DeleteVolumeResponse
+	(*VolumeResponse)(nil),        // 35: shadowless.storage.v1.VolumeResponse
+	(*ListVolumesRequest)(nil),    // 36: shadowless.storage.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),   // 37: shadowless.storage.v1.ListVolumesResponse
+	(*BackupRequest)(nil),         // 38: shadowless.storage.v1.BackupRequest
+	(*BackupResponse)(nil),        // 39: shadowless.storage.v1.BackupResponse
+	(*RestoreBackupRequest)(nil),  // 40: shadowless.storage.v1.RestoreBackupRequest
+	(*StatusRequest)(nil),         // 41: shadowless.storage.v1.StatusRequest
+	(*VolumeHealth)(nil),          // 42: shadowless.storage.v1.VolumeHealth
+	(*StatusResponse)(nil),        // 43: shadowless.storage.v1.StatusResponse
+	(*ScrubRequest)(nil),          // 44: shadowless.storage.v1.ScrubRequest
+	(*ScrubResponse)(nil),         // 45: shadowless.storage.v1.ScrubResponse
 }
 var file_storage_proto_depIdxs = []int32{
 	0,  // 0: shadowless.storage.v1.ReadRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
@@ -2846,10 +2751,10 @@ var file_storage_proto_depIdxs = []int32{
 	0,  // 9: shadowless.storage.v1.ChunkInfo.chunk:type_name -> shadowless.storage.v1.ChunkRef
 	20, // 10: shadowless.storage.v1.ListResponse.chunks:type_name -> shadowless.storage.v1.ChunkInfo
 	25, // 11: shadowless.storage.v1.RegisterNodeRequest.node:type_name -> shadowless.storage.v1.Node
-	30, // 12: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
-	30, // 13: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
+	28, // 12: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
+	28, // 13: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
 	25, // 14: shadowless.storage.v1.StatusResponse.nodes:type_name -> shadowless.storage.v1.Node
-	44, // 15: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
+	42, // 15: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
 	1,  // 16: shadowless.storage.v1.ChunkService.Read:input_type -> shadowless.storage.v1.ReadRequest
 	3,  // 17: shadowless.storage.v1.ChunkService.ReadBatch:input_type -> shadowless.storage.v1.ReadBatchRequest
 	6,  // 18: shadowless.storage.v1.ChunkService.Trim:input_type -> shadowless.storage.v1.TrimRequest
@@ -2862,42 +2767,40 @@ var file_storage_proto_depIdxs = []int32{
 	21, // 25: shadowless.storage.v1.ChunkService.List:input_type -> shadowless.storage.v1.ListRequest
 	23, // 26: shadowless.storage.v1.ChunkService.GC:input_type -> shadowless.storage.v1.GCRequest
 	26, // 27: shadowless.storage.v1.MetaService.RegisterNode:input_type -> shadowless.storage.v1.RegisterNodeRequest
-	28, // 28: shadowless.storage.v1.MetaService.VolumeKey:input_type -> shadowless.storage.v1.VolumeKeyRequest
-	31, // 29: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
-	32, // 30: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
-	33, // 31: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
-	34, // 32: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
-	35, // 33: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
-	38, // 34: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
-	40, // 35: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
-	42, // 36: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
-	43, // 37: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
-	46, // 38: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
-	2,  // 39: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
-	5,  // 40: shadowless.storage.v1.ChunkService.ReadBatch:output_type -> shadowless.storage.v1.ReadBatchResponse
-	7,  // 41: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
-	9,  // 42: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
-	11, // 43: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
-	13, // 44: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
-	15, // 45: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
-	17, // 46: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
-	19, // 47: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
-	22, // 48: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
-	24, // 49: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
-	27, // 50: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
-	29, // 51: shadowless.storage.v1.MetaService.VolumeKey:output_type -> shadowless.storage.v1.VolumeKeyResponse
-	37, // 52: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	37, // 53: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	37, // 54: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	37, // 55: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	36, // 56: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
-	39, // 57: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
-	41, // 58: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
-	37, // 59: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
-	45, // 60: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
-	47, // 61: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
-	39, // [39:62] is the sub-list for method output_type
-	16, // [16:39] is the sub-list for method input_type
+	29, // 28: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
+	30, // 29: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
+	31, // 30: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
+	32, // 31: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
+	33, // 32: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
+	36, // 33: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
+	38, // 34: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
+	40, // 35: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
+	41, // 36: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
+	44, // 37: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
+	2,  // 38: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
+	5,  // 39: shadowless.storage.v1.ChunkService.ReadBatch:output_type -> shadowless.storage.v1.ReadBatchResponse
+	7,  // 40: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
+	9,  // 41: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
+	11, // 42: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
+	13, // 43: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
+	15, // 44: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
+	17, // 45: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
+	19, // 46: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
+	22, // 47: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
+	24, // 48: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
+	27, // 49: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
+	35, // 50: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	35, // 51: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	35, // 52: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	35, // 53: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	34, // 54: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
+	37, // 55: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
+	39, // 56: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
+	35, // 57: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
+	43, // 58: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
+	45, // 59: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
+	38, // [38:60] is the sub-list for method output_type
+	16, // [16:38] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -2914,7 +2817,7 @@ func file_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_storage_proto_rawDesc), len(file_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   48,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -66,8 +66,6 @@ const (
 	// MetaServiceRegisterNodeProcedure is the fully-qualified name of the MetaService's RegisterNode
 	// RPC.
 	MetaServiceRegisterNodeProcedure = "/shadowless.storage.v1.MetaService/RegisterNode"
-	// MetaServiceVolumeKeyProcedure is the fully-qualified name of the MetaService's VolumeKey RPC.
-	MetaServiceVolumeKeyProcedure = "/shadowless.storage.v1.MetaService/VolumeKey"
 	// VolumeServiceCreateVolumeProcedure is the fully-qualified name of the VolumeService's
 	// CreateVolume RPC.
 	VolumeServiceCreateVolumeProcedure = "/shadowless.storage.v1.VolumeService/CreateVolume"
@@ -431,8 +429,6 @@ func (UnimplementedChunkServiceHandler) GC(context.Context, *connect.Request[sto
 type MetaServiceClient interface {
 	// RegisterNode registers a chunk server; repeated, it is the heartbeat.
 	RegisterNode(context.Context, *connect.Request[storagepb.RegisterNodeRequest]) (*connect.Response[storagepb.RegisterNodeResponse], error)
-	// VolumeKey returns a volume's unwrapped data key (NotFound once the volume is deleted).
-	VolumeKey(context.Context, *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error)
 }
 
 // NewMetaServiceClient constructs a client for the shadowless.storage.v1.MetaService service. By
@@ -452,19 +448,12 @@ func NewMetaServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(metaServiceMethods.ByName("RegisterNode")),
 			connect.WithClientOptions(opts...),
 		),
-		volumeKey: connect.NewClient[storagepb.VolumeKeyRequest, storagepb.VolumeKeyResponse](
-			httpClient,
-			baseURL+MetaServiceVolumeKeyProcedure,
-			connect.WithSchema(metaServiceMethods.ByName("VolumeKey")),
-			connect.WithClientOptions(opts...),
-		),
 	}
 }
 
 // metaServiceClient implements MetaServiceClient.
 type metaServiceClient struct {
 	registerNode *connect.Client[storagepb.RegisterNodeRequest, storagepb.RegisterNodeResponse]
-	volumeKey    *connect.Client[storagepb.VolumeKeyRequest, storagepb.VolumeKeyResponse]
 }
 
 // RegisterNode calls shadowless.storage.v1.MetaService.RegisterNode.
@@ -472,17 +461,10 @@ func (c *metaServiceClient) RegisterNode(ctx context.Context, req *connect.Reque
 	return c.registerNode.CallUnary(ctx, req)
 }
 
-// VolumeKey calls shadowless.storage.v1.MetaService.VolumeKey.
-func (c *metaServiceClient) VolumeKey(ctx context.Context, req *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error) {
-	return c.volumeKey.CallUnary(ctx, req)
-}
-
 // MetaServiceHandler is an implementation of the shadowless.storage.v1.MetaService service.
 type MetaServiceHandler interface {
 	// RegisterNode registers a chunk server; repeated, it is the heartbeat.
 	RegisterNode(context.Context, *connect.Request[storagepb.RegisterNodeRequest]) (*connect.Response[storagepb.RegisterNodeResponse], error)
-	// VolumeKey returns a volume's unwrapped data key (NotFound once the volume is deleted).
-	VolumeKey(context.Context, *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error)
 }
 
 // NewMetaServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -498,18 +480,10 @@ func NewMetaServiceHandler(svc MetaServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(metaServiceMethods.ByName("RegisterNode")),
 		connect.WithHandlerOptions(opts...),
 	)
-	metaServiceVolumeKeyHandler := connect.NewUnaryHandler(
-		MetaServiceVolumeKeyProcedure,
-		svc.VolumeKey,
-		connect.WithSchema(metaServiceMethods.ByName("VolumeKey")),
-		connect.WithHandlerOptions(opts...),
-	)
 	return "/shadowless.storage.v1.MetaService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case MetaServiceRegisterNodeProcedure:
 			metaServiceRegisterNodeHandler.ServeHTTP(w, r)
-		case MetaServiceVolumeKeyProcedure:
-			metaServiceVolumeKeyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -521,10 +495,6 @@ type UnimplementedMetaServiceHandler struct{}
 
 func (UnimplementedMetaServiceHandler) RegisterNode(context.Context, *connect.Request[storagepb.RegisterNodeRequest]) (*connect.Response[storagepb.RegisterNodeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.MetaService.RegisterNode is not implemented"))
-}
-
-func (UnimplementedMetaServiceHandler) VolumeKey(context.Context, *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.MetaService.VolumeKey is not implemented"))
 }
 
 // VolumeServiceClient is a client for the shadowless.storage.v1.VolumeService service.
