@@ -24,7 +24,7 @@ const (
 	MaxRecordLength = 64 << 20
 
 	magic         uint32 = 0x534c4331 // "SLC1"
-	formatVersion uint8  = 1
+	formatVersion uint8  = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

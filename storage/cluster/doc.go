@@ -9,13 +9,16 @@
 // one that has the write before the write is acknowledged, or the write fails with
 // ErrWriteFailed. Chunk servers refuse requests from an older epoch, and reads accept only a
 // replica at the chunk's current version, so a replica that missed writes never serves.
-// Reads check every block's CRC32C and GCM tag, fall back to another replica and repair the
-// bad one. Scrub compares digests across replicas and repairs the minority; a background
+// Encryption at rest happens once, in the Volume: each 4 KiB block is sealed with the
+// volume's data key (AES-256-GCM, random nonce, its place as additional data) and the same
+// sealed bytes go to every replica; chunk servers never hold a key. Reads check every
+// block's CRC32C (chunk server) and GCM tag (manager), fall back to another replica and
+// repair the bad one. Scrub compares digests of the sealed bytes across replicas and
+// repairs the minority; a background
 // loop re-places replicas of nodes that stopped sending heartbeats. Snapshots are
 // copy-on-write per chunk and read-only.
 //
-// The Manager serves storagepb.MetaService (node registration and heartbeats, volume keys
-// for chunk servers) and storagepb.VolumeService (create, resize, snapshot, restore,
+// The Manager serves storagepb.MetaService (node registration and heartbeats) and storagepb.VolumeService (create, resize, snapshot, restore,
 // backup, delete, status, scrub). StartLocal runs a whole cluster in one process, the
 // embedded default behind `shadowless storage up`: the manager calls its chunk servers'
 // handlers in-process (LocalConfig.Network sends the same requests over loopback TCP).
