@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -203,4 +205,51 @@ func TestChunkServersHoldNoKey(t *testing.T) {
 		assert.Equal(t, first, units, "replicas hold identical sealed bytes")
 	}
 	assert.Equal(t, sealedSize, l.Servers[0].Store().Unit())
+}
+
+// TestOverwriteGCRemovesOldCiphertext: the raw-file pattern test at the cluster level. The
+// disks hold only sealed bytes, so the pattern searched for is the sealed form of the
+// overwritten data (taken from a replica before the overwrite): after GC it is on no disk,
+// while the new data still reads back.
+func TestOverwriteGCRemovesOldCiphertext(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l := startLocal(t, dir, 3)
+	defer l.Close()
+	vol, err := l.Manager.OpenVolume("default")
+	require.NoError(t, err)
+	old := bytes.Repeat([]byte("OLD-SECRET"), 4*blockSize/10+1)[:4*blockSize]
+	_, err = vol.WriteAt(ctx, old, 0)
+	require.NoError(t, err)
+	oldSealed := make([]byte, 4*sealedSize)
+	_, err = l.Servers[0].Store().Read(ctx, chunkID(vol.ID(), 0), 0, oldSealed)
+	require.NoError(t, err)
+	onDisk := func(needle []byte) bool {
+		found := false
+		require.NoError(t, filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			found = found || (err == nil && bytes.Contains(b, needle))
+			return err
+		}))
+		return found
+	}
+	needle := oldSealed[2*sealedSize+100 : 2*sealedSize+164] // ciphertext of block 2
+	require.True(t, onDisk(needle), "the sealed bytes are what the disks hold")
+	assert.False(t, onDisk(old[:64]), "plaintext on a disk")
+
+	newData := randBytes(77, 4*blockSize)
+	_, err = vol.WriteAt(ctx, newData, 0)
+	require.NoError(t, err)
+	for _, cs := range l.Servers {
+		_, err := cs.Store().GC(ctx)
+		require.NoError(t, err)
+	}
+	assert.False(t, onDisk(needle), "old ciphertext still on disk after overwrite and GC")
+	got := make([]byte, len(newData))
+	_, err = vol.ReadAt(ctx, got, 0)
+	require.NoError(t, err)
+	assert.Equal(t, newData, got)
 }
