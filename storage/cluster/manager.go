@@ -71,6 +71,10 @@ type Manager struct {
 	nodeStat map[string]*storagepb.Node
 	volumes  map[uint64]*Volume
 
+	// sealedBufs recycles the sealed copies of large writes (see Volume.writeChunk): a
+	// 1 MiB write would otherwise allocate, and the garbage collector scan, a megabyte.
+	sealedBufs sync.Pool
+
 	repairsDone, repairsFailed, repairBytes, repairsPending atomic.Uint64
 	scrubbed, scrubMismatch                                 atomic.Uint64
 

@@ -671,12 +671,13 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 	if err != nil {
 		return err
 	}
-	sealed := make([]byte, sealedLen(int64(len(buf))))
+	sealed, recycle := v.m.sealedBuf(int(sealedLen(int64(len(buf)))))
 	if err := bc.seal(sealed, buf, idx, uint32(start/blockSize)); err != nil {
 		return err
 	}
 	w := newChunkWrite(v.id, idx, uint32(start), sealed, 0, 0)
-	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
+	var abandoned atomic.Bool
+	err = v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
 		b, err := v.m.batchers(node)
 		if err != nil {
 			return err
@@ -684,8 +685,34 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 		w := w
 		w.Version, w.Epoch = version, epoch
 		_, err = b.writes.do(ctx, w)
+		if err != nil {
+			abandoned.Store(true)
+		}
 		return err
 	})
+	// A replica that failed may still be reading the buffer (an in-process chunk server
+	// whose caller gave up); only a buffer every replica is done with is reused.
+	if !abandoned.Load() {
+		recycle()
+	}
+	return err
+}
+
+// minPooledSeal is the smallest sealed write whose buffer is recycled.
+const minPooledSeal = 64 * sealedSize
+
+// sealedBuf returns a buffer of n bytes for a write's sealed blocks and a function that
+// gives it back for reuse.
+func (m *Manager) sealedBuf(n int) ([]byte, func()) {
+	if n < minPooledSeal {
+		return make([]byte, n), func() {}
+	}
+	p, _ := m.sealedBufs.Get().(*[]byte)
+	if p == nil || cap(*p) < n {
+		b := make([]byte, n)
+		p = &b
+	}
+	return (*p)[:n], func() { m.sealedBufs.Put(p) }
 }
 
 // Flush implements storage.BlockDevice. Every acknowledged write is already durable on all
