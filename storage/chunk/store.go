@@ -572,11 +572,15 @@ func checkRange(off uint32, length int) error {
 func (s *Store) Unit() int { return s.unit }
 
 // blocks checks that n payload bytes are whole units and returns how many blocks they are.
-func (s *Store) blocks(off uint32, n int) (uint32, error) {
-	if n <= 0 || n%s.unit != 0 {
-		return 0, fmt.Errorf("%w: %d bytes are not whole %d-byte blocks", ErrRange, n, s.unit)
+func (s *Store) blocks(off uint32, n int) (uint32, error) { return s.blocksOf(off, n, s.unit) }
+
+// blocksOf checks that n payload bytes are whole blocks of per bytes each (a unit, or a
+// frame) and returns how many blocks they are.
+func (s *Store) blocksOf(off uint32, n, per int) (uint32, error) {
+	if n <= 0 || n%per != 0 {
+		return 0, fmt.Errorf("%w: %d bytes are not whole %d-byte blocks", ErrRange, n, per)
 	}
-	b := n / s.unit
+	b := n / per
 	if err := checkRange(off, b*BlockSize); err != nil {
 		return 0, err
 	}
@@ -695,9 +699,15 @@ type WriteOp struct {
 	Length uint32
 	// CheckCRC makes the write fail alone (with an error wrapping ErrPayloadChecksum, and
 	// nothing appended) unless its payload has the CRC32C (Castagnoli) CRC. The check runs
-	// piece by piece while framing, not as a separate pass.
+	// piece by piece while framing, not as a separate pass. For a Framed payload CRC is
+	// the CRC32C of the frames' checksums (their 4-byte trailers, concatenated).
 	CheckCRC bool
 	CRC      uint32
+	// Framed says the payload is already frames as stored on disk: each block's unit
+	// followed by its CRC32C. Every frame's checksum is verified as it arrives (a frame
+	// that fails makes the write fail with ErrPayloadChecksum) and the frames are stored
+	// as they are, so the checksum is computed once, by the sender, not again here.
+	Framed bool
 }
 
 // ErrPayloadChecksum reports a write whose payload does not match the CRC32C it was sent
@@ -726,7 +736,11 @@ func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 	var which []int
 	size := 0
 	for i := range ops {
-		size += HeaderSize + ops[i].length()/s.unit*s.frame
+		per := s.unit
+		if ops[i].Framed {
+			per = s.frame
+		}
+		size += HeaderSize + ops[i].length()/per*s.frame
 	}
 	buf, put := alignedBuf(&s.recs, size, s.nextOffset(size))
 	defer put()
@@ -746,7 +760,11 @@ func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 			errs[i] = srcErr
 			continue
 		}
-		nb, err := s.blocks(op.Offset, n)
+		in := s.unit // payload bytes per block
+		if op.Framed {
+			in = s.frame
+		}
+		nb, err := s.blocksOf(op.Offset, n, in)
 		if err == nil {
 			err = s.checkFence(op.ID, op.Version, op.Epoch)
 		}
@@ -767,9 +785,32 @@ func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 		start := len(buf)
 		buf = AppendHeader(buf, h)
 		buf = buf[:len(buf)+int(h.BodySize())]
-		piece := streamBlocks * s.unit
+		piece := streamBlocks * in
 		crc := uint32(0)
+		badFrame := false
 		for b := 0; b < int(nb); {
+			if op.Framed {
+				// Frames land where they belong in the record and are checked there.
+				fo := start + HeaderSize + b*s.frame
+				frames := buf[fo : fo+min(piece, n-b*s.frame)]
+				if streamed {
+					if _, err := io.ReadFull(op.Src, frames); err != nil {
+						srcErr = fmt.Errorf("chunk: read write payload: %w", err)
+						break
+					}
+				} else {
+					copy(frames, op.Data[b*s.frame:])
+				}
+				for k := 0; k < len(frames); k += s.frame {
+					fr := frames[k : k+s.frame]
+					badFrame = badFrame || !checkFrame(fr)
+					if op.CheckCRC {
+						crc = crc32.Update(crc, castagnoli, fr[s.unit:])
+					}
+				}
+				b += len(frames) / s.frame
+				continue
+			}
 			var units []byte
 			if streamed {
 				if pbuf == nil {
@@ -799,6 +840,8 @@ func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 		switch {
 		case streamed && srcErr != nil:
 			errs[i] = srcErr
+		case badFrame:
+			errs[i] = fmt.Errorf("%w: chunk %s at %d: a block's frame checksum", ErrPayloadChecksum, op.ID, op.Offset)
 		case op.CheckCRC && crc != op.CRC:
 			errs[i] = fmt.Errorf("%w: chunk %s at %d", ErrPayloadChecksum, op.ID, op.Offset)
 		}

@@ -3,6 +3,7 @@ package chunk
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -600,5 +601,66 @@ func TestWriteManyStreamed(t *testing.T) {
 	for idx, want := range map[uint64]bool{5: true, 6: false, 7: false, 8: true} {
 		_, ok := s2.Stat(ID{Volume: 1, Index: idx})
 		assert.Equal(t, want, ok, "chunk %d", idx)
+	}
+}
+
+// TestWriteManyFramed: payloads that arrive as frames (unit and CRC32C per block) are
+// checked frame by frame and stored as they are, streamed or not; a damaged frame fails
+// its write alone (the rest of its payload is still consumed), and the payload CRC of a
+// framed write covers the frames' checksums.
+func TestWriteManyFramed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openT(t, dir, 0)
+	frames := func(units []byte) []byte {
+		var out []byte
+		for i := 0; i < len(units); i += BlockSize {
+			out = append(out, units[i:i+BlockSize]...)
+			out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(units[i:i+BlockSize], castagnoli))
+		}
+		return out
+	}
+	trailers := func(fr []byte) uint32 {
+		crc := uint32(0)
+		for i := 0; i < len(fr); i += FrameSize {
+			crc = crc32.Update(crc, castagnoli, fr[i+BlockSize:i+FrameSize])
+		}
+		return crc
+	}
+	big := pattern("framed-big|", (2*streamBlocks+3)*BlockSize)
+	bigF := frames(big)
+	bad := frames(pattern("bad", 2*BlockSize))
+	bad[FrameSize+7] ^= 1
+	small := pattern("small", BlockSize)
+	smallF := frames(small)
+	src := bytes.NewReader(bytes.Join([][]byte{bigF, bad, smallF}, nil))
+	ops := []WriteOp{
+		{ID: ID{Volume: 1, Index: 1}, Src: src, Length: uint32(len(bigF)), Version: 1, Epoch: 1, Framed: true, CheckCRC: true, CRC: trailers(bigF)},
+		{ID: ID{Volume: 1, Index: 2}, Src: src, Length: uint32(len(bad)), Version: 1, Epoch: 1, Framed: true},
+		{ID: ID{Volume: 1, Index: 3}, Offset: BlockSize, Src: src, Length: uint32(len(smallF)), Version: 1, Epoch: 1, Framed: true, CheckCRC: true, CRC: trailers(smallF) ^ 1},
+		{ID: ID{Volume: 1, Index: 4}, Offset: BlockSize, Data: smallF, Version: 1, Epoch: 1, Framed: true, CheckCRC: true, CRC: trailers(smallF)},
+		{ID: ID{Volume: 1, Index: 5}, Data: smallF[:BlockSize], Version: 1, Epoch: 1, Framed: true},
+	}
+	errs := s.WriteMany(ctx, ops)
+	require.Len(t, errs, 5)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], ErrPayloadChecksum, "a damaged frame")
+	assert.ErrorIs(t, errs[2], ErrPayloadChecksum, "the payload CRC over the frame checksums")
+	assert.NoError(t, errs[3])
+	assert.ErrorIs(t, errs[4], ErrRange, "not whole frames")
+	assert.Zero(t, src.Len(), "every streamed payload consumed")
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, 0)
+	got := make([]byte, len(big))
+	_, err := s2.Read(ctx, ID{Volume: 1, Index: 1}, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, big, got)
+	got = make([]byte, BlockSize)
+	_, err = s2.Read(ctx, ID{Volume: 1, Index: 4}, BlockSize, got)
+	require.NoError(t, err)
+	assert.Equal(t, small, got)
+	for _, idx := range []uint64{2, 3, 5} {
+		_, ok := s2.Stat(ID{Volume: 1, Index: idx})
+		assert.False(t, ok, "chunk %d stored", idx)
 	}
 }

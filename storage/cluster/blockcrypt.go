@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 )
 
 // Encryption at rest happens here, in the volume layer, once per write: the manager seals
@@ -27,6 +28,9 @@ const (
 	tagSize   = 16
 	// sealedSize is the size of one sealed block: what chunk servers store per block.
 	sealedSize = nonceSize + blockSize + tagSize
+	// frameSize is a sealed block with its CRC32C, as written to chunk servers (and as
+	// they store it on disk).
+	frameSize = sealedSize + 4
 	// aadMagic versions the additional data.
 	aadMagic = 0x534c4231 // "SLB1"
 )
@@ -37,6 +41,9 @@ var ErrDecrypt = errors.New("cluster: block does not authenticate")
 
 // sealedLen is the number of sealed bytes for n bytes of whole blocks.
 func sealedLen(n int64) int64 { return n / blockSize * sealedSize }
+
+// framedLen is the number of bytes of sealed frames for n bytes of whole blocks.
+func framedLen(n int64) int64 { return n / blockSize * frameSize }
 
 // blockCipher seals and opens the blocks of one key family (a volume and its snapshots).
 type blockCipher struct {
@@ -69,11 +76,12 @@ func (c *blockCipher) aad(a *[28]byte, chunkIdx uint64, block uint32) []byte {
 }
 
 // seal encrypts plain (whole blocks, the first being block number first of chunk chunkIdx)
-// into dst, which must hold sealedLen(len(plain)) bytes. Every block gets a fresh random
-// nonce.
-func (c *blockCipher) seal(dst, plain []byte, chunkIdx uint64, first uint32) error {
+// into dst, one sealed block every stride bytes: stride sealedSize packs sealed blocks,
+// stride frameSize makes frames (each sealed block followed by its CRC32C, computed while
+// it is in cache). Every block gets a fresh random nonce.
+func (c *blockCipher) seal(dst, plain []byte, chunkIdx uint64, first uint32, stride int) error {
 	n := len(plain) / blockSize
-	if len(plain)%blockSize != 0 || len(dst) != n*sealedSize {
+	if len(plain)%blockSize != 0 || (stride != sealedSize && stride != frameSize) || len(dst) != n*stride {
 		return fmt.Errorf("cluster: seal %d bytes into %d", len(plain), len(dst))
 	}
 	// One read of the random source for all nonces of the write.
@@ -83,7 +91,7 @@ func (c *blockCipher) seal(dst, plain []byte, chunkIdx uint64, first uint32) err
 	}
 	var a [28]byte
 	for i := 0; i < n; i++ {
-		u := dst[i*sealedSize : (i+1)*sealedSize]
+		u := dst[i*stride : i*stride+sealedSize]
 		nonce := nonces[i*nonceSize : (i+1)*nonceSize]
 		for isZero(nonce) { // all zeroes marks a hole; never use it
 			if _, err := rand.Read(nonce); err != nil {
@@ -92,6 +100,9 @@ func (c *blockCipher) seal(dst, plain []byte, chunkIdx uint64, first uint32) err
 		}
 		copy(u, nonce)
 		c.aead.Seal(u[nonceSize:nonceSize], nonce, plain[i*blockSize:(i+1)*blockSize], c.aad(&a, chunkIdx, first+uint32(i)))
+		if stride == frameSize {
+			binary.LittleEndian.PutUint32(dst[i*stride+sealedSize:], crc32.Checksum(u, castagnoli))
+		}
 	}
 	return nil
 }

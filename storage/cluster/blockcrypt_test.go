@@ -3,7 +3,9 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +24,7 @@ func testCipher(t testing.TB, seed uint64, keyVolume uint64) *blockCipher {
 func sealT(t testing.TB, bc *blockCipher, plain []byte, chunkIdx uint64, first uint32) []byte {
 	t.Helper()
 	sealed := make([]byte, sealedLen(int64(len(plain))))
-	require.NoError(t, bc.seal(sealed, plain, chunkIdx, first))
+	require.NoError(t, bc.seal(sealed, plain, chunkIdx, first, sealedSize))
 	return sealed
 }
 
@@ -92,7 +94,18 @@ func TestBlockSealing(t *testing.T) {
 	})
 	t.Run("sizes", func(t *testing.T) {
 		assert.ErrorIs(t, bc.open(make([]byte, blockSize), sealed[:sealedSize-1], 5, 10), ErrDecrypt)
-		assert.Error(t, bc.seal(make([]byte, sealedSize), make([]byte, blockSize-1), 5, 10))
+		assert.Error(t, bc.seal(make([]byte, sealedSize), make([]byte, blockSize-1), 5, 10, sealedSize))
+		assert.Error(t, bc.seal(make([]byte, 2*sealedSize), make([]byte, blockSize), 5, 10, 2*sealedSize), "stride")
+		// Frames: each sealed block followed by its CRC32C.
+		frames := make([]byte, 2*frameSize)
+		require.NoError(t, bc.seal(frames, plain[:2*blockSize], 5, 10, frameSize))
+		for i := 0; i < 2; i++ {
+			fr := frames[i*frameSize : (i+1)*frameSize]
+			assert.Equal(t, crc32.Checksum(fr[:sealedSize], castagnoli), binary.LittleEndian.Uint32(fr[sealedSize:]))
+			out := make([]byte, blockSize)
+			require.NoError(t, bc.open(out, fr[:sealedSize], 5, 10+uint32(i)))
+			assert.Equal(t, plain[i*blockSize:(i+1)*blockSize], out)
+		}
 		_, err := newBlockCipher(make([]byte, 16), 1)
 		assert.Error(t, err, "AES-256 only")
 	})

@@ -19,10 +19,11 @@ import (
 
 // The data plane: chunk writes travel as the raw body of an HTTP/1.1 POST rather than as
 // Connect messages, so a megabyte of payload is neither marshaled nor unmarshaled: the
-// manager writes each replica's body straight from the caller's buffer (one writev), the
-// chunk server streams it from the socket into the chunk store, which checks and seals it
-// piece by piece while it is in the CPU cache (a manager in the same process hands over its
-// buffers instead, see inprocess.go). The control plane (everything else) stays Connect.
+// manager seals each write once into frames (sealed block and CRC32C per block) and writes
+// each replica's body straight from that buffer (one writev), the chunk server streams it
+// from the socket into place in the chunk store's record, which checks every frame's CRC
+// piece by piece while it is in the CPU cache and stores the frames as they are (a manager
+// in the same process hands over its buffers instead, see inprocess.go). The control plane (everything else) stays Connect.
 // The format is specified in ../PROTOCOL.md ("Data plane"); the decoders below are pure
 // functions over bytes.
 
@@ -45,7 +46,7 @@ const (
 	maxResultMessage = 1024
 	// maxWritesPayload bounds the payload bytes of one batch: the batcher packs up to
 	// maxBatchBytes, but a single write may carry a whole record (of sealed blocks).
-	maxWritesPayload = chunk.MaxRecordLength / blockSize * sealedSize
+	maxWritesPayload = chunk.MaxRecordLength / blockSize * frameSize
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -58,7 +59,8 @@ type writeHeader struct {
 	Volume, Index  uint64
 	Offset, Length uint32
 	Version, Epoch uint64
-	// CRC is the CRC32C (Castagnoli) of the payload.
+	// CRC is the CRC32C (Castagnoli) of the payload's frame checksums (the 4-byte
+	// trailers of its frames, concatenated).
 	CRC uint32
 }
 
@@ -68,12 +70,22 @@ type chunkWrite struct {
 	Data []byte
 }
 
-// newChunkWrite returns a write of data with its checksum filled in.
-func newChunkWrite(volume, index uint64, offset uint32, data []byte, version, epoch uint64) chunkWrite {
+// newChunkWrite returns a write of frames (sealed blocks, each followed by its CRC32C)
+// with the descriptor's checksum filled in.
+func newChunkWrite(volume, index uint64, offset uint32, frames []byte, version, epoch uint64) chunkWrite {
 	return chunkWrite{writeHeader: writeHeader{
-		Volume: volume, Index: index, Offset: offset, Length: uint32(len(data)),
-		Version: version, Epoch: epoch, CRC: crc32.Checksum(data, castagnoli),
-	}, Data: data}
+		Volume: volume, Index: index, Offset: offset, Length: uint32(len(frames)),
+		Version: version, Epoch: epoch, CRC: trailerCRC(frames),
+	}, Data: frames}
+}
+
+// trailerCRC is the CRC32C of the checksums of the whole frames in b.
+func trailerCRC(b []byte) uint32 {
+	crc := uint32(0)
+	for i := 0; i+frameSize <= len(b); i += frameSize {
+		crc = crc32.Update(crc, castagnoli, b[i+sealedSize:i+frameSize])
+	}
+	return crc
 }
 
 // headerSectionSize is the size of the header section of a batch of n writes.
@@ -390,7 +402,7 @@ func postWrites(ctx context.Context, hc *http.Client, base string, ws []chunkWri
 
 // serveWrites is the chunk server's data-plane handler: it reads a batch's header
 // section, then streams each payload from the request body into the chunk store, which
-// checks its CRC32C and seals it piece by piece as it arrives, appends the writes that pass
+// checks its frames' CRC32Cs piece by piece as they arrive, appends the writes that pass
 // their checks with one write call and one fsync (chunk.Store.WriteMany), and answers with
 // every write's outcome.
 func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
@@ -423,7 +435,7 @@ func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
 	for i, h := range hs {
 		ops[i] = chunk.WriteOp{
 			ID: chunk.ID{Volume: h.Volume, Index: h.Index}, Offset: h.Offset, Version: h.Version, Epoch: h.Epoch,
-			Src: r.Body, Length: h.Length, CheckCRC: true, CRC: h.CRC,
+			Src: r.Body, Length: h.Length, CheckCRC: true, CRC: h.CRC, Framed: true,
 		}
 	}
 	errs := cs.store.WriteMany(r.Context(), ops)
@@ -432,9 +444,9 @@ func (cs *ChunkServer) serveWrites(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeInProcess serves a write batch handed over in-process: the header section is
-// decoded as from the network, the payloads are the caller's buffers (no copy). A caller
-// whose context ended no longer waits and may reuse its buffer while this still seals it:
-// the payload CRC check then fails the write instead of storing changed bytes.
+// decoded as from the network, the payloads are the caller's buffers (copied once, into
+// the record) and their frames are checked as from the network. The manager reuses a
+// frames buffer only when every replica answered, never one a replica may still read.
 func (cs *ChunkServer) writeInProcess(w http.ResponseWriter, r *http.Request, bb *batchBody) {
 	if len(bb.bufs) == 0 {
 		http.Error(w, fmt.Sprintf("%v: empty body", errWire), http.StatusBadRequest)
@@ -457,7 +469,7 @@ func (cs *ChunkServer) writeInProcess(w http.ResponseWriter, r *http.Request, bb
 		}
 		ops[i] = chunk.WriteOp{
 			ID: chunk.ID{Volume: h.Volume, Index: h.Index}, Offset: h.Offset, Data: data, Version: h.Version, Epoch: h.Epoch,
-			CheckCRC: true, CRC: h.CRC,
+			CheckCRC: true, CRC: h.CRC, Framed: true,
 		}
 	}
 	bb.bufs = nil

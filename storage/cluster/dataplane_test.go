@@ -145,22 +145,33 @@ func TestDataPlaneWrites(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	base := baseURL(cs.Addr())
 
-	// Payloads are sealed blocks (opaque to the chunk server): two of them here.
-	data := bytes.Repeat([]byte("dpl!"), sealedSize/4*2)
-	good := newChunkWrite(vol.ID(), 40, 0, data, 1, 2)
-	stale := newChunkWrite(vol.ID(), 41, 0, data[:sealedSize], 1, 2)
+	// Payloads are frames of sealed blocks (opaque to the chunk server): two of them here.
+	frames, data := testFrames(60, 2)
+	good := newChunkWrite(vol.ID(), 40, 0, frames, 1, 2)
+	stale := newChunkWrite(vol.ID(), 41, 0, frames[:frameSize], 1, 2)
 	require.NoError(t, cs.Store().Write(ctx, chunk.ID{Volume: vol.ID(), Index: 41}, 0, data[:sealedSize], 1, 5))
-	damaged := newChunkWrite(vol.ID(), 42, 0, bytes.Clone(data), 1, 2)
+	damaged := newChunkWrite(vol.ID(), 42, 0, bytes.Clone(frames), 1, 2)
 	damaged.CRC ^= 1
-	unaligned := newChunkWrite(vol.ID(), 43, 100, data[:sealedSize], 1, 2)
+	unaligned := newChunkWrite(vol.ID(), 43, 100, frames[:frameSize], 1, 2)
+	// A block damaged on the way (its frame CRC no longer matches; the descriptor's CRC,
+	// over the frame CRCs, still does).
+	flipped := newChunkWrite(vol.ID(), 45, 0, bytes.Clone(frames), 1, 2)
+	flipped.Data[frameSize+100] ^= 1
+	partial := newChunkWrite(vol.ID(), 46, 0, frames[:frameSize+10], 1, 2)
 
-	errs, err := postWrites(ctx, hc, base, []chunkWrite{good, stale, damaged, unaligned})
+	errs, err := postWrites(ctx, hc, base, []chunkWrite{good, stale, damaged, unaligned, flipped, partial})
 	require.NoError(t, err)
-	require.Len(t, errs, 4)
+	require.Len(t, errs, 6)
 	assert.NoError(t, errs[0])
 	assert.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(errs[1]))
 	assert.Equal(t, connect.CodeDataLoss, connect.CodeOf(errs[2]))
 	assert.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(errs[3]))
+	assert.Equal(t, connect.CodeDataLoss, connect.CodeOf(errs[4]))
+	assert.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(errs[5]), "not whole frames")
+	for _, idx := range []uint64{42, 45, 46} {
+		_, ok := cs.Store().Stat(chunk.ID{Volume: vol.ID(), Index: idx})
+		assert.False(t, ok, "chunk %d: a refused payload is not stored", idx)
+	}
 
 	got := make([]byte, len(data))
 	v, err := cs.Store().Read(ctx, chunk.ID{Volume: vol.ID(), Index: 40}, 0, got)
@@ -180,7 +191,7 @@ func TestDataPlaneWrites(t *testing.T) {
 		msg, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(msg)
 	}
-	body := appendWriteBatch(nil, []chunkWrite{newChunkWrite(vol.ID(), 44, 0, data, 1, 2)})
+	body := appendWriteBatch(nil, []chunkWrite{newChunkWrite(vol.ID(), 44, 0, frames, 1, 2)})
 	code, _ := post("application/proto", body)
 	assert.Equal(t, http.StatusUnsupportedMediaType, code)
 	code, msg := post(writesType, body[:len(body)-1])

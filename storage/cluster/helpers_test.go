@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 
 	"github.com/shadowless-dev/shadowless/storage/chunk"
 )
@@ -21,4 +23,16 @@ func replicaPlain(ctx context.Context, vol *Volume, cs *ChunkServer, idx uint64)
 	}
 	plain := make([]byte, vol.ChunkSize())
 	return plain, bc.open(plain, sealed, idx, 0)
+}
+
+// testFrames returns n frames as the manager sends them (opaque 4124-byte units, each
+// followed by its CRC32C) and the units alone, as a chunk server stores and returns them.
+func testFrames(seed uint64, n int) (frames, units []byte) {
+	units = randBytes(seed, n*sealedSize)
+	for i := 0; i < n; i++ {
+		u := units[i*sealedSize : (i+1)*sealedSize]
+		frames = append(frames, u...)
+		frames = binary.LittleEndian.AppendUint32(frames, crc32.Checksum(u, castagnoli))
+	}
+	return frames, units
 }

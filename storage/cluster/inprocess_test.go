@@ -81,8 +81,10 @@ func TestInProcessWritesAreChecked(t *testing.T) {
 	cs := l.Servers[0]
 	vol, err := l.Manager.OpenVolume("default")
 	require.NoError(t, err)
-	good := newChunkWrite(vol.ID(), 50, 0, randBytes(9, 2*sealedSize), 1, 1)
-	damaged := newChunkWrite(vol.ID(), 51, 0, randBytes(10, sealedSize), 1, 1)
+	goodFrames, goodUnits := testFrames(9, 2)
+	damagedFrames, _ := testFrames(10, 1)
+	good := newChunkWrite(vol.ID(), 50, 0, goodFrames, 1, 1)
+	damaged := newChunkWrite(vol.ID(), 51, 0, damagedFrames, 1, 1)
 	damaged.CRC ^= 1
 	errs, err := postWrites(ctx, l.Manager.data, baseURL(cs.Addr()), []chunkWrite{good, damaged})
 	require.NoError(t, err)
@@ -91,11 +93,11 @@ func TestInProcessWritesAreChecked(t *testing.T) {
 	got := make([]byte, 2*sealedSize)
 	_, err = cs.Store().Read(ctx, chunkID(vol.ID(), 50), 0, got)
 	require.NoError(t, err)
-	assert.Equal(t, good.Data, got)
+	assert.Equal(t, goodUnits, got)
 
 	// A batch body whose payload does not match its descriptor is refused whole.
 	bb := newBatchBody([]chunkWrite{good})
-	bb.bufs[1] = bb.bufs[1][:sealedSize]
+	bb.bufs[1] = bb.bufs[1][:frameSize]
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(cs.Addr())+writesPath, bb)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", writesType)

@@ -666,16 +666,17 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 	if err := v.preserveLocked(ctx, h, idx, false); err != nil {
 		return err
 	}
-	// The blocks are sealed once; the sealed bytes and their CRC32C go to every replica.
+	// The blocks are sealed once, each with its CRC32C; the same frames go to every replica,
+	// which checks the CRCs and stores the frames as they are.
 	bc, err := v.cipher()
 	if err != nil {
 		return err
 	}
-	sealed, recycle := v.m.sealedBuf(int(sealedLen(int64(len(buf)))))
-	if err := bc.seal(sealed, buf, idx, uint32(start/blockSize)); err != nil {
+	frames, recycle := v.m.sealedBuf(int(framedLen(int64(len(buf)))))
+	if err := bc.seal(frames, buf, idx, uint32(start/blockSize), frameSize); err != nil {
 		return err
 	}
-	w := newChunkWrite(v.id, idx, uint32(start), sealed, 0, 0)
+	w := newChunkWrite(v.id, idx, uint32(start), frames, 0, 0)
 	var abandoned atomic.Bool
 	err = v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
 		b, err := v.m.batchers(node)
@@ -699,7 +700,7 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 }
 
 // minPooledSeal is the smallest sealed write whose buffer is recycled.
-const minPooledSeal = 64 * sealedSize
+const minPooledSeal = 64 * frameSize
 
 // sealedBuf returns a buffer of n bytes for a write's sealed blocks and a function that
 // gives it back for reuse.
