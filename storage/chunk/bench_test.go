@@ -13,7 +13,7 @@ import (
 // BenchmarkWrite4KiBConcurrent measures the store alone: 32 writers appending 4 KiB
 // records, sharing fsyncs through group commit.
 func BenchmarkWrite4KiBConcurrent(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{Keys: testKeys(b, 1)})
+	s, err := Open(b.TempDir(), Options{})
 	require.NoError(b, err)
 	defer s.Close()
 	var next atomic.Int64
@@ -40,7 +40,7 @@ func BenchmarkWrite4KiBConcurrent(b *testing.B) {
 
 // BenchmarkWrite1MiB measures the store alone: one writer appending 1 MiB records.
 func BenchmarkWrite1MiB(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{Keys: testKeys(b, 1)})
+	s, err := Open(b.TempDir(), Options{})
 	require.NoError(b, err)
 	defer s.Close()
 	buf := make([]byte, 1<<20)

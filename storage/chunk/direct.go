@@ -36,39 +36,52 @@ func alignedBuf(pool *sync.Pool, n int, phase int64) (buf []byte, put func()) {
 	return raw[start : start+int64(n) : start+int64(n)], func() { pool.Put(bp) }
 }
 
-// writeRecords writes rec at off of the segment. Called with Store.mu held (which orders
-// appends and guards df).
-func (seg *segment) writeRecords(rec []byte, off int64) error {
+// writeRecords writes rec at off of the segment and returns how many bytes went direct.
+// Called with Store.amu held (which orders appends and guards df against a roll).
+func (seg *segment) writeRecords(rec []byte, off int64) (int64, error) {
 	if seg.df != nil && len(rec) >= directMin {
 		head := int((directAlign - off%directAlign) % directAlign)
 		mid := (len(rec) - head) &^ (directAlign - 1)
 		if mid > 0 && uintptr(unsafe.Pointer(&rec[head]))%directAlign == 0 {
 			if head > 0 {
 				if _, err := seg.f.WriteAt(rec[:head], off); err != nil {
-					return err
+					return 0, err
 				}
 			}
-			_, err := seg.df.WriteAt(rec[head:head+mid], off+int64(head))
-			if errors.Is(err, syscall.EINVAL) {
-				// The file system wants a larger alignment: stop writing direct.
-				seg.df.Close()
-				seg.df = nil
-				_, err = seg.f.WriteAt(rec[head:head+mid], off+int64(head))
-			}
+			direct, err := seg.writeDirect(rec[head:head+mid], off+int64(head))
 			if err != nil {
-				return err
-			}
-			if seg.df != nil {
-				seg.directBytes += int64(mid)
+				return 0, err
 			}
 			if head+mid < len(rec) {
 				_, err = seg.f.WriteAt(rec[head+mid:], off+int64(head+mid))
 			}
-			return err
+			return direct, err
 		}
 	}
 	_, err := seg.f.WriteAt(rec, off)
-	return err
+	return 0, err
+}
+
+// writeDirect writes page-aligned bytes at a page-aligned offset with direct I/O (or
+// through the page cache once the file system has refused direct I/O) and returns how
+// many bytes went direct. Called with Store.amu held.
+func (seg *segment) writeDirect(p []byte, off int64) (int64, error) {
+	if seg.df == nil {
+		_, err := seg.f.WriteAt(p, off)
+		return 0, err
+	}
+	_, err := seg.df.WriteAt(p, off)
+	if errors.Is(err, syscall.EINVAL) {
+		// The file system wants a larger alignment: stop writing direct.
+		seg.df.Close()
+		seg.df = nil
+		_, err = seg.f.WriteAt(p, off)
+		return 0, err
+	}
+	if err != nil {
+		return 0, err
+	}
+	return int64(len(p)), nil
 }
 
 // closeDirect closes the segment's direct-I/O handle (when it is sealed or the store

@@ -17,10 +17,9 @@ import (
 // write reads back at once, after reopening, and after GC.
 func TestLargeWritesDirect(t *testing.T) {
 	ctx := context.Background()
-	keys := testKeys(t, 1)
 	dir := t.TempDir()
 	const seg = 3 << 20
-	s := openT(t, dir, keys, seg)
+	s := openT(t, dir, seg)
 	direct := false
 	if f := openDirect(filepath.Join(dir, "store.id")); f != nil {
 		f.Close()
@@ -94,7 +93,7 @@ func TestLargeWritesDirect(t *testing.T) {
 	require.Greater(t, s.Stats().Segments, 2, "the writes should span several segments")
 	require.NoError(t, s.Close())
 
-	s2 := openT(t, dir, keys, seg)
+	s2 := openT(t, dir, seg)
 	assert.Zero(t, s2.Recovery().TruncatedBytes)
 	assert.Empty(t, s2.Recovery().Damaged)
 	check(s2, "after reopening")
@@ -102,7 +101,7 @@ func TestLargeWritesDirect(t *testing.T) {
 	require.NoError(t, err)
 	check(s2, "after GC")
 	require.NoError(t, s2.Close())
-	check(openT(t, dir, keys, seg), "after GC and reopening")
+	check(openT(t, dir, seg), "after GC and reopening")
 }
 
 // TestAlignedBuf checks the buffer layout direct appends rely on.
@@ -127,9 +126,8 @@ func TestAlignedBuf(t *testing.T) {
 // either way every write reads back, before and after reopening.
 func TestLargeWritesConcurrent(t *testing.T) {
 	ctx := context.Background()
-	keys := testKeys(t, 1)
 	dir := t.TempDir()
-	s := openT(t, dir, keys, 4<<20)
+	s := openT(t, dir, 4<<20)
 	const writers, each = 4, 6
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -165,7 +163,7 @@ func TestLargeWritesConcurrent(t *testing.T) {
 	}
 	check(s)
 	require.NoError(t, s.Close())
-	s2 := openT(t, dir, keys, 4<<20)
+	s2 := openT(t, dir, 4<<20)
 	assert.Zero(t, s2.Recovery().TruncatedBytes)
 	check(s2)
 }

@@ -12,8 +12,7 @@ import (
 func Example() {
 	dir, _ := os.MkdirTemp("", "chunk-example")
 	defer os.RemoveAll(dir)
-	keys := chunk.KeyMap{1: bytes.Repeat([]byte{7}, chunk.KeySize)}
-	s, err := chunk.Open(dir, chunk.Options{Keys: keys})
+	s, err := chunk.Open(dir, chunk.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

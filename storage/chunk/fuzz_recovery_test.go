@@ -19,9 +19,8 @@ func recoveryData(i int) []byte { return pattern(fmt.Sprintf("record-%d|", i), B
 // every read must return the data written there, zeroes (a dropped torn tail) or a clear
 // ErrCorrupt: never wrong bytes. Records that end before the damage must read back intact.
 func FuzzRecovery(f *testing.F) {
-	keys := KeyMap{1: bytes.Repeat([]byte{9}, KeySize)}
 	src := f.TempDir()
-	s, err := Open(src, Options{Keys: keys})
+	s, err := Open(src, Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -65,7 +64,7 @@ func FuzzRecovery(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, "store.id"), id, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Open(dir, Options{Keys: keys})
+		s, err := Open(dir, Options{})
 		if err != nil {
 			if !flip || !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("open after damage at %d (flip=%v): %v", pos, flip, err)

@@ -8,11 +8,11 @@ import (
 )
 
 func seedRecord() []byte {
-	h := Header{Type: RecordData, ID: ID{Volume: 3, Index: 9}, Offset: BlockSize, Length: BlockSize, Version: 4, Epoch: 2, Seq: 77}
+	h := Header{Type: RecordData, ID: ID{Volume: 3, Index: 9}, Offset: BlockSize, Length: BlockSize, Version: 4, Epoch: 2, Seq: 77, Unit: BlockSize}
 	rec := AppendHeader(nil, h)
 	frame := make([]byte, FrameSize)
 	copy(frame, "ciphertext")
-	binary.LittleEndian.PutUint32(frame[BlockSize+tagSize:], frameChecksum(frame))
+	binary.LittleEndian.PutUint32(frame[BlockSize:], frameChecksum(frame))
 	return append(rec, frame...)
 }
 

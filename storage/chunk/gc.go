@@ -41,13 +41,18 @@ type move struct {
 func (s *Store) GC(ctx context.Context) (GCStats, error) {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
+	// Rolling waits for the append in progress: afterwards no append writes to a sealed
+	// segment.
+	s.amu.Lock()
 	s.mu.Lock()
 	if s.broken != nil {
 		s.mu.Unlock()
+		s.amu.Unlock()
 		return GCStats{}, s.broken
 	}
 	if err := s.roll(); err != nil {
 		s.mu.Unlock()
+		s.amu.Unlock()
 		return GCStats{}, err
 	}
 	var sealed []*segment
@@ -71,6 +76,7 @@ func (s *Store) GC(ctx context.Context) (GCStats, error) {
 		versions = append(versions, ver{id, st.version, st.epoch})
 	}
 	s.mu.Unlock()
+	s.amu.Unlock()
 
 	// Make every sealed segment durable now: writers still waiting for their fsync are
 	// released by it, and no fsync may be in flight when a segment is closed below.
@@ -192,13 +198,14 @@ func (s *Store) compactSegment(seg *segment, w *bufio.Writer, outOff *int64) ([]
 		}
 		n := h.Blocks()
 		first := h.Offset / BlockSize
+		fs := h.FrameSize()
 		live := make([]bool, n)
 		any := false
 		s.mu.RLock()
 		if st := s.index[h.ID]; st != nil {
 			for i := uint32(0); i < n; i++ {
 				l, ok := st.blocks[first+i]
-				live[i] = ok && l.seg == seg && l.off == pos+HeaderSize+int64(i)*FrameSize
+				live[i] = ok && l.seg == seg && l.off == pos+HeaderSize+int64(i)*fs
 				any = any || live[i]
 			}
 		}
@@ -228,11 +235,11 @@ func (s *Store) compactSegment(seg *segment, w *bufio.Writer, outOff *int64) ([]
 				}
 				*outOff += HeaderSize
 				for k := i; k < j; k++ {
-					if _, err := w.Write(body[int64(k)*FrameSize : int64(k+1)*FrameSize]); err != nil {
+					if _, err := w.Write(body[int64(k)*fs : int64(k+1)*fs]); err != nil {
 						return nil, fmt.Errorf("chunk: gc write: %w", err)
 					}
-					moves = append(moves, move{id: h.ID, block: first + k, old: seg, oldOff: pos + HeaderSize + int64(k)*FrameSize, newOff: *outOff})
-					*outOff += FrameSize
+					moves = append(moves, move{id: h.ID, block: first + k, old: seg, oldOff: pos + HeaderSize + int64(k)*fs, newOff: *outOff})
+					*outOff += fs
 				}
 				i = j
 			}

@@ -2,7 +2,6 @@ package chunk
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -14,8 +13,6 @@ import (
 )
 
 const childEnv = "SHADOWLESS_CHUNK_KILL_CHILD"
-
-var killKey = KeyMap{1: bytes.Repeat([]byte{0x42}, KeySize)}
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
@@ -35,7 +32,7 @@ func killBlock(i int) (ID, uint32, []byte) {
 // appendForever is the child process: it appends records and reports each one once Write
 // has returned (durable), until it is killed.
 func appendForever(dir string) int {
-	s, err := Open(dir, Options{Keys: killKey, SegmentSize: 512 << 10})
+	s, err := Open(dir, Options{SegmentSize: 512 << 10})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -58,7 +55,7 @@ func TestKillDuringAppend(t *testing.T) {
 	dir := t.TempDir()
 	last := testenv.KillAfterAcks(t, childEnv, dir, 150)
 
-	s := openT(t, dir, killKey, 512<<10)
+	s := openT(t, dir, 512<<10)
 	for i := 0; i <= last; i++ {
 		id, off, want := killBlock(i)
 		got := make([]byte, len(want))

@@ -7,22 +7,24 @@ import (
 	"hash/crc32"
 )
 
-// BlockSize is the unit of checksums, encryption and addressing inside a chunk: every offset
-// and length given to a Store is a multiple of it.
+// BlockSize is the unit of checksums and addressing inside a chunk: every offset and range
+// length given to a Store is a multiple of it.
 const BlockSize = 4096
 
 const (
 	// HeaderSize is the size of a record header on disk.
 	HeaderSize = 64
-	tagSize    = 16
 	crcSize    = 4
-	// FrameSize is the on-disk size of one block: ciphertext, GCM tag and CRC32C.
-	FrameSize = BlockSize + tagSize + crcSize
+	// MaxUnit bounds the bytes a store keeps per block (Options.UnitSize).
+	MaxUnit = 2 * BlockSize
+	// FrameSize is the on-disk size of one block of a store with the default unit
+	// (Options.UnitSize zero): the block's BlockSize bytes and their CRC32C.
+	FrameSize = BlockSize + crcSize
 	// MaxRecordLength bounds the plaintext carried by one data record.
 	MaxRecordLength = 64 << 20
 
 	magic         uint32 = 0x534c4331 // "SLC1"
-	formatVersion uint8  = 1
+	formatVersion uint8  = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -32,7 +34,8 @@ type RecordType uint8
 
 // Record types.
 const (
-	// RecordData carries encrypted blocks for a block-aligned range of a chunk.
+	// RecordData carries the stored bytes of the blocks of a block-aligned range of a chunk
+	// (opaque to the store: the cluster stores each block sealed).
 	RecordData RecordType = 1
 	// RecordTrim makes a block-aligned range of a chunk read as zeroes.
 	RecordTrim RecordType = 2
@@ -81,6 +84,9 @@ type Header struct {
 	Epoch   uint64
 	// Seq orders records of one store: the record with the higher Seq wins.
 	Seq uint64
+	// Unit is the number of bytes stored per block in a data record (zero otherwise); each
+	// block's frame on disk is Unit bytes and their CRC32C.
+	Unit uint32
 }
 
 // Decoding errors. They are wrapped with the position where they were found.
@@ -100,8 +106,11 @@ func (h Header) BodySize() int64 {
 	if h.Type != RecordData {
 		return 0
 	}
-	return int64(h.Length/BlockSize) * FrameSize
+	return int64(h.Length/BlockSize) * h.FrameSize()
 }
+
+// FrameSize is the on-disk size of one block of a data record: Unit bytes and a CRC32C.
+func (h Header) FrameSize() int64 { return int64(h.Unit) + crcSize }
 
 // Blocks is the number of blocks the record covers.
 func (h Header) Blocks() uint32 { return h.Length / BlockSize }
@@ -119,6 +128,7 @@ func AppendHeader(b []byte, h Header) []byte {
 	binary.LittleEndian.PutUint64(buf[32:], h.Version)
 	binary.LittleEndian.PutUint64(buf[40:], h.Epoch)
 	binary.LittleEndian.PutUint64(buf[48:], h.Seq)
+	binary.LittleEndian.PutUint32(buf[56:], h.Unit)
 	binary.LittleEndian.PutUint32(buf[60:], crc32.Checksum(buf[:60], castagnoli))
 	return append(b, buf[:]...)
 }
@@ -145,6 +155,7 @@ func DecodeHeader(b []byte) (Header, error) {
 		Version: binary.LittleEndian.Uint64(b[32:]),
 		Epoch:   binary.LittleEndian.Uint64(b[40:]),
 		Seq:     binary.LittleEndian.Uint64(b[48:]),
+		Unit:    binary.LittleEndian.Uint32(b[56:]),
 	}
 	if err := h.validate(); err != nil {
 		return Header{}, err
@@ -161,11 +172,17 @@ func (h Header) validate() error {
 		if h.Type == RecordData && h.Length > MaxRecordLength {
 			return fmt.Errorf("%w: data length %d over %d", ErrBadHeader, h.Length, MaxRecordLength)
 		}
+		if h.Type == RecordData && (h.Unit == 0 || h.Unit > MaxUnit) {
+			return fmt.Errorf("%w: data record with %d bytes per block", ErrBadHeader, h.Unit)
+		}
+		if h.Type == RecordTrim && h.Unit != 0 {
+			return fmt.Errorf("%w: trim with a block unit", ErrBadHeader)
+		}
 		if uint64(h.Offset)+uint64(h.Length) > 1<<32 {
 			return fmt.Errorf("%w: range %d+%d overflows", ErrBadHeader, h.Offset, h.Length)
 		}
 	case RecordDropChunk, RecordDropVolume, RecordVersion:
-		if h.Offset != 0 || h.Length != 0 {
+		if h.Offset != 0 || h.Length != 0 || h.Unit != 0 {
 			return fmt.Errorf("%w: %s with a range", ErrBadHeader, h.Type)
 		}
 	default:
@@ -176,16 +193,22 @@ func (h Header) validate() error {
 
 // frameChecksum computes the CRC32C stored at the end of a frame.
 func frameChecksum(frame []byte) uint32 {
-	return crc32.Checksum(frame[:BlockSize+tagSize], castagnoli)
+	return crc32.Checksum(frame[:len(frame)-crcSize], castagnoli)
 }
 
 // checkFrame verifies one frame's CRC32C.
 func checkFrame(frame []byte) bool {
-	return binary.LittleEndian.Uint32(frame[BlockSize+tagSize:]) == frameChecksum(frame)
+	return binary.LittleEndian.Uint32(frame[len(frame)-crcSize:]) == frameChecksum(frame)
+}
+
+// putFrame stores a block's bytes and their CRC32C in frame (len(unit)+4 bytes).
+func putFrame(frame, unit []byte) {
+	copy(frame, unit)
+	binary.LittleEndian.PutUint32(frame[len(unit):], crc32.Checksum(unit, castagnoli))
 }
 
 // DecodeRecord decodes one whole record from the start of b, verifying the header and every
-// block checksum. It returns the header, the body (frames: ciphertext, tag, CRC per block) and
+// block checksum. It returns the header, the body (frames: Unit bytes and a CRC per block) and
 // the number of bytes the record occupies. A record cut short returns ErrShortRecord; a block
 // whose checksum fails returns ErrBlockChecksum naming the block. It never reads past b.
 func DecodeRecord(b []byte) (Header, []byte, int, error) {
@@ -198,9 +221,10 @@ func DecodeRecord(b []byte) (Header, []byte, int, error) {
 		return Header{}, nil, 0, fmt.Errorf("%w: %s record needs %d bytes, have %d", ErrShortRecord, h.Type, size, len(b))
 	}
 	body := b[HeaderSize:size]
-	for i := 0; i < len(body); i += FrameSize {
-		if !checkFrame(body[i : i+FrameSize]) {
-			return Header{}, nil, 0, fmt.Errorf("%w: chunk %s block %d", ErrBlockChecksum, h.ID, h.Offset/BlockSize+uint32(i/FrameSize))
+	fs := int(h.FrameSize())
+	for i := 0; i < len(body); i += fs {
+		if !checkFrame(body[i : i+fs]) {
+			return Header{}, nil, 0, fmt.Errorf("%w: chunk %s block %d", ErrBlockChecksum, h.ID, h.Offset/BlockSize+uint32(i/fs))
 		}
 	}
 	return h, body, int(size), nil

@@ -2,7 +2,6 @@ package chunk
 
 import (
 	"context"
-	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -28,8 +27,11 @@ var (
 	ErrStaleVersion = errors.New("chunk: stale version")
 	// ErrClosed is returned after Close, or after a failed fsync left the store unusable.
 	ErrClosed = errors.New("chunk: store closed")
-	// ErrRange rejects a range that is not block-aligned or does not fit a chunk.
+	// ErrRange rejects a range that is not block-aligned or does not fit a chunk, or a
+	// payload that is not whole units.
 	ErrRange = errors.New("chunk: bad range")
+	// ErrUnit is returned by Open for a log written with another Options.UnitSize.
+	ErrUnit = errors.New("chunk: log written with another block unit")
 )
 
 // CorruptionError reports a damaged log: a record in the middle of a segment that does not
@@ -53,8 +55,11 @@ type Options struct {
 	// SegmentSize is the size at which the active segment file is sealed and a new one begun.
 	// Zero means 64 MiB.
 	SegmentSize int64
-	// Keys gives volume data keys; required for reads and writes of data.
-	Keys Keys
+	// UnitSize is the number of bytes the store keeps per block (it never looks inside
+	// them): zero means BlockSize. The cluster stores each 4 KiB block sealed (nonce,
+	// ciphertext, tag), so its units are larger than a block. Every data record names its
+	// unit; Open refuses a log written with another one.
+	UnitSize int
 	// Logger receives recovery and GC events; nil means slog.Default().
 	Logger *slog.Logger
 	// DropDamaged makes Open survive a damaged record in the middle of a segment (a torn
@@ -81,18 +86,26 @@ type Store struct {
 	active  *segment
 	nextSeg uint64
 	index   map[ID]*chunkState
-	aeads   map[uint64]cipher.AEAD
+	unit    int // bytes stored per block
+	frame   int // unit and its CRC32C
 	broken  error
 	total   int64 // bytes in all segments
 	live    int64 // bytes of live frames and headers referenced by the index (approximate)
 
-	gcMu     sync.Mutex
+	gcMu sync.Mutex
+	// amu serializes appends: it is held from choosing an append's place at the end of the
+	// active segment until the index points at it, so the segment's bytes can be written
+	// without holding mu (readers are not held up by disk writes). GC and Close take it to
+	// roll or close the active segment. Lock order: gcMu, amu, mu.
+	amu      sync.Mutex
 	recovery Recovery
 	lost     []ID // chunks of records cut off after a damaged one (during Open)
 
 	// recs recycles record buffers: a 1 MiB write would otherwise allocate (and the
 	// garbage collector scan) a megabyte per call. See alignedBuf.
 	recs sync.Pool
+	// pieces recycles the buffers streamed payloads are read into (streamPiece bytes).
+	pieces sync.Pool
 }
 
 // Recovery says what Open found.
@@ -126,7 +139,7 @@ type segment struct {
 	path string
 	f    *os.File
 	// df is the active segment's direct-I/O handle for large appends (nil when sealed or
-	// unsupported); guarded by Store.mu.
+	// unsupported); guarded by Store.amu.
 	df *os.File
 	// directBytes counts the bytes written through df; guarded by Store.mu.
 	directBytes int64
@@ -157,6 +170,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.UnitSize == 0 {
+		opts.UnitSize = BlockSize
+	}
+	if opts.UnitSize < 0 || opts.UnitSize > MaxUnit {
+		return nil, fmt.Errorf("chunk: unit of %d bytes per block (at most %d)", opts.UnitSize, MaxUnit)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("chunk: %w", err)
 	}
@@ -164,7 +183,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		dir: dir, opts: opts, log: opts.Logger,
 		segs:  map[uint64]*segment{},
 		index: map[ID]*chunkState{},
-		aeads: map[uint64]cipher.AEAD{},
+		unit:  opts.UnitSize,
+		frame: opts.UnitSize + crcSize,
 	}
 	if err := s.seq.load(dir, &s.id); err != nil {
 		return nil, err
@@ -189,7 +209,7 @@ func Open(dir string, opts Options) (*Store, error) {
 // Recovery reports what Open found and repaired.
 func (s *Store) Recovery() Recovery { return s.recovery }
 
-// ID is the store's random identity, the salt of its key derivation.
+// ID is the store's random identity (kept in store.id with the sequence reservation).
 func (s *Store) ID() [16]byte { return s.id }
 
 type replayed struct {
@@ -309,6 +329,9 @@ func (s *Store) scanSegment(seg *segment) ([]replayed, *CorruptionError, error) 
 		} else if err == nil || errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w: %d header bytes at end of file", ErrShortRecord, n)
 		}
+		if err == nil && h.Type == RecordData && int(h.Unit) != s.unit {
+			return nil, nil, fmt.Errorf("%w: %s at %d holds %d-byte blocks, the store is opened for %d", ErrUnit, seg.path, pos, h.Unit, s.unit)
+		}
 		if err == nil {
 			end := pos + HeaderSize + h.BodySize()
 			switch {
@@ -374,9 +397,10 @@ func (s *Store) checkBody(seg *segment, pos int64, h Header) error {
 	if _, err := seg.f.ReadAt(body, pos+HeaderSize); err != nil {
 		return fmt.Errorf("%w: %v", ErrShortRecord, err)
 	}
-	for i := 0; i < len(body); i += FrameSize {
-		if !checkFrame(body[i : i+FrameSize]) {
-			return fmt.Errorf("%w: block %d of the last record", ErrBlockChecksum, i/FrameSize)
+	fs := int(h.FrameSize())
+	for i := 0; i < len(body); i += fs {
+		if !checkFrame(body[i : i+fs]) {
+			return fmt.Errorf("%w: block %d of the last record", ErrBlockChecksum, i/fs)
 		}
 	}
 	return nil
@@ -409,15 +433,14 @@ func (s *Store) apply(h Header, seg *segment, recOff int64) {
 	case RecordDropVolume:
 		for id, st := range s.index {
 			if id.Volume == h.ID.Volume {
-				s.live -= st.liveBytes()
+				s.live -= st.liveBytes(s.frame)
 				delete(s.index, id)
 			}
 		}
-		delete(s.aeads, h.ID.Volume)
 		return
 	case RecordDropChunk:
 		if st, ok := s.index[h.ID]; ok {
-			s.live -= st.liveBytes()
+			s.live -= st.liveBytes(s.frame)
 			delete(s.index, h.ID)
 		}
 		return
@@ -447,22 +470,22 @@ func (s *Store) apply(h Header, seg *segment, recOff int64) {
 			continue
 		}
 		if ok && old.seg != nil {
-			s.live -= FrameSize
+			s.live -= int64(s.frame)
 		}
 		if h.Type == RecordData {
-			st.blocks[b] = loc{seg: seg, off: recOff + HeaderSize + int64(i)*FrameSize, seq: h.Seq}
-			s.live += FrameSize
+			st.blocks[b] = loc{seg: seg, off: recOff + HeaderSize + int64(i)*h.FrameSize(), seq: h.Seq}
+			s.live += int64(s.frame)
 		} else {
 			st.blocks[b] = loc{seq: h.Seq}
 		}
 	}
 }
 
-func (st *chunkState) liveBytes() int64 {
+func (st *chunkState) liveBytes(frame int) int64 {
 	var n int64
 	for _, l := range st.blocks {
 		if l.seg != nil {
-			n += FrameSize
+			n += int64(frame)
 		}
 	}
 	return n
@@ -538,37 +561,6 @@ func (seg *segment) syncTo(pos int64, written func() int64) error {
 	return nil
 }
 
-func (s *Store) aead(volume uint64) (cipher.AEAD, error) {
-	s.mu.RLock()
-	a := s.aeads[volume]
-	s.mu.RUnlock()
-	if a != nil {
-		return a, nil
-	}
-	if s.opts.Keys == nil {
-		return nil, fmt.Errorf("%w %d", ErrNoKey, volume)
-	}
-	k, err := s.opts.Keys.VolumeKey(volume)
-	if err != nil {
-		return nil, err
-	}
-	a, err = newAEAD(k, s.id, volume)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.aeads[volume] = a
-	s.mu.Unlock()
-	return a, nil
-}
-
-// ForgetKey drops the store's cached cipher for a volume, so its next use asks Keys again.
-func (s *Store) ForgetKey(volume uint64) {
-	s.mu.Lock()
-	delete(s.aeads, volume)
-	s.mu.Unlock()
-}
-
 func checkRange(off uint32, length int) error {
 	if off%BlockSize != 0 || length%BlockSize != 0 || length <= 0 || length > MaxRecordLength || uint64(off)+uint64(length) > 1<<32 {
 		return fmt.Errorf("%w: %d+%d", ErrRange, off, length)
@@ -576,14 +568,30 @@ func checkRange(off uint32, length int) error {
 	return nil
 }
 
-// Write appends data (block-aligned, at byte offset off of chunk id) as one record and
-// returns once it is durable. version must not be older than the chunk's version, nor epoch
-// older than its epoch.
-func (s *Store) Write(ctx context.Context, id ID, off uint32, data []byte, version, epoch uint64) error {
-	if err := checkRange(off, len(data)); err != nil {
-		return err
+// Unit is the number of bytes the store keeps per block (Options.UnitSize).
+func (s *Store) Unit() int { return s.unit }
+
+// blocks checks that n payload bytes are whole units and returns how many blocks they are.
+func (s *Store) blocks(off uint32, n int) (uint32, error) { return s.blocksOf(off, n, s.unit) }
+
+// blocksOf checks that n payload bytes are whole blocks of per bytes each (a unit, or a
+// frame) and returns how many blocks they are.
+func (s *Store) blocksOf(off uint32, n, per int) (uint32, error) {
+	if n <= 0 || n%per != 0 {
+		return 0, fmt.Errorf("%w: %d bytes are not whole %d-byte blocks", ErrRange, n, per)
 	}
-	aead, err := s.aead(id.Volume)
+	b := n / per
+	if err := checkRange(off, b*BlockSize); err != nil {
+		return 0, err
+	}
+	return uint32(b), nil
+}
+
+// Write appends data (whole units, one per block, for the blocks from byte offset off of
+// chunk id) as one record and returns once it is durable. version must not be older than
+// the chunk's version, nor epoch older than its epoch.
+func (s *Store) Write(ctx context.Context, id ID, off uint32, data []byte, version, epoch uint64) error {
+	n, err := s.blocks(off, len(data))
 	if err != nil {
 		return err
 	}
@@ -594,15 +602,13 @@ func (s *Store) Write(ctx context.Context, id ID, off uint32, data []byte, versi
 	if err != nil {
 		return err
 	}
-	h := Header{Type: RecordData, ID: id, Offset: off, Length: uint32(len(data)), Version: version, Epoch: epoch, Seq: seq}
+	h := Header{Type: RecordData, ID: id, Offset: off, Length: n * BlockSize, Version: version, Epoch: epoch, Seq: seq, Unit: uint32(s.unit)}
 	size := HeaderSize + int(h.BodySize())
 	rec, put := alignedBuf(&s.recs, size, s.nextOffset(size))
 	defer put()
 	AppendHeader(rec[:0], h)
-	first := off / BlockSize
-	for i := 0; i < len(data)/BlockSize; i++ {
-		frame := rec[HeaderSize+i*FrameSize : HeaderSize+(i+1)*FrameSize]
-		sealFrame(aead, frame, data[i*BlockSize:(i+1)*BlockSize], id, first+uint32(i), seq)
+	for i := 0; i < int(n); i++ {
+		putFrame(rec[HeaderSize+i*s.frame:HeaderSize+(i+1)*s.frame], data[i*s.unit:(i+1)*s.unit])
 	}
 	return s.append(ctx, h, rec)
 }
@@ -633,8 +639,7 @@ func (s *Store) DropChunk(ctx context.Context, id ID) error {
 	return s.append(ctx, h, AppendHeader(nil, h))
 }
 
-// DropVolume removes every chunk of a volume and forgets its key; its bytes go at the next
-// GC (and are unreadable at once when the volume key is destroyed).
+// DropVolume removes every chunk of a volume; its bytes go at the next GC.
 func (s *Store) DropVolume(ctx context.Context, volume uint64) error {
 	seq, err := s.seq.next()
 	if err != nil {
@@ -680,56 +685,169 @@ func (s *Store) checkFence(id ID, version, epoch uint64) error {
 
 // WriteOp is one write of a WriteMany.
 type WriteOp struct {
-	ID      ID
-	Offset  uint32
+	ID     ID
+	Offset uint32
+	// Data is the payload (whole units, one per block); when it is nil, Length bytes are
+	// read from Src instead.
 	Data    []byte
 	Version uint64
 	Epoch   uint64
+	// Src and Length stream the payload: the bytes are framed and checksummed as they are
+	// read (a chunk server handles a write as it arrives from the network, while it is in
+	// the CPU cache). The ops of one WriteMany may share a Src; they read from it in order.
+	Src    io.Reader
+	Length uint32
+	// CheckCRC makes the write fail alone (with an error wrapping ErrPayloadChecksum, and
+	// nothing appended) unless its payload has the CRC32C (Castagnoli) CRC. The check runs
+	// piece by piece while framing, not as a separate pass. For a Framed payload CRC is
+	// the CRC32C of the frames' checksums (their 4-byte trailers, concatenated).
+	CheckCRC bool
+	CRC      uint32
+	// Framed says the payload is already frames as stored on disk: each block's unit
+	// followed by its CRC32C. Every frame's checksum is verified as it arrives (a frame
+	// that fails makes the write fail with ErrPayloadChecksum) and the frames are stored
+	// as they are, so the checksum is computed once, by the sender, not again here.
+	Framed bool
 }
+
+// ErrPayloadChecksum reports a write whose payload does not match the CRC32C it was sent
+// with (damaged in transit). It wraps ErrCorrupt.
+var ErrPayloadChecksum = fmt.Errorf("%w: write payload checksum mismatch", ErrCorrupt)
+
+func (op *WriteOp) length() int {
+	if op.Data == nil && op.Src != nil {
+		return int(op.Length)
+	}
+	return len(op.Data)
+}
+
+// streamBlocks is how many blocks of a streamed payload are read (and then framed) at a time.
+const streamBlocks = 32
 
 // WriteMany appends several writes as consecutive records with one write call and one
 // fsync (the chunk server's batched path). errs[i] is the outcome of ops[i]: a write that
-// fails its checks fails alone; a failed write or fsync fails all. The writes must be to
-// different chunks, or ordered by the caller.
+// fails its checks fails alone (a streamed one still consumes its bytes from Src); a failed
+// read from Src fails that write and every later streamed one; a failed write or fsync
+// fails all. The writes must be to different chunks, or ordered by the caller.
 func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
 	errs := make([]error, len(ops))
 	var hs []Header
 	var offs []int
 	var which []int
 	size := 0
-	for _, op := range ops {
-		size += HeaderSize + len(op.Data)/BlockSize*FrameSize
+	for i := range ops {
+		per := s.unit
+		if ops[i].Framed {
+			per = s.frame
+		}
+		size += HeaderSize + ops[i].length()/per*s.frame
 	}
 	buf, put := alignedBuf(&s.recs, size, s.nextOffset(size))
 	defer put()
 	buf = buf[:0]
-	for i, op := range ops {
-		if err := checkRange(op.Offset, len(op.Data)); err != nil {
-			errs[i] = err
+	var pbuf *[]byte
+	defer func() {
+		if pbuf != nil {
+			s.pieces.Put(pbuf)
+		}
+	}()
+	var srcErr error
+	for i := range ops {
+		op := &ops[i]
+		n := op.length()
+		streamed := op.Data == nil && op.Src != nil
+		if streamed && srcErr != nil {
+			errs[i] = srcErr
 			continue
 		}
-		aead, err := s.aead(op.ID.Volume)
+		in := s.unit // payload bytes per block
+		if op.Framed {
+			in = s.frame
+		}
+		nb, err := s.blocksOf(op.Offset, n, in)
+		if err == nil {
+			err = s.checkFence(op.ID, op.Version, op.Epoch)
+		}
+		var seq uint64
+		if err == nil {
+			seq, err = s.seq.next()
+		}
 		if err != nil {
 			errs[i] = err
+			if streamed {
+				if _, derr := io.CopyN(io.Discard, op.Src, int64(op.Length)); derr != nil {
+					srcErr = fmt.Errorf("chunk: read write payload: %w", derr)
+				}
+			}
 			continue
 		}
-		if err := s.checkFence(op.ID, op.Version, op.Epoch); err != nil {
-			errs[i] = err
-			continue
-		}
-		seq, err := s.seq.next()
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		h := Header{Type: RecordData, ID: op.ID, Offset: op.Offset, Length: uint32(len(op.Data)), Version: op.Version, Epoch: op.Epoch, Seq: seq}
+		h := Header{Type: RecordData, ID: op.ID, Offset: op.Offset, Length: nb * BlockSize, Version: op.Version, Epoch: op.Epoch, Seq: seq, Unit: uint32(s.unit)}
 		start := len(buf)
 		buf = AppendHeader(buf, h)
 		buf = buf[:len(buf)+int(h.BodySize())]
-		first := op.Offset / BlockSize
-		for b := 0; b < len(op.Data)/BlockSize; b++ {
-			frame := buf[start+HeaderSize+b*FrameSize : start+HeaderSize+(b+1)*FrameSize]
-			sealFrame(aead, frame, op.Data[b*BlockSize:(b+1)*BlockSize], op.ID, first+uint32(b), seq)
+		piece := streamBlocks * in
+		crc := uint32(0)
+		badFrame := false
+		for b := 0; b < int(nb); {
+			if op.Framed {
+				// Frames land where they belong in the record and are checked there.
+				fo := start + HeaderSize + b*s.frame
+				frames := buf[fo : fo+min(piece, n-b*s.frame)]
+				if streamed {
+					if _, err := io.ReadFull(op.Src, frames); err != nil {
+						srcErr = fmt.Errorf("chunk: read write payload: %w", err)
+						break
+					}
+				} else {
+					copy(frames, op.Data[b*s.frame:])
+				}
+				for k := 0; k < len(frames); k += s.frame {
+					fr := frames[k : k+s.frame]
+					badFrame = badFrame || !checkFrame(fr)
+					if op.CheckCRC {
+						crc = crc32.Update(crc, castagnoli, fr[s.unit:])
+					}
+				}
+				b += len(frames) / s.frame
+				continue
+			}
+			var units []byte
+			if streamed {
+				if pbuf == nil {
+					pbuf, _ = s.pieces.Get().(*[]byte)
+					if pbuf == nil || len(*pbuf) < piece {
+						p := make([]byte, piece)
+						pbuf = &p
+					}
+				}
+				units = (*pbuf)[:min(piece, n-b*s.unit)]
+				if _, err := io.ReadFull(op.Src, units); err != nil {
+					srcErr = fmt.Errorf("chunk: read write payload: %w", err)
+					break
+				}
+			} else {
+				units = op.Data[b*s.unit : min(len(op.Data), b*s.unit+piece)]
+			}
+			if op.CheckCRC {
+				crc = crc32.Update(crc, castagnoli, units)
+			}
+			for k := 0; k < len(units)/s.unit; k++ {
+				fo := start + HeaderSize + (b+k)*s.frame
+				putFrame(buf[fo:fo+s.frame], units[k*s.unit:(k+1)*s.unit])
+			}
+			b += len(units) / s.unit
+		}
+		switch {
+		case streamed && srcErr != nil:
+			errs[i] = srcErr
+		case badFrame:
+			errs[i] = fmt.Errorf("%w: chunk %s at %d: a block's frame checksum", ErrPayloadChecksum, op.ID, op.Offset)
+		case op.CheckCRC && crc != op.CRC:
+			errs[i] = fmt.Errorf("%w: chunk %s at %d", ErrPayloadChecksum, op.ID, op.Offset)
+		}
+		if errs[i] != nil {
+			buf = buf[:start]
+			continue
 		}
 		hs = append(hs, h)
 		offs = append(offs, start)
@@ -767,24 +885,45 @@ func (s *Store) appendRecords(ctx context.Context, hs []Header, offs []int, rec 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if s.broken != nil {
-		s.mu.Unlock()
-		return s.broken
+	s.amu.Lock()
+	seg, off, err := s.place(len(rec))
+	if err != nil {
+		s.amu.Unlock()
+		return err
 	}
-	if s.active.size > 0 && s.active.size+int64(len(rec)) > s.opts.SegmentSize {
+	direct, err := seg.writeRecords(rec, off)
+	return s.appended(seg, off, rec, hs, offs, direct, err)
+}
+
+// place returns where an append of n bytes goes: the end of the active segment, rolled to
+// a new one when full. Called with amu held.
+func (s *Store) place(n int) (*segment, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken != nil {
+		return nil, 0, s.broken
+	}
+	if s.active.size > 0 && s.active.size+int64(n) > s.opts.SegmentSize {
 		if err := s.roll(); err != nil {
-			s.mu.Unlock()
-			return err
+			return nil, 0, err
 		}
 	}
-	seg := s.active
-	off := seg.size
-	if err := seg.writeRecords(rec, off); err != nil {
-		s.broken = fmt.Errorf("%w: write %s: %v", ErrClosed, seg.path, err)
+	return s.active, s.active.size, nil
+}
+
+// appended finishes an append placed at off of seg: with the write's outcome werr it
+// publishes the records (headers hs at offsets offs of rec) in the index, releases amu and
+// waits for the fsync that makes them durable. direct counts the bytes written with
+// direct I/O.
+func (s *Store) appended(seg *segment, off int64, rec []byte, hs []Header, offs []int, direct int64, werr error) error {
+	s.mu.Lock()
+	if werr != nil {
+		s.broken = fmt.Errorf("%w: write %s: %v", ErrClosed, seg.path, werr)
 		s.mu.Unlock()
+		s.amu.Unlock()
 		return s.broken
 	}
+	seg.directBytes += direct
 	seg.size += int64(len(rec))
 	s.total += int64(len(rec))
 	for i, h := range hs {
@@ -792,6 +931,7 @@ func (s *Store) appendRecords(ctx context.Context, hs []Header, offs []int, rec 
 	}
 	end := seg.size
 	s.mu.Unlock()
+	s.amu.Unlock()
 	if err := seg.syncTo(end, func() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return seg.size }); err != nil {
 		s.mu.Lock()
 		s.broken = fmt.Errorf("%w: %v", ErrClosed, err)
@@ -851,24 +991,20 @@ func (s *Store) List(volume uint64) []Info {
 	return out
 }
 
-// Read fills p (block-aligned, at byte offset off of chunk id) with the chunk's plaintext;
-// blocks never written or trimmed read as zeroes. It returns the chunk's version. A block
-// that fails its checksum or authentication returns an error wrapping ErrCorrupt.
+// Read fills p (whole units, one per block, from byte offset off of chunk id) with the
+// chunk's stored bytes; blocks never written or trimmed read as zero units. It returns the
+// chunk's version. A block that fails its checksum returns an error wrapping ErrCorrupt.
 func (s *Store) Read(ctx context.Context, id ID, off uint32, p []byte) (uint64, error) {
-	if err := checkRange(off, len(p)); err != nil {
+	n, err := s.blocks(off, len(p))
+	if err != nil {
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	aead, err := s.aead(id.Volume)
-	if err != nil {
-		return 0, err
-	}
 	first := off / BlockSize
-	n := uint32(len(p) / BlockSize)
 	for attempt := 0; ; attempt++ {
-		version, err := s.readOnce(aead, id, first, n, p)
+		version, err := s.readOnce(id, first, n, p)
 		if errors.Is(err, errSegmentGone) && attempt < 8 {
 			continue // a GC moved the blocks; look them up again
 		}
@@ -878,7 +1014,7 @@ func (s *Store) Read(ctx context.Context, id ID, off uint32, p []byte) (uint64, 
 
 var errSegmentGone = errors.New("chunk: segment compacted away")
 
-func (s *Store) readOnce(aead cipher.AEAD, id ID, first, n uint32, p []byte) (uint64, error) {
+func (s *Store) readOnce(id ID, first, n uint32, p []byte) (uint64, error) {
 	locs := make([]loc, n)
 	s.mu.RLock()
 	if s.broken != nil {
@@ -894,21 +1030,21 @@ func (s *Store) readOnce(aead cipher.AEAD, id ID, first, n uint32, p []byte) (ui
 		}
 	}
 	s.mu.RUnlock()
-	frames := make([]byte, 0, FrameSize)
+	unit, fs := s.unit, s.frame
+	frames := make([]byte, 0, fs)
 	for i := uint32(0); i < n; {
 		l := locs[i]
-		dst := p[i*BlockSize:]
 		if l.seg == nil {
-			clear(dst[:BlockSize])
+			clear(p[int(i)*unit : int(i+1)*unit])
 			i++
 			continue
 		}
 		// Coalesce a run of frames that sit next to each other in one segment.
 		j := i + 1
-		for j < n && locs[j].seg == l.seg && locs[j].off == l.off+int64(j-i)*FrameSize {
+		for j < n && locs[j].seg == l.seg && locs[j].off == l.off+int64(j-i)*int64(fs) {
 			j++
 		}
-		need := int(j-i) * FrameSize
+		need := int(j-i) * fs
 		if cap(frames) < need {
 			frames = make([]byte, need)
 		}
@@ -924,20 +1060,25 @@ func (s *Store) readOnce(aead cipher.AEAD, id ID, first, n uint32, p []byte) (ui
 			return 0, fmt.Errorf("%w: read %s: %v", ErrCorrupt, l.seg.path, err)
 		}
 		for k := i; k < j; k++ {
-			fr := frames[int(k-i)*FrameSize : int(k-i+1)*FrameSize]
-			if err := openFrame(aead, p[k*BlockSize:(k+1)*BlockSize], fr, id, first+k, locs[k].seq); err != nil {
-				return 0, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			fr := frames[int(k-i)*fs : int(k-i+1)*fs]
+			if !checkFrame(fr) {
+				return 0, fmt.Errorf("%w: %w: chunk %s block %d", ErrCorrupt, ErrBlockChecksum, id, first+k)
 			}
+			copy(p[int(k)*unit:int(k+1)*unit], fr)
 		}
 		i = j
 	}
 	return version, nil
 }
 
-// Digest reads a whole chunk of size bytes, checking every block, and returns the SHA-256 of
-// its plaintext and its version: what scrub compares across replicas.
+// Digest reads a whole chunk of size bytes (its range, a multiple of BlockSize), checking
+// every block, and returns the SHA-256 of its stored bytes and its version: what scrub
+// compares across replicas.
 func (s *Store) Digest(ctx context.Context, id ID, size uint32) ([32]byte, uint64, error) {
-	buf := make([]byte, size)
+	if size%BlockSize != 0 {
+		return [32]byte{}, 0, fmt.Errorf("%w: digest of %d bytes", ErrRange, size)
+	}
+	buf := make([]byte, int(size/BlockSize)*s.unit)
 	version, err := s.Read(ctx, id, 0, buf)
 	if err != nil {
 		return [32]byte{}, version, err
@@ -976,6 +1117,8 @@ func (s *Store) closeFiles() {
 func (s *Store) Close() error {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
+	s.amu.Lock()
+	defer s.amu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if errors.Is(s.broken, ErrClosed) && s.active == nil {
@@ -995,8 +1138,8 @@ func (s *Store) Close() error {
 
 // seqReservation hands out record sequence numbers that are never reused, even across
 // crashes: it persists a high-water mark (with the store identity) before handing out
-// numbers below it, so a crash can skip numbers but never repeat one. Sequence numbers are
-// half of every block's GCM nonce.
+// numbers below it, so a crash can skip numbers but never repeat one (records are ordered
+// by them).
 type seqReservation struct {
 	mu       sync.Mutex
 	path     string

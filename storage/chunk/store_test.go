@@ -3,9 +3,11 @@ package chunk
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,21 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func testKeys(t testing.TB, vols ...uint64) KeyMap {
+func openT(t testing.TB, dir string, seg int64) *Store {
 	t.Helper()
-	m := KeyMap{}
-	for _, v := range vols {
-		k := make([]byte, KeySize)
-		_, err := rand.Read(k)
-		require.NoError(t, err)
-		m[v] = k
-	}
-	return m
-}
-
-func openT(t testing.TB, dir string, keys Keys, seg int64) *Store {
-	t.Helper()
-	s, err := Open(dir, Options{Keys: keys, SegmentSize: seg})
+	s, err := Open(dir, Options{SegmentSize: seg})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -59,8 +49,7 @@ func rawFiles(t *testing.T, dir string) []byte {
 func TestWriteReadReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 0)
+	s := openT(t, dir, 0)
 	id := ID{Volume: 1, Index: 7}
 	data := pattern("hello-chunk!", 3*BlockSize)
 	require.NoError(t, s.Write(ctx, id, BlockSize, data, 1, 1))
@@ -74,7 +63,7 @@ func TestWriteReadReopen(t *testing.T) {
 	require.NoError(t, s.Trim(ctx, id, 2*BlockSize, BlockSize, 2, 1))
 	require.NoError(t, s.Close())
 
-	s2 := openT(t, dir, keys, 0)
+	s2 := openT(t, dir, 0)
 	got2 := make([]byte, 5*BlockSize)
 	v, err = s2.Read(ctx, id, 0, got2)
 	require.NoError(t, err)
@@ -87,13 +76,14 @@ func TestWriteReadReopen(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, 2, info.Blocks)
 	assert.Equal(t, 2, s2.Recovery().Records)
-	// Plaintext never reaches the disk.
-	assert.False(t, bytes.Contains(rawFiles(t, dir), []byte("hello-chunk!")))
+	// The store keeps the bytes it is given as they are (the cluster hands it sealed
+	// blocks; encryption is not the store's business).
+	assert.True(t, bytes.Contains(rawFiles(t, dir), []byte("hello-chunk!")))
 }
 
 func TestFencing(t *testing.T) {
 	ctx := context.Background()
-	s := openT(t, t.TempDir(), testKeys(t, 1), 0)
+	s := openT(t, t.TempDir(), 0)
 	id := ID{Volume: 1}
 	require.NoError(t, s.Write(ctx, id, 0, pattern("a", BlockSize), 5, 3))
 	assert.ErrorIs(t, s.Write(ctx, id, 0, pattern("b", BlockSize), 6, 2), ErrStaleEpoch)
@@ -107,8 +97,7 @@ func TestFencing(t *testing.T) {
 func TestGCRemovesOldBytes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 1<<20)
+	s := openT(t, dir, 1<<20)
 	id := ID{Volume: 1, Index: 0}
 	old := pattern("OLD-SECRET-PATTERN", 8*BlockSize)
 	require.NoError(t, s.Write(ctx, id, 0, old, 1, 1))
@@ -150,15 +139,14 @@ func TestGCRemovesOldBytes(t *testing.T) {
 	}
 	check(s)
 	require.NoError(t, s.Close())
-	check(openT(t, dir, keys, 1<<20))
+	check(openT(t, dir, 1<<20))
 }
 
 // TestGCDoesNotBlockWrites keeps writers busy while GC runs and checks every last value.
 func TestGCDoesNotBlockWrites(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 256<<10)
+	s := openT(t, dir, 256<<10)
 	const chunks, rounds = 4, 30
 	for c := 0; c < chunks; c++ {
 		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(c)}, 0, pattern("init", 4*BlockSize), 1, 1))
@@ -214,7 +202,7 @@ func TestGCDoesNotBlockWrites(t *testing.T) {
 	}
 	verify(s)
 	require.NoError(t, s.Close())
-	verify(openT(t, dir, keys, 256<<10))
+	verify(openT(t, dir, 256<<10))
 }
 
 func lastSegment(t *testing.T, dir string) string {
@@ -235,7 +223,6 @@ func lastSegment(t *testing.T, dir string) string {
 
 func TestRecoveryTornTail(t *testing.T) {
 	ctx := context.Background()
-	keys := testKeys(t, 1)
 	id := ID{Volume: 1}
 	for _, tc := range []struct {
 		name string
@@ -265,7 +252,7 @@ func TestRecoveryTornTail(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := openT(t, dir, keys, 0)
+			s := openT(t, dir, 0)
 			durable := pattern("durable", 2*BlockSize)
 			require.NoError(t, s.Write(ctx, id, 0, durable, 1, 1))
 			require.NoError(t, s.Write(ctx, id, 2*BlockSize, pattern("torn", 2*BlockSize), 2, 1))
@@ -275,7 +262,7 @@ func TestRecoveryTornTail(t *testing.T) {
 			require.NoError(t, err)
 			tc.tear(t, path, st.Size())
 
-			s2 := openT(t, dir, keys, 0)
+			s2 := openT(t, dir, 0)
 			assert.Positive(t, s2.Recovery().TruncatedBytes)
 			got := make([]byte, 2*BlockSize)
 			v, err := s2.Read(ctx, id, 0, got)
@@ -287,7 +274,7 @@ func TestRecoveryTornTail(t *testing.T) {
 			// The store keeps working after recovery.
 			require.NoError(t, s2.Write(ctx, id, 0, pattern("after", BlockSize), 3, 1))
 			require.NoError(t, s2.Close())
-			s3 := openT(t, dir, keys, 0)
+			s3 := openT(t, dir, 0)
 			assert.Zero(t, s3.Recovery().TruncatedBytes)
 		})
 	}
@@ -296,8 +283,7 @@ func TestRecoveryTornTail(t *testing.T) {
 func TestRecoveryMiddleCorruption(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 0)
+	s := openT(t, dir, 0)
 	for i := 0; i < 3; i++ {
 		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern("x", BlockSize), 1, 1))
 	}
@@ -308,7 +294,7 @@ func TestRecoveryMiddleCorruption(t *testing.T) {
 	_, err = f.WriteAt([]byte{0xff, 0xff}, HeaderSize+FrameSize+20) // second record's header
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	_, err = Open(dir, Options{Keys: keys})
+	_, err = Open(dir, Options{})
 	var ce *CorruptionError
 	require.ErrorAs(t, err, &ce)
 	assert.ErrorIs(t, err, ErrCorrupt)
@@ -319,8 +305,7 @@ func TestRecoveryMiddleCorruption(t *testing.T) {
 func TestBitRotDetected(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 0)
+	s := openT(t, dir, 0)
 	id := ID{Volume: 1}
 	require.NoError(t, s.Write(ctx, id, 0, pattern("rot", 2*BlockSize), 1, 1))
 	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 1}, 0, pattern("ok", BlockSize), 1, 1))
@@ -339,34 +324,51 @@ func TestBitRotDetected(t *testing.T) {
 	assert.ErrorIs(t, err, ErrCorrupt)
 }
 
-func TestKeys(t *testing.T) {
+func TestUnitSize(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 0)
+	const unit = 12 + BlockSize + 16 // what the cluster stores: nonce, ciphertext, tag
+	s, err := Open(dir, Options{UnitSize: unit})
+	require.NoError(t, err)
 	id := ID{Volume: 1}
-	require.NoError(t, s.Write(ctx, id, 0, pattern("k", BlockSize), 1, 1))
+	data := pattern("sealed", 3*unit)
+	require.NoError(t, s.Write(ctx, id, BlockSize, data, 1, 1))
+	assert.ErrorIs(t, s.Write(ctx, id, 0, make([]byte, BlockSize), 2, 1), ErrRange, "a payload of a plain block is not a whole unit")
+	got := make([]byte, 4*unit)
+	_, err = s.Read(ctx, id, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, make([]byte, unit), got[:unit], "a block never written reads as a zero unit")
+	assert.Equal(t, data, got[unit:])
+	_, err = s.Read(ctx, id, 0, make([]byte, BlockSize))
+	assert.ErrorIs(t, err, ErrRange)
+	info, ok := s.Stat(id)
+	require.True(t, ok)
+	assert.Equal(t, 3, info.Blocks)
 	require.NoError(t, s.Close())
 
-	wrong := testKeys(t, 1)
-	s2 := openT(t, dir, wrong, 0)
-	_, err := s2.Read(ctx, id, 0, make([]byte, BlockSize))
-	assert.ErrorIs(t, err, ErrDecrypt)
-	require.NoError(t, s2.Close())
-
-	s3 := openT(t, dir, KeyMap{}, 0)
-	_, err = s3.Read(ctx, id, 0, make([]byte, BlockSize))
-	assert.ErrorIs(t, err, ErrNoKey)
-	assert.ErrorIs(t, s3.Write(ctx, id, 0, make([]byte, BlockSize), 2, 1), ErrNoKey)
-	require.NoError(t, s3.DropVolume(ctx, 1))
-	assert.Empty(t, s3.List(1))
+	_, err = Open(dir, Options{})
+	assert.ErrorIs(t, err, ErrUnit, "a log of sealed units does not open as plain blocks")
+	_, err = Open(dir, Options{UnitSize: MaxUnit + 1})
+	assert.Error(t, err)
+	s2, err := Open(dir, Options{UnitSize: unit})
+	require.NoError(t, err)
+	defer s2.Close()
+	got2 := make([]byte, 4*unit)
+	_, err = s2.Read(ctx, id, 0, got2)
+	require.NoError(t, err)
+	assert.Equal(t, got, got2)
+	_, err = s2.GC(ctx)
+	require.NoError(t, err)
+	got3 := make([]byte, 4*unit)
+	_, err = s2.Read(ctx, id, 0, got3)
+	require.NoError(t, err)
+	assert.Equal(t, got, got3, "GC copies frames of any unit verbatim")
 }
 
 func TestGroupCommitConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 128<<10)
+	s := openT(t, dir, 128<<10)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -379,7 +381,7 @@ func TestGroupCommitConcurrentWriters(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, s.Close())
-	s2 := openT(t, dir, keys, 128<<10)
+	s2 := openT(t, dir, 128<<10)
 	for g := 0; g < 8; g++ {
 		got := make([]byte, 10*BlockSize)
 		v, err := s2.Read(ctx, ID{Volume: 1, Index: uint64(g)}, 0, got)
@@ -394,8 +396,7 @@ func TestGroupCommitConcurrentWriters(t *testing.T) {
 func TestInstallVersionLast(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 0)
+	s := openT(t, dir, 0)
 	id := ID{Volume: 1, Index: 3}
 	require.NoError(t, s.Write(ctx, id, 0, pattern("stale", BlockSize), 2, 1))
 	require.NoError(t, s.DropChunk(ctx, id))
@@ -406,7 +407,7 @@ func TestInstallVersionLast(t *testing.T) {
 	_, err := s.GC(ctx)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	s2 := openT(t, dir, keys, 0)
+	s2 := openT(t, dir, 0)
 	info, ok := s2.Stat(id)
 	require.True(t, ok)
 	assert.Equal(t, Info{ID: id, Version: 7, Epoch: 2, Blocks: 1}, info)
@@ -417,7 +418,7 @@ func TestInstallVersionLast(t *testing.T) {
 }
 
 func TestClosedStore(t *testing.T) {
-	s := openT(t, t.TempDir(), testKeys(t, 1), 0)
+	s := openT(t, t.TempDir(), 0)
 	require.NoError(t, s.Close())
 	err := s.Write(context.Background(), ID{Volume: 1}, 0, make([]byte, BlockSize), 1, 1)
 	assert.True(t, errors.Is(err, ErrClosed), "got %v", err)
@@ -426,13 +427,12 @@ func TestClosedStore(t *testing.T) {
 func TestWriteMany(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 0)
+	s := openT(t, dir, 0)
 	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 9}, 0, pattern("v5", BlockSize), 5, 2))
 	ops := []WriteOp{
 		{ID: ID{Volume: 1, Index: 1}, Offset: 0, Data: pattern("one", 2*BlockSize), Version: 1, Epoch: 1},
 		{ID: ID{Volume: 1, Index: 2}, Offset: 3, Data: pattern("bad", BlockSize), Version: 1, Epoch: 1},
-		{ID: ID{Volume: 2, Index: 1}, Offset: 0, Data: pattern("nokey", BlockSize), Version: 1, Epoch: 1},
+		{ID: ID{Volume: 2, Index: 1}, Offset: 0, Data: pattern("part", BlockSize-8), Version: 1, Epoch: 1},
 		{ID: ID{Volume: 1, Index: 9}, Offset: 0, Data: pattern("stale", BlockSize), Version: 6, Epoch: 1},
 		{ID: ID{Volume: 1, Index: 3}, Offset: BlockSize, Data: pattern("three", BlockSize), Version: 4, Epoch: 1},
 	}
@@ -440,11 +440,11 @@ func TestWriteMany(t *testing.T) {
 	require.Len(t, errs, 5)
 	assert.NoError(t, errs[0])
 	assert.ErrorIs(t, errs[1], ErrRange)
-	assert.ErrorIs(t, errs[2], ErrNoKey)
+	assert.ErrorIs(t, errs[2], ErrRange, "not a whole block")
 	assert.ErrorIs(t, errs[3], ErrStaleEpoch)
 	assert.NoError(t, errs[4])
 	require.NoError(t, s.Close())
-	s2 := openT(t, dir, keys, 0)
+	s2 := openT(t, dir, 0)
 	for _, i := range []int{0, 4} {
 		got := make([]byte, len(ops[i].Data))
 		v, err := s2.Read(ctx, ops[i].ID, ops[i].Offset, got)
@@ -464,8 +464,7 @@ func TestWriteMany(t *testing.T) {
 func TestRecoveryDropDamaged(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
-	s := openT(t, dir, keys, 0)
+	s := openT(t, dir, 0)
 	for i := 0; i < 4; i++ {
 		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern(fmt.Sprintf("c%d", i), BlockSize), 1, 1))
 	}
@@ -479,10 +478,10 @@ func TestRecoveryDropDamaged(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	_, err = Open(dir, Options{Keys: keys})
+	_, err = Open(dir, Options{})
 	require.ErrorIs(t, err, ErrCorrupt, "without DropDamaged, Open refuses")
 
-	s2, err := Open(dir, Options{Keys: keys, DropDamaged: true})
+	s2, err := Open(dir, Options{DropDamaged: true})
 	require.NoError(t, err)
 	rec := s2.Recovery()
 	require.Len(t, rec.Damaged, 1)
@@ -502,7 +501,7 @@ func TestRecoveryDropDamaged(t *testing.T) {
 	}
 	check(s2)
 	require.NoError(t, s2.Close())
-	s3, err := Open(dir, Options{Keys: keys, DropDamaged: true})
+	s3, err := Open(dir, Options{DropDamaged: true})
 	require.NoError(t, err)
 	defer s3.Close()
 	assert.Empty(t, s3.Recovery().Damaged, "the log is clean after recovery")
@@ -514,9 +513,8 @@ func TestRecoveryDropDamaged(t *testing.T) {
 func TestRecoveryDropDamagedAcrossSegments(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	keys := testKeys(t, 1)
 	recSize := int64(HeaderSize + FrameSize)
-	s := openT(t, dir, keys, 3*recSize) // three records per segment
+	s := openT(t, dir, 3*recSize) // three records per segment
 	for i := 0; i < 6; i++ {
 		require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: uint64(i)}, 0, pattern(fmt.Sprintf("c%d", i), BlockSize), 1, 1))
 	}
@@ -529,7 +527,7 @@ func TestRecoveryDropDamagedAcrossSegments(t *testing.T) {
 	_, err = f.WriteAt([]byte{0xff}, recSize+20) // chunk 1's header
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	s2, err := Open(dir, Options{Keys: keys, DropDamaged: true, SegmentSize: 3 * recSize})
+	s2, err := Open(dir, Options{DropDamaged: true, SegmentSize: 3 * recSize})
 	require.NoError(t, err)
 	defer s2.Close()
 	_, ok := s2.Stat(ID{Volume: 1, Index: 0})
@@ -537,5 +535,132 @@ func TestRecoveryDropDamagedAcrossSegments(t *testing.T) {
 	for i := 1; i < 6; i++ {
 		_, ok := s2.Stat(ID{Volume: 1, Index: uint64(i)})
 		assert.False(t, ok, "chunk %d is newer than the damage and must be dropped", i)
+	}
+}
+
+// TestWriteManyStreamed streams the payloads of several writes from one reader, as a chunk
+// server does from a request body: refused writes still consume their bytes, a payload
+// that does not match its CRC fails alone and leaves nothing behind, and a reader cut short
+// fails the write it cuts and every later streamed one.
+func TestWriteManyStreamed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openT(t, dir, 0)
+	require.NoError(t, s.Write(ctx, ID{Volume: 1, Index: 9}, 0, pattern("v5", BlockSize), 5, 2))
+	big := pattern("streamed-big|", 3*streamBlocks*BlockSize+2*BlockSize) // several pieces, last one short
+	small := pattern("small", BlockSize)
+	stale := pattern("stale", BlockSize)
+	damaged := pattern("damaged", 2*BlockSize)
+	last := pattern("last", BlockSize)
+	crc := func(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+	src := bytes.NewReader(bytes.Join([][]byte{big, stale, damaged, small}, nil))
+	ops := []WriteOp{
+		{ID: ID{Volume: 1, Index: 1}, Src: src, Length: uint32(len(big)), Version: 1, Epoch: 1, CheckCRC: true, CRC: crc(big)},
+		{ID: ID{Volume: 1, Index: 9}, Src: src, Length: uint32(len(stale)), Version: 6, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 2}, Src: src, Length: uint32(len(damaged)), Version: 1, Epoch: 1, CheckCRC: true, CRC: crc(damaged) ^ 1},
+		{ID: ID{Volume: 1, Index: 3}, Offset: BlockSize, Src: src, Length: uint32(len(small)), Version: 2, Epoch: 1, CheckCRC: true, CRC: crc(small)},
+		{ID: ID{Volume: 1, Index: 4}, Data: last, Version: 1, Epoch: 1, CheckCRC: true, CRC: crc(last)},
+	}
+	errs := s.WriteMany(ctx, ops)
+	require.Len(t, errs, 5)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], ErrStaleEpoch)
+	assert.ErrorIs(t, errs[2], ErrPayloadChecksum)
+	assert.ErrorIs(t, errs[2], ErrCorrupt)
+	assert.NoError(t, errs[3])
+	assert.NoError(t, errs[4])
+	assert.Zero(t, src.Len(), "every payload byte consumed")
+	_, ok := s.Stat(ID{Volume: 1, Index: 2})
+	assert.False(t, ok, "a damaged payload leaves no record")
+
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, 0)
+	for _, c := range []struct {
+		id   ID
+		off  uint32
+		want []byte
+	}{{ID{Volume: 1, Index: 1}, 0, big}, {ID{Volume: 1, Index: 3}, BlockSize, small}, {ID{Volume: 1, Index: 4}, 0, last}, {ID{Volume: 1, Index: 9}, 0, pattern("v5", BlockSize)}} {
+		got := make([]byte, len(c.want))
+		_, err := s2.Read(ctx, c.id, c.off, got)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got, "chunk %s", c.id)
+	}
+
+	// A reader cut short: the write it cuts and the later streamed ones fail; the others land.
+	cut := bytes.NewReader(bytes.Join([][]byte{small, small[:BlockSize/2]}, nil))
+	errs = s2.WriteMany(ctx, []WriteOp{
+		{ID: ID{Volume: 1, Index: 5}, Src: cut, Length: BlockSize, Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 6}, Src: cut, Length: BlockSize, Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 7}, Src: cut, Length: BlockSize, Version: 1, Epoch: 1},
+		{ID: ID{Volume: 1, Index: 8}, Data: small, Version: 1, Epoch: 1},
+	})
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], io.ErrUnexpectedEOF)
+	assert.ErrorIs(t, errs[2], io.ErrUnexpectedEOF)
+	assert.NoError(t, errs[3])
+	for idx, want := range map[uint64]bool{5: true, 6: false, 7: false, 8: true} {
+		_, ok := s2.Stat(ID{Volume: 1, Index: idx})
+		assert.Equal(t, want, ok, "chunk %d", idx)
+	}
+}
+
+// TestWriteManyFramed: payloads that arrive as frames (unit and CRC32C per block) are
+// checked frame by frame and stored as they are, streamed or not; a damaged frame fails
+// its write alone (the rest of its payload is still consumed), and the payload CRC of a
+// framed write covers the frames' checksums.
+func TestWriteManyFramed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openT(t, dir, 0)
+	frames := func(units []byte) []byte {
+		var out []byte
+		for i := 0; i < len(units); i += BlockSize {
+			out = append(out, units[i:i+BlockSize]...)
+			out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(units[i:i+BlockSize], castagnoli))
+		}
+		return out
+	}
+	trailers := func(fr []byte) uint32 {
+		crc := uint32(0)
+		for i := 0; i < len(fr); i += FrameSize {
+			crc = crc32.Update(crc, castagnoli, fr[i+BlockSize:i+FrameSize])
+		}
+		return crc
+	}
+	big := pattern("framed-big|", (2*streamBlocks+3)*BlockSize)
+	bigF := frames(big)
+	bad := frames(pattern("bad", 2*BlockSize))
+	bad[FrameSize+7] ^= 1
+	small := pattern("small", BlockSize)
+	smallF := frames(small)
+	src := bytes.NewReader(bytes.Join([][]byte{bigF, bad, smallF}, nil))
+	ops := []WriteOp{
+		{ID: ID{Volume: 1, Index: 1}, Src: src, Length: uint32(len(bigF)), Version: 1, Epoch: 1, Framed: true, CheckCRC: true, CRC: trailers(bigF)},
+		{ID: ID{Volume: 1, Index: 2}, Src: src, Length: uint32(len(bad)), Version: 1, Epoch: 1, Framed: true},
+		{ID: ID{Volume: 1, Index: 3}, Offset: BlockSize, Src: src, Length: uint32(len(smallF)), Version: 1, Epoch: 1, Framed: true, CheckCRC: true, CRC: trailers(smallF) ^ 1},
+		{ID: ID{Volume: 1, Index: 4}, Offset: BlockSize, Data: smallF, Version: 1, Epoch: 1, Framed: true, CheckCRC: true, CRC: trailers(smallF)},
+		{ID: ID{Volume: 1, Index: 5}, Data: smallF[:BlockSize], Version: 1, Epoch: 1, Framed: true},
+	}
+	errs := s.WriteMany(ctx, ops)
+	require.Len(t, errs, 5)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], ErrPayloadChecksum, "a damaged frame")
+	assert.ErrorIs(t, errs[2], ErrPayloadChecksum, "the payload CRC over the frame checksums")
+	assert.NoError(t, errs[3])
+	assert.ErrorIs(t, errs[4], ErrRange, "not whole frames")
+	assert.Zero(t, src.Len(), "every streamed payload consumed")
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, 0)
+	got := make([]byte, len(big))
+	_, err := s2.Read(ctx, ID{Volume: 1, Index: 1}, 0, got)
+	require.NoError(t, err)
+	assert.Equal(t, big, got)
+	got = make([]byte, BlockSize)
+	_, err = s2.Read(ctx, ID{Volume: 1, Index: 4}, BlockSize, got)
+	require.NoError(t, err)
+	assert.Equal(t, small, got)
+	for _, idx := range []uint64{2, 3, 5} {
+		_, ok := s2.Stat(ID{Volume: 1, Index: idx})
+		assert.False(t, ok, "chunk %d stored", idx)
 	}
 }

@@ -178,8 +178,9 @@ func (m *Manager) restoreChunk(ctx context.Context, vol, snap *Volume, idx uint6
 }
 
 // DeleteVolume deletes a volume (with its snapshots) or one snapshot: its wrapped key is
-// destroyed at once, then every chunk server forgets the key, drops the chunks and
-// compacts its log so the ciphertext leaves the disk too.
+// destroyed at once (and the manager drops its cipher), so its blocks can no longer be
+// opened by anyone; then every chunk server drops the chunks and compacts its log so the
+// ciphertext leaves the disk too.
 func (m *Manager) DeleteVolume(ctx context.Context, name string) ([]uint64, error) {
 	removed, err := m.meta.DeleteVolume(name)
 	if err != nil {
@@ -188,7 +189,7 @@ func (m *Manager) DeleteVolume(ctx context.Context, name string) ([]uint64, erro
 	m.mu.Lock()
 	for _, id := range removed {
 		if v, ok := m.volumes[id]; ok {
-			v.deleted.Store(true)
+			v.forget()
 			delete(m.volumes, id)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"connectrpc.com/connect"
@@ -150,21 +151,20 @@ func resultError(code uint32, msg string) error {
 
 // nodeBatchers are the batchers of one chunk server.
 type nodeBatchers struct {
-	writes batcher[*storagepb.WriteRequest, struct{}]
+	writes batcher[chunkWrite, struct{}]
 	reads  batcher[*storagepb.ReadRequest, *storagepb.ReadResult]
 }
 
-func newNodeBatchers(c storagepbconnect.ChunkServiceClient) *nodeBatchers {
+// newNodeBatchers returns the batchers of the chunk server at addr: writes go over the
+// raw data plane (hc, HTTP/1.1), reads over Connect (c).
+func newNodeBatchers(c storagepbconnect.ChunkServiceClient, hc *http.Client, addr string) *nodeBatchers {
 	nb := &nodeBatchers{}
-	nb.writes.size = func(q *storagepb.WriteRequest) int { return len(q.Data) }
-	nb.writes.call = func(ctx context.Context, reqs []*storagepb.WriteRequest) ([]struct{}, []error, error) {
-		resp, err := c.WriteBatch(ctx, connect.NewRequest(&storagepb.WriteBatchRequest{Writes: reqs}))
+	base := baseURL(addr)
+	nb.writes.size = func(q chunkWrite) int { return len(q.Data) }
+	nb.writes.call = func(ctx context.Context, reqs []chunkWrite) ([]struct{}, []error, error) {
+		errs, err := postWrites(ctx, hc, base, reqs)
 		if err != nil {
 			return nil, nil, err
-		}
-		errs := make([]error, len(resp.Msg.Results))
-		for i, r := range resp.Msg.Results {
-			errs[i] = resultError(r.Code, r.Message)
 		}
 		return make([]struct{}, len(errs)), errs, nil
 	}

@@ -32,10 +32,17 @@ func benchWorkers() int {
 }
 
 func benchCluster(b *testing.B, nodes int) (*Local, *Volume) {
+	return benchClusterOver(b, nodes, false)
+}
+
+// benchClusterOver starts a local cluster whose manager reaches the chunk servers
+// in-process (the embedded default) or, with network, over loopback TCP as it would reach
+// separate machines.
+func benchClusterOver(b *testing.B, nodes int, network bool) (*Local, *Volume) {
 	b.Helper()
 	l, err := StartLocal(context.Background(), LocalConfig{
 		Dir: b.TempDir(), Nodes: nodes, DefaultVolumeSize: benchVolume, ChunkSize: 4 << 20, Logger: quietLogger(),
-		HeartbeatTimeout: time.Hour, RepairInterval: time.Hour,
+		HeartbeatTimeout: time.Hour, RepairInterval: time.Hour, Network: network,
 	})
 	require.NoError(b, err)
 	b.Cleanup(func() { l.Close() })
@@ -121,10 +128,18 @@ func report(b *testing.B, unit string, n int, bytesPerOp int, baseline, replicat
 	}
 }
 
-// BenchmarkSeqWrite1MiB: one writer, 1 MiB sequential writes.
-func BenchmarkSeqWrite1MiB(b *testing.B) {
+// BenchmarkSeqWrite1MiB: one writer, 1 MiB sequential writes, the chunk servers in the
+// manager's process (the embedded default: no sockets between them).
+func BenchmarkSeqWrite1MiB(b *testing.B) { seqWrite1MiB(b, false) }
+
+// BenchmarkSeqWrite1MiBNetwork: the same over loopback TCP, as with separate machines
+// (on one machine the manager and all three servers then also pay for the copies into
+// and out of the kernel's socket buffers).
+func BenchmarkSeqWrite1MiBNetwork(b *testing.B) { seqWrite1MiB(b, true) }
+
+func seqWrite1MiB(b *testing.B, network bool) {
 	ctx := context.Background()
-	_, vol := benchCluster(b, 3)
+	_, vol := benchClusterOver(b, 3, network)
 	f := plainFile(b)
 	buf := make([]byte, 1<<20)
 	for i := range buf {
@@ -164,9 +179,14 @@ func BenchmarkSeqWrite1MiB(b *testing.B) {
 // BenchmarkRandWrite4KiB: 32 concurrent writers, 4 KiB random aligned writes (group commit
 // on the chunk servers shares fsyncs between them). The baseline runs the same 32 writers
 // on one plain file, each write followed by its own fsync.
-func BenchmarkRandWrite4KiB(b *testing.B) {
+func BenchmarkRandWrite4KiB(b *testing.B) { randWrite4KiB(b, false) }
+
+// BenchmarkRandWrite4KiBNetwork: the same over loopback TCP.
+func BenchmarkRandWrite4KiBNetwork(b *testing.B) { randWrite4KiB(b, true) }
+
+func randWrite4KiB(b *testing.B, network bool) {
 	ctx := context.Background()
-	_, vol := benchCluster(b, 3)
+	_, vol := benchClusterOver(b, 3, network)
 	f := plainFile(b)
 	workers := benchWorkers()
 	blocks := benchVolume / 4096

@@ -38,62 +38,27 @@ type ChunkServerConfig struct {
 	Logger     *slog.Logger
 }
 
-// ChunkServer serves one chunk store over Connect (storagepb.ChunkService) and keeps itself
-// registered with the metadata service. Volume keys are fetched from the metadata service
-// on first use and kept only in memory.
+// ChunkServer serves one chunk store over Connect (storagepb.ChunkService) plus the raw
+// data-plane endpoint for chunk writes, and keeps itself registered with the metadata
+// service. It never holds a data key: it stores, checksums, copies and compares blocks
+// sealed by the manager.
 type ChunkServer struct {
 	cfg   ChunkServerConfig
 	store *chunk.Store
-	keys  *remoteKeys
 	meta  storagepbconnect.MetaServiceClient
 	hc    *http.Client
 	srv   *http.Server
-	ln    net.Listener
-	log   *slog.Logger
+	// handler serves ChunkService and the data plane (also called in-process by a
+	// manager of the same process).
+	handler http.Handler
+	ln      net.Listener
+	log     *slog.Logger
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 var _ storagepbconnect.ChunkServiceHandler = (*ChunkServer)(nil)
-
-// remoteKeys fetches volume data keys from the metadata service and caches them in memory.
-type remoteKeys struct {
-	meta storagepbconnect.MetaServiceClient
-	mu   sync.Mutex
-	keys map[uint64][]byte
-}
-
-func (r *remoteKeys) VolumeKey(volume uint64) ([]byte, error) {
-	r.mu.Lock()
-	k, ok := r.keys[volume]
-	r.mu.Unlock()
-	if ok {
-		return k, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	resp, err := r.meta.VolumeKey(ctx, connect.NewRequest(&storagepb.VolumeKeyRequest{Volume: volume}))
-	if err != nil {
-		if connect.CodeOf(err) == connect.CodeNotFound {
-			return nil, fmt.Errorf("%w %d: %v", chunk.ErrNoKey, volume, err)
-		}
-		return nil, fmt.Errorf("cluster: fetch key of volume %d: %w", volume, err)
-	}
-	r.mu.Lock()
-	r.keys[volume] = resp.Msg.Key
-	r.mu.Unlock()
-	return resp.Msg.Key, nil
-}
-
-func (r *remoteKeys) forget(volume uint64) {
-	r.mu.Lock()
-	if k, ok := r.keys[volume]; ok {
-		clear(k)
-		delete(r.keys, volume)
-	}
-	r.mu.Unlock()
-}
 
 // StartChunkServer opens the store, starts serving and registers with the metadata service
 // (retrying with every heartbeat if that service is not up yet).
@@ -112,10 +77,9 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 	}
 	hc := newH2CClient()
 	metaClient := storagepbconnect.NewMetaServiceClient(hc, baseURL(cfg.MetaAddr), clientOptions()...)
-	keys := &remoteKeys{meta: metaClient, keys: map[uint64][]byte{}}
 	// A replica that finds damage in the middle of its log drops the affected chunks and
 	// lets the cluster rebuild them, rather than refusing to start.
-	store, err := chunk.Open(cfg.Dir, chunk.Options{Keys: keys, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger, DropDamaged: true})
+	store, err := chunk.Open(cfg.Dir, chunk.Options{UnitSize: sealedSize, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger, DropDamaged: true})
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +95,11 @@ func StartChunkServer(ctx context.Context, cfg ChunkServerConfig) (*ChunkServer,
 		store.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	cs := &ChunkServer{cfg: cfg, store: store, keys: keys, meta: metaClient, hc: hc, ln: ln, log: cfg.Logger.With("node", cfg.ID)}
+	cs := &ChunkServer{cfg: cfg, store: store, meta: metaClient, hc: hc, ln: ln, log: cfg.Logger.With("node", cfg.ID)}
 	mux := http.NewServeMux()
 	mux.Handle(storagepbconnect.NewChunkServiceHandler(cs))
+	mux.HandleFunc(writesPath, cs.serveWrites)
+	cs.handler = mux
 	cs.srv = serveH2C(ln, mux)
 	if err := cs.register(ctx); err != nil {
 		// The metadata service may start later; the heartbeat loop keeps trying.
@@ -211,28 +177,16 @@ func ref(r *storagepb.ChunkRef) (chunk.ID, error) {
 	return chunk.ID{Volume: r.Volume, Index: r.Index}, nil
 }
 
-// Write implements storagepbconnect.ChunkServiceHandler.
-func (cs *ChunkServer) Write(ctx context.Context, req *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error) {
-	id, err := ref(req.Msg.Chunk)
-	if err != nil {
-		return nil, err
-	}
-	if err := cs.store.Write(ctx, id, req.Msg.Offset, req.Msg.Data, req.Msg.Version, req.Msg.Epoch); err != nil {
-		return nil, toConnect(err)
-	}
-	return connect.NewResponse(&storagepb.WriteResponse{}), nil
-}
-
 // Read implements storagepbconnect.ChunkServiceHandler.
 func (cs *ChunkServer) Read(ctx context.Context, req *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error) {
 	id, err := ref(req.Msg.Chunk)
 	if err != nil {
 		return nil, err
 	}
-	if req.Msg.Length > chunk.MaxRecordLength {
+	if req.Msg.Length > chunk.MaxRecordLength || req.Msg.Length%chunk.BlockSize != 0 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read of %d bytes", req.Msg.Length))
 	}
-	buf := make([]byte, req.Msg.Length)
+	buf := make([]byte, sealedLen(int64(req.Msg.Length)))
 	v, err := cs.store.Read(ctx, id, req.Msg.Offset, buf)
 	if err != nil {
 		return nil, toConnect(err)
@@ -284,7 +238,7 @@ func (cs *ChunkServer) Fetch(ctx context.Context, req *connect.Request[storagepb
 	if req.Msg.Size == 0 || req.Msg.Size%chunk.BlockSize != 0 || req.Msg.Size > chunk.MaxRecordLength {
 		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("fetch size %d", req.Msg.Size))
 	}
-	buf := make([]byte, req.Msg.Size)
+	buf := make([]byte, sealedLen(int64(req.Msg.Size)))
 	v, err := cs.store.Read(ctx, id, 0, buf)
 	if err != nil {
 		return nil, toConnect(err)
@@ -302,13 +256,13 @@ func (cs *ChunkServer) Install(ctx context.Context, req *connect.Request[storage
 		return nil, err
 	}
 	data, present := req.Msg.Data, req.Msg.Present
-	if len(data)%chunk.BlockSize != 0 || len(present) < (len(data)/chunk.BlockSize+7)/8 {
+	if len(data)%sealedSize != 0 || len(present) < (len(data)/sealedSize+7)/8 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("install: bad data or bitmap size"))
 	}
 	if err := cs.store.DropChunk(ctx, id); err != nil {
 		return nil, toConnect(err)
 	}
-	n := len(data) / chunk.BlockSize
+	n := len(data) / sealedSize
 	has := func(b int) bool { return present[b/8]&(1<<(b%8)) != 0 }
 	for b := 0; b < n; {
 		if !has(b) {
@@ -319,7 +273,7 @@ func (cs *ChunkServer) Install(ctx context.Context, req *connect.Request[storage
 		for e < n && has(e) && e-b < 256 {
 			e++
 		}
-		if err := cs.store.Write(ctx, id, uint32(b*chunk.BlockSize), data[b*chunk.BlockSize:e*chunk.BlockSize], 0, req.Msg.Epoch); err != nil {
+		if err := cs.store.Write(ctx, id, uint32(b*chunk.BlockSize), data[b*sealedSize:e*sealedSize], 0, req.Msg.Epoch); err != nil {
 			return nil, toConnect(err)
 		}
 		b = e
@@ -342,11 +296,8 @@ func (cs *ChunkServer) DropChunk(ctx context.Context, req *connect.Request[stora
 	return connect.NewResponse(&storagepb.DropChunkResponse{}), nil
 }
 
-// DropVolume implements storagepbconnect.ChunkServiceHandler: it forgets the volume's key
-// and drops its chunks.
+// DropVolume implements storagepbconnect.ChunkServiceHandler: it drops the volume's chunks.
 func (cs *ChunkServer) DropVolume(ctx context.Context, req *connect.Request[storagepb.DropVolumeRequest]) (*connect.Response[storagepb.DropVolumeResponse], error) {
-	cs.keys.forget(req.Msg.Volume)
-	cs.store.ForgetKey(req.Msg.Volume)
 	if err := cs.store.DropVolume(ctx, req.Msg.Volume); err != nil {
 		return nil, toConnect(err)
 	}
@@ -371,31 +322,6 @@ func (cs *ChunkServer) GC(ctx context.Context, _ *connect.Request[storagepb.GCRe
 	return connect.NewResponse(&storagepb.GCResponse{BytesBefore: st.BytesBefore, BytesAfter: st.BytesAfter}), nil
 }
 
-// WriteBatch implements storagepbconnect.ChunkServiceHandler: the writes are appended with
-// one write call and made durable with one fsync.
-func (cs *ChunkServer) WriteBatch(ctx context.Context, req *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
-	results := make([]*storagepb.WriteResult, len(req.Msg.Writes))
-	ops := make([]chunk.WriteOp, 0, len(req.Msg.Writes))
-	where := make([]int, 0, len(req.Msg.Writes))
-	for i, w := range req.Msg.Writes {
-		results[i] = &storagepb.WriteResult{}
-		id, err := ref(w.Chunk)
-		if err != nil {
-			results[i].Code, results[i].Message = uint32(connect.CodeInvalidArgument), err.Error()
-			continue
-		}
-		ops = append(ops, chunk.WriteOp{ID: id, Offset: w.Offset, Data: w.Data, Version: w.Version, Epoch: w.Epoch})
-		where = append(where, i)
-	}
-	for j, err := range cs.store.WriteMany(ctx, ops) {
-		if err != nil {
-			err = toConnect(err)
-			results[where[j]].Code, results[where[j]].Message = uint32(connect.CodeOf(err)), err.Error()
-		}
-	}
-	return connect.NewResponse(&storagepb.WriteBatchResponse{Results: results}), nil
-}
-
 // ReadBatch implements storagepbconnect.ChunkServiceHandler.
 func (cs *ChunkServer) ReadBatch(ctx context.Context, req *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error) {
 	results := make([]*storagepb.ReadResult, len(req.Msg.Reads))
@@ -403,11 +329,11 @@ func (cs *ChunkServer) ReadBatch(ctx context.Context, req *connect.Request[stora
 		res := &storagepb.ReadResult{}
 		results[i] = res
 		id, err := ref(r.Chunk)
-		if err == nil && r.Length > chunk.MaxRecordLength {
+		if err == nil && (r.Length > chunk.MaxRecordLength || r.Length%chunk.BlockSize != 0) {
 			err = connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("read of %d bytes", r.Length))
 		}
 		if err == nil {
-			res.Data = make([]byte, r.Length)
+			res.Data = make([]byte, sealedLen(int64(r.Length)))
 			res.Version, err = cs.store.Read(ctx, id, r.Offset, res.Data)
 			err = toConnect(err)
 		}

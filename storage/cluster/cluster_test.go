@@ -24,12 +24,22 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func startLocal(t testing.TB, dir string, nodes int) *Local {
 	t.Helper()
+	return startLocalOver(t, dir, nodes, false)
+}
+
+// startLocalOver starts a test cluster whose manager reaches the chunk servers in-process
+// or, with network, over loopback TCP.
+func startLocalOver(t testing.TB, dir string, nodes int, network bool) *Local {
+	t.Helper()
 	l, err := StartLocal(context.Background(), LocalConfig{
 		Dir: dir, Nodes: nodes, DefaultVolumeSize: 1 << 20, ChunkSize: testChunk,
 		HeartbeatTimeout: 2 * time.Second, Heartbeat: 100 * time.Millisecond,
-		RepairInterval: 200 * time.Millisecond, Logger: quietLogger(),
+		RepairInterval: 200 * time.Millisecond, Logger: quietLogger(), Network: network,
 	})
 	require.NoError(t, err)
+	for _, cs := range l.Servers {
+		require.Equal(t, !network, l.Manager.local.get(cs.Addr()) != nil, "in-process handler registered")
+	}
 	return l
 }
 
@@ -42,10 +52,17 @@ func randBytes(seed uint64, n int) []byte {
 	return b
 }
 
+// TestVolumeReadWriteAcrossChunksAndRestart runs with the chunk servers reached in-process
+// (the embedded default) and over loopback TCP (as separate machines).
 func TestVolumeReadWriteAcrossChunksAndRestart(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) { testVolumeReadWriteAcrossChunksAndRestart(t, false) })
+	t.Run("network", func(t *testing.T) { testVolumeReadWriteAcrossChunksAndRestart(t, true) })
+}
+
+func testVolumeReadWriteAcrossChunksAndRestart(t *testing.T, network bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l := startLocal(t, dir, 3)
+	l := startLocalOver(t, dir, 3, network)
 	vol, err := l.Manager.OpenVolume("default")
 	require.NoError(t, err)
 	var _ storage.BlockDevice = vol
@@ -97,7 +114,7 @@ func TestVolumeReadWriteAcrossChunksAndRestart(t *testing.T) {
 	assertNotOnDisk(t, dir, model[3*testChunk+21000:3*testChunk+21000+64])
 
 	require.NoError(t, l.Close())
-	l2 := startLocal(t, dir, 3)
+	l2 := startLocalOver(t, dir, 3, network)
 	defer l2.Close()
 	vol2, err := l2.Manager.OpenVolume("default")
 	require.NoError(t, err)
@@ -194,6 +211,11 @@ func TestResizeSnapshotRestoreBackupDelete(t *testing.T) {
 	require.NoError(t, err)
 	key, err := m.Meta().DataKey(vol.ID())
 	require.NoError(t, err)
+	// The sealed form of the volume's first block, as every replica stores it.
+	sealed := make([]byte, sealedSize)
+	_, err = l.Servers[0].Store().Read(ctx, chunkID(vol.ID(), 0), 0, sealed)
+	require.NoError(t, err)
+	require.False(t, isZero(sealed), "block 0 was written")
 	removed, err := m.DeleteVolume(ctx, "default")
 	require.NoError(t, err)
 	assert.Len(t, removed, 2, "the snapshot dies with its volume")
@@ -202,13 +224,17 @@ func TestResizeSnapshotRestoreBackupDelete(t *testing.T) {
 	_, err = m.Meta().DataKey(vol.ID())
 	assert.ErrorIs(t, err, meta.ErrNotFound)
 	for _, cs := range l.Servers {
-		_, err := cs.Store().Read(ctx, chunkID(vol.ID(), 0), 0, make([]byte, 4096))
-		assert.Error(t, err, "node %s still reads the deleted volume", cs.ID())
+		b := make([]byte, sealedSize)
+		_, err := cs.Store().Read(ctx, chunkID(vol.ID(), 0), 0, b)
+		require.NoError(t, err)
+		assert.True(t, isZero(b), "node %s still holds the deleted volume's block", cs.ID())
 		assert.Empty(t, cs.Store().List(vol.ID()))
 	}
 	assertNotOnDisk(t, dir, wrapped)
 	assertNotOnDisk(t, dir, key)
 	assertNotOnDisk(t, dir, v1[:64])
+	assertNotOnDisk(t, dir, sealed[:64])                    // nonce and ciphertext, gone after GC
+	assertNotOnDisk(t, dir, sealed[sealedSize-tagSize-64:]) // ciphertext tail and tag
 	// The backup survives the volume.
 	_, err = cp.ReadAt(ctx, got, 0)
 	require.NoError(t, err)

@@ -20,8 +20,13 @@ import (
 // acknowledged write is lost, failed writes fail with ErrWriteFailed, and the chunks are
 // re-placed onto the spare node.
 func TestStopChunkServerDuringWrites(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) { testStopChunkServerDuringWrites(t, false) })
+	t.Run("network", func(t *testing.T) { testStopChunkServerDuringWrites(t, true) })
+}
+
+func testStopChunkServerDuringWrites(t *testing.T, network bool) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 4)
+	l := startLocalOver(t, t.TempDir(), 4, network)
 	defer l.Close()
 	vol, err := l.Manager.OpenVolume("default")
 	require.NoError(t, err)
@@ -159,7 +164,7 @@ func TestCorruptReplicaReadRepair(t *testing.T) {
 	}
 	require.NotNil(t, victim)
 	corruptBlock(t, victim, chunkID(vol.ID(), 0))
-	_, err = victim.Store().Read(ctx, chunkID(vol.ID(), 0), 0, make([]byte, 4096))
+	_, err = victim.Store().Read(ctx, chunkID(vol.ID(), 0), 0, make([]byte, sealedSize))
 	require.ErrorIs(t, err, chunk.ErrCorrupt)
 
 	got := make([]byte, testChunk)
@@ -167,8 +172,7 @@ func TestCorruptReplicaReadRepair(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(data, got))
 	vol.WaitRepairs()
-	fixed := make([]byte, testChunk)
-	_, err = victim.Store().Read(ctx, chunkID(vol.ID(), 0), 0, fixed)
+	fixed, err := replicaPlain(ctx, vol, victim, 0)
 	require.NoError(t, err, "replica not repaired")
 	assert.True(t, bytes.Equal(data, fixed))
 }
@@ -189,8 +193,7 @@ func TestScrubRepairsCorruptReplica(t *testing.T) {
 	assert.Equal(t, uint64(2), res.Chunks)
 	assert.Equal(t, uint64(1), res.Mismatches)
 	assert.Equal(t, uint64(1), res.Repaired)
-	got := make([]byte, testChunk)
-	_, err = l.Servers[2].Store().Read(ctx, chunkID(vol.ID(), 1), 0, got)
+	got, err := replicaPlain(ctx, vol, l.Servers[2], 1)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(data[testChunk:], got))
 	res, err = l.Manager.Scrub(ctx, "default")
@@ -264,8 +267,13 @@ func TestDeleteWhileNodeDown(t *testing.T) {
 	cs, err := l.StartNode(ctx, 3)
 	require.NoError(t, err)
 	require.NotEmpty(t, cs.Store().List(vol.ID()), "the down node still holds the chunks")
-	_, err = cs.Store().Read(ctx, chunkID(vol.ID(), 0), 0, make([]byte, 4096))
-	require.ErrorIs(t, err, chunk.ErrNoKey, "nobody can hand out the key any more")
+	// The node holds only sealed blocks, and the one key that opens them is gone.
+	sealed := make([]byte, 2*sealedSize)
+	_, err = cs.Store().Read(ctx, chunkID(vol.ID(), 0), 0, sealed)
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(sealed, randBytes(31, 8192)[:64]), "plaintext on a chunk server")
+	_, err = l.Manager.Meta().DataKey(vol.ID())
+	require.ErrorIs(t, err, meta.ErrNotFound, "nobody can unwrap the key any more")
 	require.Eventually(t, func() bool {
 		_, err := l.Manager.SweepOrphans(ctx)
 		return err == nil && len(cs.Store().List(vol.ID())) == 0
@@ -315,8 +323,7 @@ func TestDamagedLogOnRestart(t *testing.T) {
 		// With three nodes every chunk has a replica on the damaged node: all are back.
 		info, ok := cs.Store().Stat(chunkID(vol.ID(), i))
 		require.True(t, ok, "chunk %d not rebuilt on the damaged node", i)
-		b := make([]byte, testChunk)
-		_, err := cs.Store().Read(ctx, chunkID(vol.ID(), i), 0, b)
+		b, err := replicaPlain(ctx, vol, cs, i)
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(data[int64(i)*testChunk:int64(i+1)*testChunk], b), "chunk %d on the damaged node (version %d)", i, info.Version)
 	}

@@ -60,11 +60,16 @@ type LocalConfig struct {
 	ScrubInterval time.Duration
 	// SegmentSize is the chunk stores' segment size (zero: 64 MiB).
 	SegmentSize int64
-	Logger      *slog.Logger
+	// Network makes the manager talk to the chunk servers over loopback TCP, as it would
+	// to separate machines. By default requests to them are handed to their handlers
+	// in-process (same services, same checks, no socket).
+	Network bool
+	Logger  *slog.Logger
 }
 
-// Local is a metadata service and its chunk servers running in one process, talking
-// Connect over loopback. Each chunk server is its own failure domain (zone-N).
+// Local is a metadata service and its chunk servers running in one process. The manager
+// calls the chunk servers' handlers in-process (or over loopback TCP with
+// LocalConfig.Network); each chunk server is its own failure domain (zone-N).
 type Local struct {
 	cfg     LocalConfig
 	Manager *Manager
@@ -134,6 +139,9 @@ func (l *Local) StartNode(ctx context.Context, i int) (*ChunkServer, error) {
 		l.Servers = append(l.Servers, nil)
 	}
 	l.Servers[i-1] = cs
+	if !l.cfg.Network {
+		l.Manager.local.set(cs.Addr(), cs.handler)
+	}
 	return cs, nil
 }
 
@@ -144,6 +152,7 @@ func (l *Local) StopNode(i int) error {
 		return nil
 	}
 	l.Servers[i-1] = nil
+	l.Manager.local.set(cs.Addr(), nil)
 	return cs.Stop()
 }
 

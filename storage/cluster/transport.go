@@ -27,22 +27,31 @@ func newH2CClient() *http.Client {
 	}}
 }
 
-// newDataClient returns an HTTP/1.1 client for the batched chunk reads and writes. Large
-// bodies cost fewer copies over HTTP/1.1 than over HTTP/2: the request body goes from the
-// marshaled message straight to the socket, and the server reads it from the socket into
-// Connect's buffer, where HTTP/2 copies each megabyte into frames, flow-control buffers and
-// stream pipes on both sides. A batcher keeps at most one call in flight per node and
+// newDataClient returns an HTTP/1.1 client for the data plane (raw write batches) and the
+// batched Connect reads. Large bodies cost fewer copies over HTTP/1.1 than over HTTP/2:
+// the request body goes from the caller's buffers straight to the socket, and the server
+// reads it from the socket into one buffer, where HTTP/2 copies each megabyte into frames,
+// flow-control buffers and stream pipes on both sides. A batcher keeps at most one call in flight per node and
 // direction, so a handful of kept-alive connections per chunk server suffices.
 func newDataClient() *http.Client {
 	var p http.Protocols
 	p.SetHTTP1(true)
+	d := &net.Dialer{Timeout: 2 * time.Second}
 	return &http.Client{Transport: &http.Transport{
-		Protocols:           &p,
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		Protocols: &p,
+		// dataConn sends write batches with one writev from the callers' buffers.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return dataConn{c}, nil
+		},
 		MaxIdleConnsPerHost: 8,
-		WriteBufferSize:     64 << 10,
-		ReadBufferSize:      64 << 10,
-		DisableCompression:  true,
+		// Only request headers and the start of a body pass through the write buffer.
+		WriteBufferSize:    8 << 10,
+		ReadBufferSize:     64 << 10,
+		DisableCompression: true,
 	}}
 }
 
@@ -83,11 +92,11 @@ func toConnect(err error) error {
 	switch {
 	case errors.Is(err, chunk.ErrStaleEpoch), errors.Is(err, chunk.ErrStaleVersion):
 		code = connect.CodeFailedPrecondition
-	case errors.Is(err, chunk.ErrCorrupt), errors.Is(err, chunk.ErrDecrypt):
+	case errors.Is(err, chunk.ErrCorrupt), errors.Is(err, ErrDecrypt):
 		code = connect.CodeDataLoss
-	case errors.Is(err, chunk.ErrRange), errors.Is(err, meta.ErrInvalid), errors.Is(err, meta.ErrShrink):
+	case errors.Is(err, chunk.ErrRange), errors.Is(err, chunk.ErrUnit), errors.Is(err, meta.ErrInvalid), errors.Is(err, meta.ErrShrink):
 		code = connect.CodeInvalidArgument
-	case errors.Is(err, chunk.ErrNoKey), errors.Is(err, meta.ErrNotFound), errors.Is(err, ErrNoVolume):
+	case errors.Is(err, meta.ErrNotFound), errors.Is(err, ErrNoVolume):
 		code = connect.CodeNotFound
 	case errors.Is(err, meta.ErrExists):
 		code = connect.CodeAlreadyExists

@@ -33,6 +33,13 @@ type Volume struct {
 	// parent is the volume a snapshot was taken of (0 for a volume). Snapshots are
 	// read-only; their chunks that the volume has not changed since are read from it.
 	parent uint64
+	// keyVolume is the volume whose data key seals this one's blocks (itself, or for a
+	// snapshot its volume); it is part of every block's additional data.
+	keyVolume uint64
+	// cmu guards bc, the volume's block cipher, made from its data key on first use and
+	// dropped when the volume is deleted.
+	cmu sync.Mutex
+	bc  *blockCipher
 	// snapGen grows with every snapshot taken of the volume; a chunk handle remembers the
 	// generation at which it last found no snapshot sharing it.
 	snapGen atomic.Uint64
@@ -59,7 +66,11 @@ type chunkHandle struct {
 }
 
 func newVolume(m *Manager, v meta.Volume) *Volume {
-	vol := &Volume{m: m, id: v.ID, name: v.Name, chunkSize: v.ChunkSize, parent: v.Parent, chunks: map[uint64]*chunkHandle{}}
+	kv := v.KeyVolume
+	if kv == 0 {
+		kv = v.ID
+	}
+	vol := &Volume{m: m, id: v.ID, name: v.Name, chunkSize: v.ChunkSize, parent: v.Parent, keyVolume: kv, chunks: map[uint64]*chunkHandle{}}
 	vol.size.Store(v.Size)
 	vol.snapGen.Store(1)
 	return vol
@@ -79,6 +90,37 @@ func (v *Volume) ChunkSize() int64 { return v.chunkSize }
 
 // Size implements storage.BlockDevice.
 func (v *Volume) Size() int64 { return v.size.Load() }
+
+// cipher returns the volume's block cipher, unwrapping its data key on first use.
+func (v *Volume) cipher() (*blockCipher, error) {
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	if v.deleted.Load() {
+		return nil, fmt.Errorf("%w: %s was deleted", ErrNoVolume, v.name)
+	}
+	if v.bc != nil {
+		return v.bc, nil
+	}
+	key, err := v.m.meta.DataKey(v.id)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: data key of %s: %w", v.name, err)
+	}
+	defer clear(key)
+	bc, err := newBlockCipher(key, v.keyVolume)
+	if err != nil {
+		return nil, err
+	}
+	v.bc = bc
+	return bc, nil
+}
+
+// forget marks the volume deleted and drops its cipher.
+func (v *Volume) forget() {
+	v.cmu.Lock()
+	v.deleted.Store(true)
+	v.bc = nil
+	v.cmu.Unlock()
+}
 
 // WaitRepairs waits for read-triggered repairs started so far to finish.
 func (v *Volume) WaitRepairs() { v.repairs.Wait() }
@@ -258,12 +300,18 @@ func (v *Volume) lockLoaded(ctx context.Context, idx uint64) (*chunkHandle, erro
 }
 
 // readLocked reads an aligned range of a chunk from the first replica that returns it at
-// the current version with good checksums; replicas that fail are repaired in the
-// background. Called with h.mu held (shared or exclusive).
+// the current version with good checksums and blocks that authenticate, and opens it;
+// replicas that fail are repaired in the background. Called with h.mu held (shared or
+// exclusive).
 func (v *Volume) readLocked(ctx context.Context, h *chunkHandle, idx uint64, start, n int64) ([]byte, error) {
 	if !h.placed {
 		return make([]byte, n), nil
 	}
+	bc, err := v.cipher()
+	if err != nil {
+		return nil, err
+	}
+	plain := make([]byte, n)
 	nodes := rotate(h.p.Nodes, int(idx))
 	var bad []string
 	var errs []error
@@ -277,20 +325,25 @@ func (v *Volume) readLocked(ctx context.Context, h *chunkHandle, idx uint64, sta
 			if err == nil && res.Version != h.version {
 				err = fmt.Errorf("replica at version %d, chunk at %d", res.Version, h.version)
 			}
-			if err == nil && len(res.Data) != int(n) {
-				err = fmt.Errorf("replica returned %d bytes for %d", len(res.Data), n)
+			if err == nil && int64(len(res.Data)) != sealedLen(n) {
+				err = fmt.Errorf("replica returned %d bytes for %d", len(res.Data), sealedLen(n))
+			}
+			if err == nil {
+				err = bc.open(plain, res.Data, idx, uint32(start/blockSize))
 			}
 			if err == nil {
 				if len(bad) > 0 {
 					v.repairLater(idx, bad)
 				}
-				return res.Data, nil
+				return plain, nil
 			}
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		v.m.markDown(node, err)
+		if !errors.Is(err, ErrDecrypt) {
+			v.m.markDown(node, err)
+		}
 		bad = append(bad, node)
 		errs = append(errs, replicaError{node, err})
 	}
@@ -613,14 +666,54 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 	if err := v.preserveLocked(ctx, h, idx, false); err != nil {
 		return err
 	}
-	return v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
+	// The blocks are sealed once, each with its CRC32C; the same frames go to every replica,
+	// which checks the CRCs and stores the frames as they are.
+	bc, err := v.cipher()
+	if err != nil {
+		return err
+	}
+	frames, recycle := v.m.sealedBuf(int(framedLen(int64(len(buf)))))
+	if err := bc.seal(frames, buf, idx, uint32(start/blockSize), frameSize); err != nil {
+		return err
+	}
+	w := newChunkWrite(v.id, idx, uint32(start), frames, 0, 0)
+	var abandoned atomic.Bool
+	err = v.replicate(ctx, h, idx, func(ctx context.Context, node string, version, epoch uint64) error {
 		b, err := v.m.batchers(node)
 		if err != nil {
 			return err
 		}
-		_, err = b.writes.do(ctx, &storagepb.WriteRequest{Chunk: v.ref(idx), Offset: uint32(start), Data: buf, Version: version, Epoch: epoch})
+		w := w
+		w.Version, w.Epoch = version, epoch
+		_, err = b.writes.do(ctx, w)
+		if err != nil {
+			abandoned.Store(true)
+		}
 		return err
 	})
+	// A replica that failed may still be reading the buffer (an in-process chunk server
+	// whose caller gave up); only a buffer every replica is done with is reused.
+	if !abandoned.Load() {
+		recycle()
+	}
+	return err
+}
+
+// minPooledSeal is the smallest sealed write whose buffer is recycled.
+const minPooledSeal = 64 * frameSize
+
+// sealedBuf returns a buffer of n bytes for a write's sealed blocks and a function that
+// gives it back for reuse.
+func (m *Manager) sealedBuf(n int) ([]byte, func()) {
+	if n < minPooledSeal {
+		return make([]byte, n), func() {}
+	}
+	p, _ := m.sealedBufs.Get().(*[]byte)
+	if p == nil || cap(*p) < n {
+		b := make([]byte, n)
+		p = &b
+	}
+	return (*p)[:n], func() { m.sealedBufs.Put(p) }
 }
 
 // Flush implements storage.BlockDevice. Every acknowledged write is already durable on all

@@ -8,25 +8,24 @@ import (
 	"github.com/shadowless-dev/shadowless/storage/storagepb"
 )
 
-// A chunk write as it travels from the volume manager to a chunk server.
+// A batched chunk read as it travels from the volume manager to a chunk server.
 func Example() {
-	req := &storagepb.WriteRequest{
-		Chunk:   &storagepb.ChunkRef{Volume: 1, Index: 2},
-		Offset:  4096,
-		Data:    make([]byte, 4096),
-		Version: 7,
-		Epoch:   3,
-	}
+	req := &storagepb.ReadBatchRequest{Reads: []*storagepb.ReadRequest{{
+		Chunk:  &storagepb.ChunkRef{Volume: 1, Index: 2},
+		Offset: 4096,
+		Length: 8192,
+	}}}
 	wire, err := proto.Marshal(req)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	var got storagepb.WriteRequest
+	var got storagepb.ReadBatchRequest
 	if err := proto.Unmarshal(wire, &got); err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(got.GetChunk().GetIndex(), got.GetOffset(), len(got.GetData()), got.GetVersion(), got.GetEpoch())
-	// Output: 2 4096 4096 7 3
+	r := got.GetReads()[0]
+	fmt.Println(r.GetChunk().GetIndex(), r.GetOffset(), r.GetLength())
+	// Output: 2 4096 8192
 }

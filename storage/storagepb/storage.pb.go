@@ -78,264 +78,6 @@ func (x *ChunkRef) GetIndex() uint64 {
 	return 0
 }
 
-type WriteRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Chunk *ChunkRef              `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
-	// offset and data are block-aligned (4096 bytes).
-	Offset        uint32 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
-	Version       uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
-	Epoch         uint64 `protobuf:"varint,5,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *WriteRequest) Reset() {
-	*x = WriteRequest{}
-	mi := &file_storage_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *WriteRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*WriteRequest) ProtoMessage() {}
-
-func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
-func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *WriteRequest) GetChunk() *ChunkRef {
-	if x != nil {
-		return x.Chunk
-	}
-	return nil
-}
-
-func (x *WriteRequest) GetOffset() uint32 {
-	if x != nil {
-		return x.Offset
-	}
-	return 0
-}
-
-func (x *WriteRequest) GetData() []byte {
-	if x != nil {
-		return x.Data
-	}
-	return nil
-}
-
-func (x *WriteRequest) GetVersion() uint64 {
-	if x != nil {
-		return x.Version
-	}
-	return 0
-}
-
-func (x *WriteRequest) GetEpoch() uint64 {
-	if x != nil {
-		return x.Epoch
-	}
-	return 0
-}
-
-type WriteResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *WriteResponse) Reset() {
-	*x = WriteResponse{}
-	mi := &file_storage_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *WriteResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*WriteResponse) ProtoMessage() {}
-
-func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
-func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{2}
-}
-
-// WriteBatchRequest carries writes to several chunks at once: the manager batches the
-// writes that are waiting for one chunk server into one call, and the server makes them
-// durable with shared fsyncs.
-type WriteBatchRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Writes        []*WriteRequest        `protobuf:"bytes,1,rep,name=writes,proto3" json:"writes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *WriteBatchRequest) Reset() {
-	*x = WriteBatchRequest{}
-	mi := &file_storage_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *WriteBatchRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*WriteBatchRequest) ProtoMessage() {}
-
-func (x *WriteBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use WriteBatchRequest.ProtoReflect.Descriptor instead.
-func (*WriteBatchRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *WriteBatchRequest) GetWrites() []*WriteRequest {
-	if x != nil {
-		return x.Writes
-	}
-	return nil
-}
-
-// WriteResult is the outcome of one write of a batch: code is a Connect error code
-// (0 for success) and message its text.
-type WriteResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          uint32                 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *WriteResult) Reset() {
-	*x = WriteResult{}
-	mi := &file_storage_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *WriteResult) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*WriteResult) ProtoMessage() {}
-
-func (x *WriteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
-func (*WriteResult) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *WriteResult) GetCode() uint32 {
-	if x != nil {
-		return x.Code
-	}
-	return 0
-}
-
-func (x *WriteResult) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-type WriteBatchResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Results       []*WriteResult         `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *WriteBatchResponse) Reset() {
-	*x = WriteBatchResponse{}
-	mi := &file_storage_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *WriteBatchResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*WriteBatchResponse) ProtoMessage() {}
-
-func (x *WriteBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use WriteBatchResponse.ProtoReflect.Descriptor instead.
-func (*WriteBatchResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *WriteBatchResponse) GetResults() []*WriteResult {
-	if x != nil {
-		return x.Results
-	}
-	return nil
-}
-
 type ReadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Chunk         *ChunkRef              `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
@@ -347,7 +89,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_storage_proto_msgTypes[6]
+	mi := &file_storage_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +101,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[6]
+	mi := &file_storage_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +114,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{6}
+	return file_storage_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ReadRequest) GetChunk() *ChunkRef {
@@ -406,7 +148,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +160,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +173,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{7}
+	return file_storage_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReadResponse) GetData() []byte {
@@ -459,7 +201,7 @@ type ReadBatchRequest struct {
 
 func (x *ReadBatchRequest) Reset() {
 	*x = ReadBatchRequest{}
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +213,7 @@ func (x *ReadBatchRequest) String() string {
 func (*ReadBatchRequest) ProtoMessage() {}
 
 func (x *ReadBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[8]
+	mi := &file_storage_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +226,7 @@ func (x *ReadBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadBatchRequest.ProtoReflect.Descriptor instead.
 func (*ReadBatchRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{8}
+	return file_storage_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReadBatchRequest) GetReads() []*ReadRequest {
@@ -508,7 +250,7 @@ type ReadResult struct {
 
 func (x *ReadResult) Reset() {
 	*x = ReadResult{}
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +262,7 @@ func (x *ReadResult) String() string {
 func (*ReadResult) ProtoMessage() {}
 
 func (x *ReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[9]
+	mi := &file_storage_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +275,7 @@ func (x *ReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResult.ProtoReflect.Descriptor instead.
 func (*ReadResult) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{9}
+	return file_storage_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReadResult) GetCode() uint32 {
@@ -573,7 +315,7 @@ type ReadBatchResponse struct {
 
 func (x *ReadBatchResponse) Reset() {
 	*x = ReadBatchResponse{}
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +327,7 @@ func (x *ReadBatchResponse) String() string {
 func (*ReadBatchResponse) ProtoMessage() {}
 
 func (x *ReadBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[10]
+	mi := &file_storage_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +340,7 @@ func (x *ReadBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadBatchResponse.ProtoReflect.Descriptor instead.
 func (*ReadBatchResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{10}
+	return file_storage_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReadBatchResponse) GetResults() []*ReadResult {
@@ -621,7 +363,7 @@ type TrimRequest struct {
 
 func (x *TrimRequest) Reset() {
 	*x = TrimRequest{}
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -633,7 +375,7 @@ func (x *TrimRequest) String() string {
 func (*TrimRequest) ProtoMessage() {}
 
 func (x *TrimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[11]
+	mi := &file_storage_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -646,7 +388,7 @@ func (x *TrimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrimRequest.ProtoReflect.Descriptor instead.
 func (*TrimRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{11}
+	return file_storage_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TrimRequest) GetChunk() *ChunkRef {
@@ -692,7 +434,7 @@ type TrimResponse struct {
 
 func (x *TrimResponse) Reset() {
 	*x = TrimResponse{}
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +446,7 @@ func (x *TrimResponse) String() string {
 func (*TrimResponse) ProtoMessage() {}
 
 func (x *TrimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[12]
+	mi := &file_storage_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +459,7 @@ func (x *TrimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrimResponse.ProtoReflect.Descriptor instead.
 func (*TrimResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{12}
+	return file_storage_proto_rawDescGZIP(), []int{7}
 }
 
 type StatRequest struct {
@@ -729,7 +471,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +483,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[13]
+	mi := &file_storage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +496,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{13}
+	return file_storage_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StatRequest) GetChunk() *ChunkRef {
@@ -776,7 +518,7 @@ type StatResponse struct {
 
 func (x *StatResponse) Reset() {
 	*x = StatResponse{}
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +530,7 @@ func (x *StatResponse) String() string {
 func (*StatResponse) ProtoMessage() {}
 
 func (x *StatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[14]
+	mi := &file_storage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +543,7 @@ func (x *StatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatResponse.ProtoReflect.Descriptor instead.
 func (*StatResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{14}
+	return file_storage_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StatResponse) GetPresent() bool {
@@ -842,7 +584,7 @@ type DigestRequest struct {
 
 func (x *DigestRequest) Reset() {
 	*x = DigestRequest{}
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +596,7 @@ func (x *DigestRequest) String() string {
 func (*DigestRequest) ProtoMessage() {}
 
 func (x *DigestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[15]
+	mi := &file_storage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +609,7 @@ func (x *DigestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestRequest.ProtoReflect.Descriptor instead.
 func (*DigestRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{15}
+	return file_storage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DigestRequest) GetChunk() *ChunkRef {
@@ -895,7 +637,7 @@ type DigestResponse struct {
 
 func (x *DigestResponse) Reset() {
 	*x = DigestResponse{}
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +649,7 @@ func (x *DigestResponse) String() string {
 func (*DigestResponse) ProtoMessage() {}
 
 func (x *DigestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[16]
+	mi := &file_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +662,7 @@ func (x *DigestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DigestResponse.ProtoReflect.Descriptor instead.
 func (*DigestResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{16}
+	return file_storage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DigestResponse) GetSha256() []byte {
@@ -947,7 +689,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_storage_proto_msgTypes[17]
+	mi := &file_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +701,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[17]
+	mi := &file_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +714,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{17}
+	return file_storage_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FetchRequest) GetChunk() *ChunkRef {
@@ -1002,7 +744,7 @@ type FetchResponse struct {
 
 func (x *FetchResponse) Reset() {
 	*x = FetchResponse{}
-	mi := &file_storage_proto_msgTypes[18]
+	mi := &file_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +756,7 @@ func (x *FetchResponse) String() string {
 func (*FetchResponse) ProtoMessage() {}
 
 func (x *FetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[18]
+	mi := &file_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +769,7 @@ func (x *FetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchResponse.ProtoReflect.Descriptor instead.
 func (*FetchResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{18}
+	return file_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FetchResponse) GetData() []byte {
@@ -1071,7 +813,7 @@ type InstallRequest struct {
 
 func (x *InstallRequest) Reset() {
 	*x = InstallRequest{}
-	mi := &file_storage_proto_msgTypes[19]
+	mi := &file_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +825,7 @@ func (x *InstallRequest) String() string {
 func (*InstallRequest) ProtoMessage() {}
 
 func (x *InstallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[19]
+	mi := &file_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +838,7 @@ func (x *InstallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRequest.ProtoReflect.Descriptor instead.
 func (*InstallRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{19}
+	return file_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *InstallRequest) GetChunk() *ChunkRef {
@@ -1142,7 +884,7 @@ type InstallResponse struct {
 
 func (x *InstallResponse) Reset() {
 	*x = InstallResponse{}
-	mi := &file_storage_proto_msgTypes[20]
+	mi := &file_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +896,7 @@ func (x *InstallResponse) String() string {
 func (*InstallResponse) ProtoMessage() {}
 
 func (x *InstallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[20]
+	mi := &file_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +909,7 @@ func (x *InstallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallResponse.ProtoReflect.Descriptor instead.
 func (*InstallResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{20}
+	return file_storage_proto_rawDescGZIP(), []int{15}
 }
 
 type DropChunkRequest struct {
@@ -1179,7 +921,7 @@ type DropChunkRequest struct {
 
 func (x *DropChunkRequest) Reset() {
 	*x = DropChunkRequest{}
-	mi := &file_storage_proto_msgTypes[21]
+	mi := &file_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +933,7 @@ func (x *DropChunkRequest) String() string {
 func (*DropChunkRequest) ProtoMessage() {}
 
 func (x *DropChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[21]
+	mi := &file_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +946,7 @@ func (x *DropChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropChunkRequest.ProtoReflect.Descriptor instead.
 func (*DropChunkRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{21}
+	return file_storage_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DropChunkRequest) GetChunk() *ChunkRef {
@@ -1222,7 +964,7 @@ type DropChunkResponse struct {
 
 func (x *DropChunkResponse) Reset() {
 	*x = DropChunkResponse{}
-	mi := &file_storage_proto_msgTypes[22]
+	mi := &file_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +976,7 @@ func (x *DropChunkResponse) String() string {
 func (*DropChunkResponse) ProtoMessage() {}
 
 func (x *DropChunkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[22]
+	mi := &file_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +989,7 @@ func (x *DropChunkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropChunkResponse.ProtoReflect.Descriptor instead.
 func (*DropChunkResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{22}
+	return file_storage_proto_rawDescGZIP(), []int{17}
 }
 
 type DropVolumeRequest struct {
@@ -1259,7 +1001,7 @@ type DropVolumeRequest struct {
 
 func (x *DropVolumeRequest) Reset() {
 	*x = DropVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[23]
+	mi := &file_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1013,7 @@ func (x *DropVolumeRequest) String() string {
 func (*DropVolumeRequest) ProtoMessage() {}
 
 func (x *DropVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[23]
+	mi := &file_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1026,7 @@ func (x *DropVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropVolumeRequest.ProtoReflect.Descriptor instead.
 func (*DropVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{23}
+	return file_storage_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DropVolumeRequest) GetVolume() uint64 {
@@ -1302,7 +1044,7 @@ type DropVolumeResponse struct {
 
 func (x *DropVolumeResponse) Reset() {
 	*x = DropVolumeResponse{}
-	mi := &file_storage_proto_msgTypes[24]
+	mi := &file_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1056,7 @@ func (x *DropVolumeResponse) String() string {
 func (*DropVolumeResponse) ProtoMessage() {}
 
 func (x *DropVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[24]
+	mi := &file_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1069,7 @@ func (x *DropVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropVolumeResponse.ProtoReflect.Descriptor instead.
 func (*DropVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{24}
+	return file_storage_proto_rawDescGZIP(), []int{19}
 }
 
 type ChunkInfo struct {
@@ -1342,7 +1084,7 @@ type ChunkInfo struct {
 
 func (x *ChunkInfo) Reset() {
 	*x = ChunkInfo{}
-	mi := &file_storage_proto_msgTypes[25]
+	mi := &file_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +1096,7 @@ func (x *ChunkInfo) String() string {
 func (*ChunkInfo) ProtoMessage() {}
 
 func (x *ChunkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[25]
+	mi := &file_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +1109,7 @@ func (x *ChunkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChunkInfo.ProtoReflect.Descriptor instead.
 func (*ChunkInfo) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{25}
+	return file_storage_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ChunkInfo) GetChunk() *ChunkRef {
@@ -1407,7 +1149,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_storage_proto_msgTypes[26]
+	mi := &file_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1161,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[26]
+	mi := &file_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1174,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{26}
+	return file_storage_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRequest) GetVolume() uint64 {
@@ -1451,7 +1193,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_storage_proto_msgTypes[27]
+	mi := &file_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1205,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[27]
+	mi := &file_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1218,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{27}
+	return file_storage_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListResponse) GetChunks() []*ChunkInfo {
@@ -1494,7 +1236,7 @@ type GCRequest struct {
 
 func (x *GCRequest) Reset() {
 	*x = GCRequest{}
-	mi := &file_storage_proto_msgTypes[28]
+	mi := &file_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1248,7 @@ func (x *GCRequest) String() string {
 func (*GCRequest) ProtoMessage() {}
 
 func (x *GCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[28]
+	mi := &file_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1261,7 @@ func (x *GCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCRequest.ProtoReflect.Descriptor instead.
 func (*GCRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{28}
+	return file_storage_proto_rawDescGZIP(), []int{23}
 }
 
 type GCResponse struct {
@@ -1532,7 +1274,7 @@ type GCResponse struct {
 
 func (x *GCResponse) Reset() {
 	*x = GCResponse{}
-	mi := &file_storage_proto_msgTypes[29]
+	mi := &file_storage_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1286,7 @@ func (x *GCResponse) String() string {
 func (*GCResponse) ProtoMessage() {}
 
 func (x *GCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[29]
+	mi := &file_storage_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1299,7 @@ func (x *GCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCResponse.ProtoReflect.Descriptor instead.
 func (*GCResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{29}
+	return file_storage_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GCResponse) GetBytesBefore() int64 {
@@ -1592,7 +1334,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1346,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[30]
+	mi := &file_storage_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1359,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{30}
+	return file_storage_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Node) GetId() string {
@@ -1699,7 +1441,7 @@ type RegisterNodeRequest struct {
 
 func (x *RegisterNodeRequest) Reset() {
 	*x = RegisterNodeRequest{}
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1453,7 @@ func (x *RegisterNodeRequest) String() string {
 func (*RegisterNodeRequest) ProtoMessage() {}
 
 func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[31]
+	mi := &file_storage_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1466,7 @@ func (x *RegisterNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeRequest.ProtoReflect.Descriptor instead.
 func (*RegisterNodeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{31}
+	return file_storage_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RegisterNodeRequest) GetNode() *Node {
@@ -1742,7 +1484,7 @@ type RegisterNodeResponse struct {
 
 func (x *RegisterNodeResponse) Reset() {
 	*x = RegisterNodeResponse{}
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1496,7 @@ func (x *RegisterNodeResponse) String() string {
 func (*RegisterNodeResponse) ProtoMessage() {}
 
 func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[32]
+	mi := &file_storage_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,95 +1509,7 @@ func (x *RegisterNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNodeResponse.ProtoReflect.Descriptor instead.
 func (*RegisterNodeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{32}
-}
-
-type VolumeKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Volume        uint64                 `protobuf:"varint,1,opt,name=volume,proto3" json:"volume,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *VolumeKeyRequest) Reset() {
-	*x = VolumeKeyRequest{}
-	mi := &file_storage_proto_msgTypes[33]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *VolumeKeyRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*VolumeKeyRequest) ProtoMessage() {}
-
-func (x *VolumeKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[33]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use VolumeKeyRequest.ProtoReflect.Descriptor instead.
-func (*VolumeKeyRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{33}
-}
-
-func (x *VolumeKeyRequest) GetVolume() uint64 {
-	if x != nil {
-		return x.Volume
-	}
-	return 0
-}
-
-type VolumeKeyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *VolumeKeyResponse) Reset() {
-	*x = VolumeKeyResponse{}
-	mi := &file_storage_proto_msgTypes[34]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *VolumeKeyResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*VolumeKeyResponse) ProtoMessage() {}
-
-func (x *VolumeKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[34]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use VolumeKeyResponse.ProtoReflect.Descriptor instead.
-func (*VolumeKeyResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{34}
-}
-
-func (x *VolumeKeyResponse) GetKey() []byte {
-	if x != nil {
-		return x.Key
-	}
-	return nil
+	return file_storage_proto_rawDescGZIP(), []int{27}
 }
 
 type Volume struct {
@@ -1873,7 +1527,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +1539,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[35]
+	mi := &file_storage_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1898,7 +1552,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{35}
+	return file_storage_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Volume) GetId() uint64 {
@@ -1961,7 +1615,7 @@ type CreateVolumeRequest struct {
 
 func (x *CreateVolumeRequest) Reset() {
 	*x = CreateVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +1627,7 @@ func (x *CreateVolumeRequest) String() string {
 func (*CreateVolumeRequest) ProtoMessage() {}
 
 func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[36]
+	mi := &file_storage_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +1640,7 @@ func (x *CreateVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolumeRequest.ProtoReflect.Descriptor instead.
 func (*CreateVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{36}
+	return file_storage_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateVolumeRequest) GetName() string {
@@ -2020,7 +1674,7 @@ type ResizeVolumeRequest struct {
 
 func (x *ResizeVolumeRequest) Reset() {
 	*x = ResizeVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +1686,7 @@ func (x *ResizeVolumeRequest) String() string {
 func (*ResizeVolumeRequest) ProtoMessage() {}
 
 func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[37]
+	mi := &file_storage_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +1699,7 @@ func (x *ResizeVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizeVolumeRequest.ProtoReflect.Descriptor instead.
 func (*ResizeVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{37}
+	return file_storage_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResizeVolumeRequest) GetName() string {
@@ -2072,7 +1726,7 @@ type SnapshotVolumeRequest struct {
 
 func (x *SnapshotVolumeRequest) Reset() {
 	*x = SnapshotVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2084,7 +1738,7 @@ func (x *SnapshotVolumeRequest) String() string {
 func (*SnapshotVolumeRequest) ProtoMessage() {}
 
 func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[38]
+	mi := &file_storage_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2097,7 +1751,7 @@ func (x *SnapshotVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotVolumeRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{38}
+	return file_storage_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SnapshotVolumeRequest) GetVolume() string {
@@ -2124,7 +1778,7 @@ type RestoreVolumeRequest struct {
 
 func (x *RestoreVolumeRequest) Reset() {
 	*x = RestoreVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2136,7 +1790,7 @@ func (x *RestoreVolumeRequest) String() string {
 func (*RestoreVolumeRequest) ProtoMessage() {}
 
 func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[39]
+	mi := &file_storage_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +1803,7 @@ func (x *RestoreVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreVolumeRequest.ProtoReflect.Descriptor instead.
 func (*RestoreVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{39}
+	return file_storage_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RestoreVolumeRequest) GetVolume() string {
@@ -2175,7 +1829,7 @@ type DeleteVolumeRequest struct {
 
 func (x *DeleteVolumeRequest) Reset() {
 	*x = DeleteVolumeRequest{}
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +1841,7 @@ func (x *DeleteVolumeRequest) String() string {
 func (*DeleteVolumeRequest) ProtoMessage() {}
 
 func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[40]
+	mi := &file_storage_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +1854,7 @@ func (x *DeleteVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{40}
+	return file_storage_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteVolumeRequest) GetName() string {
@@ -2219,7 +1873,7 @@ type DeleteVolumeResponse struct {
 
 func (x *DeleteVolumeResponse) Reset() {
 	*x = DeleteVolumeResponse{}
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +1885,7 @@ func (x *DeleteVolumeResponse) String() string {
 func (*DeleteVolumeResponse) ProtoMessage() {}
 
 func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[41]
+	mi := &file_storage_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +1898,7 @@ func (x *DeleteVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{41}
+	return file_storage_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteVolumeResponse) GetRemoved() []uint64 {
@@ -2263,7 +1917,7 @@ type VolumeResponse struct {
 
 func (x *VolumeResponse) Reset() {
 	*x = VolumeResponse{}
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +1929,7 @@ func (x *VolumeResponse) String() string {
 func (*VolumeResponse) ProtoMessage() {}
 
 func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[42]
+	mi := &file_storage_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +1942,7 @@ func (x *VolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeResponse.ProtoReflect.Descriptor instead.
 func (*VolumeResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{42}
+	return file_storage_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *VolumeResponse) GetVolume() *Volume {
@@ -2306,7 +1960,7 @@ type ListVolumesRequest struct {
 
 func (x *ListVolumesRequest) Reset() {
 	*x = ListVolumesRequest{}
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2318,7 +1972,7 @@ func (x *ListVolumesRequest) String() string {
 func (*ListVolumesRequest) ProtoMessage() {}
 
 func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[43]
+	mi := &file_storage_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2331,7 +1985,7 @@ func (x *ListVolumesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesRequest.ProtoReflect.Descriptor instead.
 func (*ListVolumesRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{43}
+	return file_storage_proto_rawDescGZIP(), []int{36}
 }
 
 type ListVolumesResponse struct {
@@ -2343,7 +1997,7 @@ type ListVolumesResponse struct {
 
 func (x *ListVolumesResponse) Reset() {
 	*x = ListVolumesResponse{}
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2009,7 @@ func (x *ListVolumesResponse) String() string {
 func (*ListVolumesResponse) ProtoMessage() {}
 
 func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[44]
+	mi := &file_storage_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2022,7 @@ func (x *ListVolumesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolumesResponse.ProtoReflect.Descriptor instead.
 func (*ListVolumesResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{44}
+	return file_storage_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListVolumesResponse) GetVolumes() []*Volume {
@@ -2388,7 +2042,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2054,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[45]
+	mi := &file_storage_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2067,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{45}
+	return file_storage_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BackupRequest) GetVolume() string {
@@ -2440,7 +2094,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2452,7 +2106,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[46]
+	mi := &file_storage_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2465,7 +2119,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{46}
+	return file_storage_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BackupResponse) GetChunks() int64 {
@@ -2492,7 +2146,7 @@ type RestoreBackupRequest struct {
 
 func (x *RestoreBackupRequest) Reset() {
 	*x = RestoreBackupRequest{}
-	mi := &file_storage_proto_msgTypes[47]
+	mi := &file_storage_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2504,7 +2158,7 @@ func (x *RestoreBackupRequest) String() string {
 func (*RestoreBackupRequest) ProtoMessage() {}
 
 func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[47]
+	mi := &file_storage_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2517,7 +2171,7 @@ func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreBackupRequest.ProtoReflect.Descriptor instead.
 func (*RestoreBackupRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{47}
+	return file_storage_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RestoreBackupRequest) GetDir() string {
@@ -2542,7 +2196,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_storage_proto_msgTypes[48]
+	mi := &file_storage_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2554,7 +2208,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[48]
+	mi := &file_storage_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2567,7 +2221,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{48}
+	return file_storage_proto_rawDescGZIP(), []int{41}
 }
 
 type VolumeHealth struct {
@@ -2582,7 +2236,7 @@ type VolumeHealth struct {
 
 func (x *VolumeHealth) Reset() {
 	*x = VolumeHealth{}
-	mi := &file_storage_proto_msgTypes[49]
+	mi := &file_storage_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2594,7 +2248,7 @@ func (x *VolumeHealth) String() string {
 func (*VolumeHealth) ProtoMessage() {}
 
 func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[49]
+	mi := &file_storage_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2607,7 +2261,7 @@ func (x *VolumeHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeHealth.ProtoReflect.Descriptor instead.
 func (*VolumeHealth) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{49}
+	return file_storage_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *VolumeHealth) GetName() string {
@@ -2647,7 +2301,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_storage_proto_msgTypes[50]
+	mi := &file_storage_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2659,7 +2313,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[50]
+	mi := &file_storage_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2672,7 +2326,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{50}
+	return file_storage_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatusResponse) GetNodes() []*Node {
@@ -2740,7 +2394,7 @@ type ScrubRequest struct {
 
 func (x *ScrubRequest) Reset() {
 	*x = ScrubRequest{}
-	mi := &file_storage_proto_msgTypes[51]
+	mi := &file_storage_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2752,7 +2406,7 @@ func (x *ScrubRequest) String() string {
 func (*ScrubRequest) ProtoMessage() {}
 
 func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[51]
+	mi := &file_storage_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2765,7 +2419,7 @@ func (x *ScrubRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubRequest.ProtoReflect.Descriptor instead.
 func (*ScrubRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{51}
+	return file_storage_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ScrubRequest) GetVolume() string {
@@ -2786,7 +2440,7 @@ type ScrubResponse struct {
 
 func (x *ScrubResponse) Reset() {
 	*x = ScrubResponse{}
-	mi := &file_storage_proto_msgTypes[52]
+	mi := &file_storage_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2798,7 +2452,7 @@ func (x *ScrubResponse) String() string {
 func (*ScrubResponse) ProtoMessage() {}
 
 func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[52]
+	mi := &file_storage_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2811,7 +2465,7 @@ func (x *ScrubResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrubResponse.ProtoReflect.Descriptor instead.
 func (*ScrubResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{52}
+	return file_storage_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ScrubResponse) GetChunks() uint64 {
@@ -2842,21 +2496,7 @@ const file_storage_proto_rawDesc = "" +
 	"\rstorage.proto\x12\x15shadowless.storage.v1\"8\n" +
 	"\bChunkRef\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\x04R\x06volume\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\"\xa1\x01\n" +
-	"\fWriteRequest\x125\n" +
-	"\x05chunk\x18\x01 \x01(\v2\x1f.shadowless.storage.v1.ChunkRefR\x05chunk\x12\x16\n" +
-	"\x06offset\x18\x02 \x01(\rR\x06offset\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x14\n" +
-	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\"\x0f\n" +
-	"\rWriteResponse\"P\n" +
-	"\x11WriteBatchRequest\x12;\n" +
-	"\x06writes\x18\x01 \x03(\v2#.shadowless.storage.v1.WriteRequestR\x06writes\";\n" +
-	"\vWriteResult\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"R\n" +
-	"\x12WriteBatchResponse\x12<\n" +
-	"\aresults\x18\x01 \x03(\v2\".shadowless.storage.v1.WriteResultR\aresults\"t\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"t\n" +
 	"\vReadRequest\x125\n" +
 	"\x05chunk\x18\x01 \x01(\v2\x1f.shadowless.storage.v1.ChunkRefR\x05chunk\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\rR\x06offset\x12\x16\n" +
@@ -2946,11 +2586,7 @@ const file_storage_proto_rawDesc = "" +
 	" \x01(\rR\x06chunks\"F\n" +
 	"\x13RegisterNodeRequest\x12/\n" +
 	"\x04node\x18\x01 \x01(\v2\x1b.shadowless.storage.v1.NodeR\x04node\"\x16\n" +
-	"\x14RegisterNodeResponse\"*\n" +
-	"\x10VolumeKeyRequest\x12\x16\n" +
-	"\x06volume\x18\x01 \x01(\x04R\x06volume\"%\n" +
-	"\x11VolumeKeyResponse\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\fR\x03key\"\xc1\x01\n" +
+	"\x14RegisterNodeResponse\"\xc1\x01\n" +
 	"\x06Volume\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -3013,11 +2649,8 @@ const file_storage_proto_rawDesc = "" +
 	"\n" +
 	"mismatches\x18\x02 \x01(\x04R\n" +
 	"mismatches\x12\x1a\n" +
-	"\brepaired\x18\x03 \x01(\x04R\brepaired2\xfc\b\n" +
-	"\fChunkService\x12R\n" +
-	"\x05Write\x12#.shadowless.storage.v1.WriteRequest\x1a$.shadowless.storage.v1.WriteResponse\x12a\n" +
-	"\n" +
-	"WriteBatch\x12(.shadowless.storage.v1.WriteBatchRequest\x1a).shadowless.storage.v1.WriteBatchResponse\x12O\n" +
+	"\brepaired\x18\x03 \x01(\x04R\brepaired2\xc5\a\n" +
+	"\fChunkService\x12O\n" +
 	"\x04Read\x12\".shadowless.storage.v1.ReadRequest\x1a#.shadowless.storage.v1.ReadResponse\x12^\n" +
 	"\tReadBatch\x12'.shadowless.storage.v1.ReadBatchRequest\x1a(.shadowless.storage.v1.ReadBatchResponse\x12O\n" +
 	"\x04Trim\x12\".shadowless.storage.v1.TrimRequest\x1a#.shadowless.storage.v1.TrimResponse\x12O\n" +
@@ -3029,10 +2662,9 @@ const file_storage_proto_rawDesc = "" +
 	"\n" +
 	"DropVolume\x12(.shadowless.storage.v1.DropVolumeRequest\x1a).shadowless.storage.v1.DropVolumeResponse\x12O\n" +
 	"\x04List\x12\".shadowless.storage.v1.ListRequest\x1a#.shadowless.storage.v1.ListResponse\x12I\n" +
-	"\x02GC\x12 .shadowless.storage.v1.GCRequest\x1a!.shadowless.storage.v1.GCResponse2\xd6\x01\n" +
+	"\x02GC\x12 .shadowless.storage.v1.GCRequest\x1a!.shadowless.storage.v1.GCResponse2v\n" +
 	"\vMetaService\x12g\n" +
-	"\fRegisterNode\x12*.shadowless.storage.v1.RegisterNodeRequest\x1a+.shadowless.storage.v1.RegisterNodeResponse\x12^\n" +
-	"\tVolumeKey\x12'.shadowless.storage.v1.VolumeKeyRequest\x1a(.shadowless.storage.v1.VolumeKeyResponse2\xd7\a\n" +
+	"\fRegisterNode\x12*.shadowless.storage.v1.RegisterNodeRequest\x1a+.shadowless.storage.v1.RegisterNodeResponse2\xd7\a\n" +
 	"\rVolumeService\x12a\n" +
 	"\fCreateVolume\x12*.shadowless.storage.v1.CreateVolumeRequest\x1a%.shadowless.storage.v1.VolumeResponse\x12a\n" +
 	"\fResizeVolume\x12*.shadowless.storage.v1.ResizeVolumeRequest\x1a%.shadowless.storage.v1.VolumeResponse\x12e\n" +
@@ -3057,137 +2689,121 @@ func file_storage_proto_rawDescGZIP() []byte {
 	return file_storage_proto_rawDescData
 }
 
-var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_storage_proto_goTypes = []any{
 	(*ChunkRef)(nil),              // 0: shadowless.storage.v1.ChunkRef
-	(*WriteRequest)(nil),          // 1: shadowless.storage.v1.WriteRequest
-	(*WriteResponse)(nil),         // 2: shadowless.storage.v1.WriteResponse
-	(*WriteBatchRequest)(nil),     // 3: shadowless.storage.v1.WriteBatchRequest
-	(*WriteResult)(nil),           // 4: shadowless.storage.v1.WriteResult
-	(*WriteBatchResponse)(nil),    // 5: shadowless.storage.v1.WriteBatchResponse
-	(*ReadRequest)(nil),           // 6: shadowless.storage.v1.ReadRequest
-	(*ReadResponse)(nil),          // 7: shadowless.storage.v1.ReadResponse
-	(*ReadBatchRequest)(nil),      // 8: shadowless.storage.v1.ReadBatchRequest
-	(*ReadResult)(nil),            // 9: shadowless.storage.v1.ReadResult
-	(*ReadBatchResponse)(nil),     // 10: shadowless.storage.v1.ReadBatchResponse
-	(*TrimRequest)(nil),           // 11: shadowless.storage.v1.TrimRequest
-	(*TrimResponse)(nil),          // 12: shadowless.storage.v1.TrimResponse
-	(*StatRequest)(nil),           // 13: shadowless.storage.v1.StatRequest
-	(*StatResponse)(nil),          // 14: shadowless.storage.v1.StatResponse
-	(*DigestRequest)(nil),         // 15: shadowless.storage.v1.DigestRequest
-	(*DigestResponse)(nil),        // 16: shadowless.storage.v1.DigestResponse
-	(*FetchRequest)(nil),          // 17: shadowless.storage.v1.FetchRequest
-	(*FetchResponse)(nil),         // 18: shadowless.storage.v1.FetchResponse
-	(*InstallRequest)(nil),        // 19: shadowless.storage.v1.InstallRequest
-	(*InstallResponse)(nil),       // 20: shadowless.storage.v1.InstallResponse
-	(*DropChunkRequest)(nil),      // 21: shadowless.storage.v1.DropChunkRequest
-	(*DropChunkResponse)(nil),     // 22: shadowless.storage.v1.DropChunkResponse
-	(*DropVolumeRequest)(nil),     // 23: shadowless.storage.v1.DropVolumeRequest
-	(*DropVolumeResponse)(nil),    // 24: shadowless.storage.v1.DropVolumeResponse
-	(*ChunkInfo)(nil),             // 25: shadowless.storage.v1.ChunkInfo
-	(*ListRequest)(nil),           // 26: shadowless.storage.v1.ListRequest
-	(*ListResponse)(nil),          // 27: shadowless.storage.v1.ListResponse
-	(*GCRequest)(nil),             // 28: shadowless.storage.v1.GCRequest
-	(*GCResponse)(nil),            // 29: shadowless.storage.v1.GCResponse
-	(*Node)(nil),                  // 30: shadowless.storage.v1.Node
-	(*RegisterNodeRequest)(nil),   // 31: shadowless.storage.v1.RegisterNodeRequest
-	(*RegisterNodeResponse)(nil),  // 32: shadowless.storage.v1.RegisterNodeResponse
-	(*VolumeKeyRequest)(nil),      // 33: shadowless.storage.v1.VolumeKeyRequest
-	(*VolumeKeyResponse)(nil),     // 34: shadowless.storage.v1.VolumeKeyResponse
-	(*Volume)(nil),                // 35: shadowless.storage.v1.Volume
-	(*CreateVolumeRequest)(nil),   // 36: shadowless.storage.v1.CreateVolumeRequest
-	(*ResizeVolumeRequest)(nil),   // 37: shadowless.storage.v1.ResizeVolumeRequest
-	(*SnapshotVolumeRequest)(nil), // 38: shadowless.storage.v1.SnapshotVolumeRequest
-	(*RestoreVolumeRequest)(nil),  // 39: shadowless.storage.v1.RestoreVolumeRequest
-	(*DeleteVolumeRequest)(nil),   // 40: shadowless.storage.v1.DeleteVolumeRequest
-	(*DeleteVolumeResponse)(nil),  // 41: shadowless.storage.v1.DeleteVolumeResponse
-	(*VolumeResponse)(nil),        // 42: shadowless.storage.v1.VolumeResponse
-	(*ListVolumesRequest)(nil),    // 43: shadowless.storage.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),   // 44: shadowless.storage.v1.ListVolumesResponse
-	(*BackupRequest)(nil),         // 45: shadowless.storage.v1.BackupRequest
-	(*BackupResponse)(nil),        // 46: shadowless.storage.v1.BackupResponse
-	(*RestoreBackupRequest)(nil),  // 47: shadowless.storage.v1.RestoreBackupRequest
-	(*StatusRequest)(nil),         // 48: shadowless.storage.v1.StatusRequest
-	(*VolumeHealth)(nil),          // 49: shadowless.storage.v1.VolumeHealth
-	(*StatusResponse)(nil),        // 50: shadowless.storage.v1.StatusResponse
-	(*ScrubRequest)(nil),          // 51: shadowless.storage.v1.ScrubRequest
-	(*ScrubResponse)(nil),         // 52: shadowless.storage.v1.ScrubResponse
+	(*ReadRequest)(nil),           // 1: shadowless.storage.v1.ReadRequest
+	(*ReadResponse)(nil),          // 2: shadowless.storage.v1.ReadResponse
+	(*ReadBatchRequest)(nil),      // 3: shadowless.storage.v1.ReadBatchRequest
+	(*ReadResult)(nil),            // 4: shadowless.storage.v1.ReadResult
+	(*ReadBatchResponse)(nil),     // 5: shadowless.storage.v1.ReadBatchResponse
+	(*TrimRequest)(nil),           // 6: shadowless.storage.v1.TrimRequest
+	(*TrimResponse)(nil),          // 7: shadowless.storage.v1.TrimResponse
+	(*StatRequest)(nil),           // 8: shadowless.storage.v1.StatRequest
+	(*StatResponse)(nil),          // 9: shadowless.storage.v1.StatResponse
+	(*DigestRequest)(nil),         // 10: shadowless.storage.v1.DigestRequest
+	(*DigestResponse)(nil),        // 11: shadowless.storage.v1.DigestResponse
+	(*FetchRequest)(nil),          // 12: shadowless.storage.v1.FetchRequest
+	(*FetchResponse)(nil),         // 13: shadowless.storage.v1.FetchResponse
+	(*InstallRequest)(nil),        // 14: shadowless.storage.v1.InstallRequest
+	(*InstallResponse)(nil),       // 15: shadowless.storage.v1.InstallResponse
+	(*DropChunkRequest)(nil),      // 16: shadowless.storage.v1.DropChunkRequest
+	(*DropChunkResponse)(nil),     // 17: shadowless.storage.v1.DropChunkResponse
+	(*DropVolumeRequest)(nil),     // 18: shadowless.storage.v1.DropVolumeRequest
+	(*DropVolumeResponse)(nil),    // 19: shadowless.storage.v1.DropVolumeResponse
+	(*ChunkInfo)(nil),             // 20: shadowless.storage.v1.ChunkInfo
+	(*ListRequest)(nil),           // 21: shadowless.storage.v1.ListRequest
+	(*ListResponse)(nil),          // 22: shadowless.storage.v1.ListResponse
+	(*GCRequest)(nil),             // 23: shadowless.storage.v1.GCRequest
+	(*GCResponse)(nil),            // 24: shadowless.storage.v1.GCResponse
+	(*Node)(nil),                  // 25: shadowless.storage.v1.Node
+	(*RegisterNodeRequest)(nil),   // 26: shadowless.storage.v1.RegisterNodeRequest
+	(*RegisterNodeResponse)(nil),  // 27: shadowless.storage.v1.RegisterNodeResponse
+	(*Volume)(nil),                // 28: shadowless.storage.v1.Volume
+	(*CreateVolumeRequest)(nil),   // 29: shadowless.storage.v1.CreateVolumeRequest
+	(*ResizeVolumeRequest)(nil),   // 30: shadowless.storage.v1.ResizeVolumeRequest
+	(*SnapshotVolumeRequest)(nil), // 31: shadowless.storage.v1.SnapshotVolumeRequest
+	(*RestoreVolumeRequest)(nil),  // 32: shadowless.storage.v1.RestoreVolumeRequest
+	(*DeleteVolumeRequest)(nil),   // 33: shadowless.storage.v1.DeleteVolumeRequest
+	(*DeleteVolumeResponse)(nil),  // 34: shadowless.storage.v1.DeleteVolumeResponse
+	(*VolumeResponse)(nil),        // 35: shadowless.storage.v1.VolumeResponse
+	(*ListVolumesRequest)(nil),    // 36: shadowless.storage.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),   // 37: shadowless.storage.v1.ListVolumesResponse
+	(*BackupRequest)(nil),         // 38: shadowless.storage.v1.BackupRequest
+	(*BackupResponse)(nil),        // 39: shadowless.storage.v1.BackupResponse
+	(*RestoreBackupRequest)(nil),  // 40: shadowless.storage.v1.RestoreBackupRequest
+	(*StatusRequest)(nil),         // 41: shadowless.storage.v1.StatusRequest
+	(*VolumeHealth)(nil),          // 42: shadowless.storage.v1.VolumeHealth
+	(*StatusResponse)(nil),        // 43: shadowless.storage.v1.StatusResponse
+	(*ScrubRequest)(nil),          // 44: shadowless.storage.v1.ScrubRequest
+	(*ScrubResponse)(nil),         // 45: shadowless.storage.v1.ScrubResponse
 }
 var file_storage_proto_depIdxs = []int32{
-	0,  // 0: shadowless.storage.v1.WriteRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	1,  // 1: shadowless.storage.v1.WriteBatchRequest.writes:type_name -> shadowless.storage.v1.WriteRequest
-	4,  // 2: shadowless.storage.v1.WriteBatchResponse.results:type_name -> shadowless.storage.v1.WriteResult
-	0,  // 3: shadowless.storage.v1.ReadRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	6,  // 4: shadowless.storage.v1.ReadBatchRequest.reads:type_name -> shadowless.storage.v1.ReadRequest
-	9,  // 5: shadowless.storage.v1.ReadBatchResponse.results:type_name -> shadowless.storage.v1.ReadResult
-	0,  // 6: shadowless.storage.v1.TrimRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 7: shadowless.storage.v1.StatRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 8: shadowless.storage.v1.DigestRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 9: shadowless.storage.v1.FetchRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 10: shadowless.storage.v1.InstallRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 11: shadowless.storage.v1.DropChunkRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	0,  // 12: shadowless.storage.v1.ChunkInfo.chunk:type_name -> shadowless.storage.v1.ChunkRef
-	25, // 13: shadowless.storage.v1.ListResponse.chunks:type_name -> shadowless.storage.v1.ChunkInfo
-	30, // 14: shadowless.storage.v1.RegisterNodeRequest.node:type_name -> shadowless.storage.v1.Node
-	35, // 15: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
-	35, // 16: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
-	30, // 17: shadowless.storage.v1.StatusResponse.nodes:type_name -> shadowless.storage.v1.Node
-	49, // 18: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
-	1,  // 19: shadowless.storage.v1.ChunkService.Write:input_type -> shadowless.storage.v1.WriteRequest
-	3,  // 20: shadowless.storage.v1.ChunkService.WriteBatch:input_type -> shadowless.storage.v1.WriteBatchRequest
-	6,  // 21: shadowless.storage.v1.ChunkService.Read:input_type -> shadowless.storage.v1.ReadRequest
-	8,  // 22: shadowless.storage.v1.ChunkService.ReadBatch:input_type -> shadowless.storage.v1.ReadBatchRequest
-	11, // 23: shadowless.storage.v1.ChunkService.Trim:input_type -> shadowless.storage.v1.TrimRequest
-	13, // 24: shadowless.storage.v1.ChunkService.Stat:input_type -> shadowless.storage.v1.StatRequest
-	15, // 25: shadowless.storage.v1.ChunkService.Digest:input_type -> shadowless.storage.v1.DigestRequest
-	17, // 26: shadowless.storage.v1.ChunkService.Fetch:input_type -> shadowless.storage.v1.FetchRequest
-	19, // 27: shadowless.storage.v1.ChunkService.Install:input_type -> shadowless.storage.v1.InstallRequest
-	21, // 28: shadowless.storage.v1.ChunkService.DropChunk:input_type -> shadowless.storage.v1.DropChunkRequest
-	23, // 29: shadowless.storage.v1.ChunkService.DropVolume:input_type -> shadowless.storage.v1.DropVolumeRequest
-	26, // 30: shadowless.storage.v1.ChunkService.List:input_type -> shadowless.storage.v1.ListRequest
-	28, // 31: shadowless.storage.v1.ChunkService.GC:input_type -> shadowless.storage.v1.GCRequest
-	31, // 32: shadowless.storage.v1.MetaService.RegisterNode:input_type -> shadowless.storage.v1.RegisterNodeRequest
-	33, // 33: shadowless.storage.v1.MetaService.VolumeKey:input_type -> shadowless.storage.v1.VolumeKeyRequest
-	36, // 34: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
-	37, // 35: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
-	38, // 36: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
-	39, // 37: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
-	40, // 38: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
-	43, // 39: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
-	45, // 40: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
-	47, // 41: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
-	48, // 42: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
-	51, // 43: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
-	2,  // 44: shadowless.storage.v1.ChunkService.Write:output_type -> shadowless.storage.v1.WriteResponse
-	5,  // 45: shadowless.storage.v1.ChunkService.WriteBatch:output_type -> shadowless.storage.v1.WriteBatchResponse
-	7,  // 46: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
-	10, // 47: shadowless.storage.v1.ChunkService.ReadBatch:output_type -> shadowless.storage.v1.ReadBatchResponse
-	12, // 48: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
-	14, // 49: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
-	16, // 50: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
-	18, // 51: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
-	20, // 52: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
-	22, // 53: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
-	24, // 54: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
-	27, // 55: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
-	29, // 56: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
-	32, // 57: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
-	34, // 58: shadowless.storage.v1.MetaService.VolumeKey:output_type -> shadowless.storage.v1.VolumeKeyResponse
-	42, // 59: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	42, // 60: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	42, // 61: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	42, // 62: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
-	41, // 63: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
-	44, // 64: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
-	46, // 65: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
-	42, // 66: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
-	50, // 67: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
-	52, // 68: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
-	44, // [44:69] is the sub-list for method output_type
-	19, // [19:44] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	0,  // 0: shadowless.storage.v1.ReadRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	1,  // 1: shadowless.storage.v1.ReadBatchRequest.reads:type_name -> shadowless.storage.v1.ReadRequest
+	4,  // 2: shadowless.storage.v1.ReadBatchResponse.results:type_name -> shadowless.storage.v1.ReadResult
+	0,  // 3: shadowless.storage.v1.TrimRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 4: shadowless.storage.v1.StatRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 5: shadowless.storage.v1.DigestRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 6: shadowless.storage.v1.FetchRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 7: shadowless.storage.v1.InstallRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 8: shadowless.storage.v1.DropChunkRequest.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	0,  // 9: shadowless.storage.v1.ChunkInfo.chunk:type_name -> shadowless.storage.v1.ChunkRef
+	20, // 10: shadowless.storage.v1.ListResponse.chunks:type_name -> shadowless.storage.v1.ChunkInfo
+	25, // 11: shadowless.storage.v1.RegisterNodeRequest.node:type_name -> shadowless.storage.v1.Node
+	28, // 12: shadowless.storage.v1.VolumeResponse.volume:type_name -> shadowless.storage.v1.Volume
+	28, // 13: shadowless.storage.v1.ListVolumesResponse.volumes:type_name -> shadowless.storage.v1.Volume
+	25, // 14: shadowless.storage.v1.StatusResponse.nodes:type_name -> shadowless.storage.v1.Node
+	42, // 15: shadowless.storage.v1.StatusResponse.volumes:type_name -> shadowless.storage.v1.VolumeHealth
+	1,  // 16: shadowless.storage.v1.ChunkService.Read:input_type -> shadowless.storage.v1.ReadRequest
+	3,  // 17: shadowless.storage.v1.ChunkService.ReadBatch:input_type -> shadowless.storage.v1.ReadBatchRequest
+	6,  // 18: shadowless.storage.v1.ChunkService.Trim:input_type -> shadowless.storage.v1.TrimRequest
+	8,  // 19: shadowless.storage.v1.ChunkService.Stat:input_type -> shadowless.storage.v1.StatRequest
+	10, // 20: shadowless.storage.v1.ChunkService.Digest:input_type -> shadowless.storage.v1.DigestRequest
+	12, // 21: shadowless.storage.v1.ChunkService.Fetch:input_type -> shadowless.storage.v1.FetchRequest
+	14, // 22: shadowless.storage.v1.ChunkService.Install:input_type -> shadowless.storage.v1.InstallRequest
+	16, // 23: shadowless.storage.v1.ChunkService.DropChunk:input_type -> shadowless.storage.v1.DropChunkRequest
+	18, // 24: shadowless.storage.v1.ChunkService.DropVolume:input_type -> shadowless.storage.v1.DropVolumeRequest
+	21, // 25: shadowless.storage.v1.ChunkService.List:input_type -> shadowless.storage.v1.ListRequest
+	23, // 26: shadowless.storage.v1.ChunkService.GC:input_type -> shadowless.storage.v1.GCRequest
+	26, // 27: shadowless.storage.v1.MetaService.RegisterNode:input_type -> shadowless.storage.v1.RegisterNodeRequest
+	29, // 28: shadowless.storage.v1.VolumeService.CreateVolume:input_type -> shadowless.storage.v1.CreateVolumeRequest
+	30, // 29: shadowless.storage.v1.VolumeService.ResizeVolume:input_type -> shadowless.storage.v1.ResizeVolumeRequest
+	31, // 30: shadowless.storage.v1.VolumeService.SnapshotVolume:input_type -> shadowless.storage.v1.SnapshotVolumeRequest
+	32, // 31: shadowless.storage.v1.VolumeService.RestoreVolume:input_type -> shadowless.storage.v1.RestoreVolumeRequest
+	33, // 32: shadowless.storage.v1.VolumeService.DeleteVolume:input_type -> shadowless.storage.v1.DeleteVolumeRequest
+	36, // 33: shadowless.storage.v1.VolumeService.ListVolumes:input_type -> shadowless.storage.v1.ListVolumesRequest
+	38, // 34: shadowless.storage.v1.VolumeService.Backup:input_type -> shadowless.storage.v1.BackupRequest
+	40, // 35: shadowless.storage.v1.VolumeService.RestoreBackup:input_type -> shadowless.storage.v1.RestoreBackupRequest
+	41, // 36: shadowless.storage.v1.VolumeService.Status:input_type -> shadowless.storage.v1.StatusRequest
+	44, // 37: shadowless.storage.v1.VolumeService.Scrub:input_type -> shadowless.storage.v1.ScrubRequest
+	2,  // 38: shadowless.storage.v1.ChunkService.Read:output_type -> shadowless.storage.v1.ReadResponse
+	5,  // 39: shadowless.storage.v1.ChunkService.ReadBatch:output_type -> shadowless.storage.v1.ReadBatchResponse
+	7,  // 40: shadowless.storage.v1.ChunkService.Trim:output_type -> shadowless.storage.v1.TrimResponse
+	9,  // 41: shadowless.storage.v1.ChunkService.Stat:output_type -> shadowless.storage.v1.StatResponse
+	11, // 42: shadowless.storage.v1.ChunkService.Digest:output_type -> shadowless.storage.v1.DigestResponse
+	13, // 43: shadowless.storage.v1.ChunkService.Fetch:output_type -> shadowless.storage.v1.FetchResponse
+	15, // 44: shadowless.storage.v1.ChunkService.Install:output_type -> shadowless.storage.v1.InstallResponse
+	17, // 45: shadowless.storage.v1.ChunkService.DropChunk:output_type -> shadowless.storage.v1.DropChunkResponse
+	19, // 46: shadowless.storage.v1.ChunkService.DropVolume:output_type -> shadowless.storage.v1.DropVolumeResponse
+	22, // 47: shadowless.storage.v1.ChunkService.List:output_type -> shadowless.storage.v1.ListResponse
+	24, // 48: shadowless.storage.v1.ChunkService.GC:output_type -> shadowless.storage.v1.GCResponse
+	27, // 49: shadowless.storage.v1.MetaService.RegisterNode:output_type -> shadowless.storage.v1.RegisterNodeResponse
+	35, // 50: shadowless.storage.v1.VolumeService.CreateVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	35, // 51: shadowless.storage.v1.VolumeService.ResizeVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	35, // 52: shadowless.storage.v1.VolumeService.SnapshotVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	35, // 53: shadowless.storage.v1.VolumeService.RestoreVolume:output_type -> shadowless.storage.v1.VolumeResponse
+	34, // 54: shadowless.storage.v1.VolumeService.DeleteVolume:output_type -> shadowless.storage.v1.DeleteVolumeResponse
+	37, // 55: shadowless.storage.v1.VolumeService.ListVolumes:output_type -> shadowless.storage.v1.ListVolumesResponse
+	39, // 56: shadowless.storage.v1.VolumeService.Backup:output_type -> shadowless.storage.v1.BackupResponse
+	35, // 57: shadowless.storage.v1.VolumeService.RestoreBackup:output_type -> shadowless.storage.v1.VolumeResponse
+	43, // 58: shadowless.storage.v1.VolumeService.Status:output_type -> shadowless.storage.v1.StatusResponse
+	45, // 59: shadowless.storage.v1.VolumeService.Scrub:output_type -> shadowless.storage.v1.ScrubResponse
+	38, // [38:60] is the sub-list for method output_type
+	16, // [16:38] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_storage_proto_init() }
@@ -3201,7 +2817,7 @@ func file_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_storage_proto_rawDesc), len(file_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -41,10 +41,6 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
-	// ChunkServiceWriteProcedure is the fully-qualified name of the ChunkService's Write RPC.
-	ChunkServiceWriteProcedure = "/shadowless.storage.v1.ChunkService/Write"
-	// ChunkServiceWriteBatchProcedure is the fully-qualified name of the ChunkService's WriteBatch RPC.
-	ChunkServiceWriteBatchProcedure = "/shadowless.storage.v1.ChunkService/WriteBatch"
 	// ChunkServiceReadProcedure is the fully-qualified name of the ChunkService's Read RPC.
 	ChunkServiceReadProcedure = "/shadowless.storage.v1.ChunkService/Read"
 	// ChunkServiceReadBatchProcedure is the fully-qualified name of the ChunkService's ReadBatch RPC.
@@ -70,8 +66,6 @@ const (
 	// MetaServiceRegisterNodeProcedure is the fully-qualified name of the MetaService's RegisterNode
 	// RPC.
 	MetaServiceRegisterNodeProcedure = "/shadowless.storage.v1.MetaService/RegisterNode"
-	// MetaServiceVolumeKeyProcedure is the fully-qualified name of the MetaService's VolumeKey RPC.
-	MetaServiceVolumeKeyProcedure = "/shadowless.storage.v1.MetaService/VolumeKey"
 	// VolumeServiceCreateVolumeProcedure is the fully-qualified name of the VolumeService's
 	// CreateVolume RPC.
 	VolumeServiceCreateVolumeProcedure = "/shadowless.storage.v1.VolumeService/CreateVolume"
@@ -103,8 +97,6 @@ const (
 
 // ChunkServiceClient is a client for the shadowless.storage.v1.ChunkService service.
 type ChunkServiceClient interface {
-	Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error)
-	WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error)
 	Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error)
 	ReadBatch(context.Context, *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error)
 	Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error)
@@ -129,18 +121,6 @@ func NewChunkServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 	baseURL = strings.TrimRight(baseURL, "/")
 	chunkServiceMethods := storagepb.File_storage_proto.Services().ByName("ChunkService").Methods()
 	return &chunkServiceClient{
-		write: connect.NewClient[storagepb.WriteRequest, storagepb.WriteResponse](
-			httpClient,
-			baseURL+ChunkServiceWriteProcedure,
-			connect.WithSchema(chunkServiceMethods.ByName("Write")),
-			connect.WithClientOptions(opts...),
-		),
-		writeBatch: connect.NewClient[storagepb.WriteBatchRequest, storagepb.WriteBatchResponse](
-			httpClient,
-			baseURL+ChunkServiceWriteBatchProcedure,
-			connect.WithSchema(chunkServiceMethods.ByName("WriteBatch")),
-			connect.WithClientOptions(opts...),
-		),
 		read: connect.NewClient[storagepb.ReadRequest, storagepb.ReadResponse](
 			httpClient,
 			baseURL+ChunkServiceReadProcedure,
@@ -212,8 +192,6 @@ func NewChunkServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 
 // chunkServiceClient implements ChunkServiceClient.
 type chunkServiceClient struct {
-	write      *connect.Client[storagepb.WriteRequest, storagepb.WriteResponse]
-	writeBatch *connect.Client[storagepb.WriteBatchRequest, storagepb.WriteBatchResponse]
 	read       *connect.Client[storagepb.ReadRequest, storagepb.ReadResponse]
 	readBatch  *connect.Client[storagepb.ReadBatchRequest, storagepb.ReadBatchResponse]
 	trim       *connect.Client[storagepb.TrimRequest, storagepb.TrimResponse]
@@ -225,16 +203,6 @@ type chunkServiceClient struct {
 	dropVolume *connect.Client[storagepb.DropVolumeRequest, storagepb.DropVolumeResponse]
 	list       *connect.Client[storagepb.ListRequest, storagepb.ListResponse]
 	gC         *connect.Client[storagepb.GCRequest, storagepb.GCResponse]
-}
-
-// Write calls shadowless.storage.v1.ChunkService.Write.
-func (c *chunkServiceClient) Write(ctx context.Context, req *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error) {
-	return c.write.CallUnary(ctx, req)
-}
-
-// WriteBatch calls shadowless.storage.v1.ChunkService.WriteBatch.
-func (c *chunkServiceClient) WriteBatch(ctx context.Context, req *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
-	return c.writeBatch.CallUnary(ctx, req)
 }
 
 // Read calls shadowless.storage.v1.ChunkService.Read.
@@ -294,8 +262,6 @@ func (c *chunkServiceClient) GC(ctx context.Context, req *connect.Request[storag
 
 // ChunkServiceHandler is an implementation of the shadowless.storage.v1.ChunkService service.
 type ChunkServiceHandler interface {
-	Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error)
-	WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error)
 	Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error)
 	ReadBatch(context.Context, *connect.Request[storagepb.ReadBatchRequest]) (*connect.Response[storagepb.ReadBatchResponse], error)
 	Trim(context.Context, *connect.Request[storagepb.TrimRequest]) (*connect.Response[storagepb.TrimResponse], error)
@@ -316,18 +282,6 @@ type ChunkServiceHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewChunkServiceHandler(svc ChunkServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	chunkServiceMethods := storagepb.File_storage_proto.Services().ByName("ChunkService").Methods()
-	chunkServiceWriteHandler := connect.NewUnaryHandler(
-		ChunkServiceWriteProcedure,
-		svc.Write,
-		connect.WithSchema(chunkServiceMethods.ByName("Write")),
-		connect.WithHandlerOptions(opts...),
-	)
-	chunkServiceWriteBatchHandler := connect.NewUnaryHandler(
-		ChunkServiceWriteBatchProcedure,
-		svc.WriteBatch,
-		connect.WithSchema(chunkServiceMethods.ByName("WriteBatch")),
-		connect.WithHandlerOptions(opts...),
-	)
 	chunkServiceReadHandler := connect.NewUnaryHandler(
 		ChunkServiceReadProcedure,
 		svc.Read,
@@ -396,10 +350,6 @@ func NewChunkServiceHandler(svc ChunkServiceHandler, opts ...connect.HandlerOpti
 	)
 	return "/shadowless.storage.v1.ChunkService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case ChunkServiceWriteProcedure:
-			chunkServiceWriteHandler.ServeHTTP(w, r)
-		case ChunkServiceWriteBatchProcedure:
-			chunkServiceWriteBatchHandler.ServeHTTP(w, r)
 		case ChunkServiceReadProcedure:
 			chunkServiceReadHandler.ServeHTTP(w, r)
 		case ChunkServiceReadBatchProcedure:
@@ -430,14 +380,6 @@ func NewChunkServiceHandler(svc ChunkServiceHandler, opts ...connect.HandlerOpti
 
 // UnimplementedChunkServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedChunkServiceHandler struct{}
-
-func (UnimplementedChunkServiceHandler) Write(context.Context, *connect.Request[storagepb.WriteRequest]) (*connect.Response[storagepb.WriteResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.ChunkService.Write is not implemented"))
-}
-
-func (UnimplementedChunkServiceHandler) WriteBatch(context.Context, *connect.Request[storagepb.WriteBatchRequest]) (*connect.Response[storagepb.WriteBatchResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.ChunkService.WriteBatch is not implemented"))
-}
 
 func (UnimplementedChunkServiceHandler) Read(context.Context, *connect.Request[storagepb.ReadRequest]) (*connect.Response[storagepb.ReadResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.ChunkService.Read is not implemented"))
@@ -487,8 +429,6 @@ func (UnimplementedChunkServiceHandler) GC(context.Context, *connect.Request[sto
 type MetaServiceClient interface {
 	// RegisterNode registers a chunk server; repeated, it is the heartbeat.
 	RegisterNode(context.Context, *connect.Request[storagepb.RegisterNodeRequest]) (*connect.Response[storagepb.RegisterNodeResponse], error)
-	// VolumeKey returns a volume's unwrapped data key (NotFound once the volume is deleted).
-	VolumeKey(context.Context, *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error)
 }
 
 // NewMetaServiceClient constructs a client for the shadowless.storage.v1.MetaService service. By
@@ -508,19 +448,12 @@ func NewMetaServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(metaServiceMethods.ByName("RegisterNode")),
 			connect.WithClientOptions(opts...),
 		),
-		volumeKey: connect.NewClient[storagepb.VolumeKeyRequest, storagepb.VolumeKeyResponse](
-			httpClient,
-			baseURL+MetaServiceVolumeKeyProcedure,
-			connect.WithSchema(metaServiceMethods.ByName("VolumeKey")),
-			connect.WithClientOptions(opts...),
-		),
 	}
 }
 
 // metaServiceClient implements MetaServiceClient.
 type metaServiceClient struct {
 	registerNode *connect.Client[storagepb.RegisterNodeRequest, storagepb.RegisterNodeResponse]
-	volumeKey    *connect.Client[storagepb.VolumeKeyRequest, storagepb.VolumeKeyResponse]
 }
 
 // RegisterNode calls shadowless.storage.v1.MetaService.RegisterNode.
@@ -528,17 +461,10 @@ func (c *metaServiceClient) RegisterNode(ctx context.Context, req *connect.Reque
 	return c.registerNode.CallUnary(ctx, req)
 }
 
-// VolumeKey calls shadowless.storage.v1.MetaService.VolumeKey.
-func (c *metaServiceClient) VolumeKey(ctx context.Context, req *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error) {
-	return c.volumeKey.CallUnary(ctx, req)
-}
-
 // MetaServiceHandler is an implementation of the shadowless.storage.v1.MetaService service.
 type MetaServiceHandler interface {
 	// RegisterNode registers a chunk server; repeated, it is the heartbeat.
 	RegisterNode(context.Context, *connect.Request[storagepb.RegisterNodeRequest]) (*connect.Response[storagepb.RegisterNodeResponse], error)
-	// VolumeKey returns a volume's unwrapped data key (NotFound once the volume is deleted).
-	VolumeKey(context.Context, *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error)
 }
 
 // NewMetaServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -554,18 +480,10 @@ func NewMetaServiceHandler(svc MetaServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(metaServiceMethods.ByName("RegisterNode")),
 		connect.WithHandlerOptions(opts...),
 	)
-	metaServiceVolumeKeyHandler := connect.NewUnaryHandler(
-		MetaServiceVolumeKeyProcedure,
-		svc.VolumeKey,
-		connect.WithSchema(metaServiceMethods.ByName("VolumeKey")),
-		connect.WithHandlerOptions(opts...),
-	)
 	return "/shadowless.storage.v1.MetaService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case MetaServiceRegisterNodeProcedure:
 			metaServiceRegisterNodeHandler.ServeHTTP(w, r)
-		case MetaServiceVolumeKeyProcedure:
-			metaServiceVolumeKeyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -577,10 +495,6 @@ type UnimplementedMetaServiceHandler struct{}
 
 func (UnimplementedMetaServiceHandler) RegisterNode(context.Context, *connect.Request[storagepb.RegisterNodeRequest]) (*connect.Response[storagepb.RegisterNodeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.MetaService.RegisterNode is not implemented"))
-}
-
-func (UnimplementedMetaServiceHandler) VolumeKey(context.Context, *connect.Request[storagepb.VolumeKeyRequest]) (*connect.Response[storagepb.VolumeKeyResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shadowless.storage.v1.MetaService.VolumeKey is not implemented"))
 }
 
 // VolumeServiceClient is a client for the shadowless.storage.v1.VolumeService service.
