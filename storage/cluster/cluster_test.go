@@ -31,9 +31,12 @@ func startLocal(t testing.TB, dir string, nodes int) *Local {
 // or, with network, over loopback TCP.
 func startLocalOver(t testing.TB, dir string, nodes int, network bool) *Local {
 	t.Helper()
+	// Heartbeats every 100 ms, but a node counts as gone only after 5 s of silence: on two
+	// loaded cores (the race pass, CI) a heartbeat goroutine can starve for two seconds, and
+	// a healthy node taken for dead fails writes with "not enough healthy nodes".
 	l, err := StartLocal(context.Background(), LocalConfig{
 		Dir: dir, Nodes: nodes, DefaultVolumeSize: 1 << 20, ChunkSize: testChunk,
-		HeartbeatTimeout: 2 * time.Second, Heartbeat: 100 * time.Millisecond,
+		HeartbeatTimeout: 5 * time.Second, Heartbeat: 100 * time.Millisecond,
 		RepairInterval: 200 * time.Millisecond, Logger: quietLogger(), Network: network,
 	})
 	require.NoError(t, err)
