@@ -203,4 +203,21 @@ type Result struct {
 	QualityNote string `json:"quality_note"`
 	CPU         CPU    `json:"cpu"`
 	Series      Series `json:"series"`
+	// Relay counts what the emulated network carried and dropped in the measurement
+	// window (nil without one): random and burst losses, and tail drops at the bottleneck
+	// queue, the sign of a sender overrunning the link.
+	Relay *RelayStats `json:"relay,omitempty"`
+	// LossBurst is what a scheduled loss burst did (Config.LossBurst), nil without one.
+	LossBurst *Recovery `json:"loss_burst,omitempty"`
+}
+
+// RelayStats is the emulated network's counters over the measurement window, per direction
+// (down: server to client).
+type RelayStats struct {
+	DownPackets    uint64 `json:"down_packets"`
+	DownLost       uint64 `json:"down_lost"`
+	DownQueueDrops uint64 `json:"down_queue_drops"`
+	UpPackets      uint64 `json:"up_packets"`
+	UpLost         uint64 `json:"up_lost"`
+	UpQueueDrops   uint64 `json:"up_queue_drops"`
 }
