@@ -128,6 +128,8 @@ type adaptation struct {
 
 	keys  adapt.KeyframeLimiter
 	hello *Hello
+	// nacks is the NACK responder, whose retransmission budget follows the estimate.
+	nacks *nackResponder
 }
 
 // current returns the target in force and the capture size it was computed for (zero
@@ -187,6 +189,9 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	}
 	a.estimate = est
 	a.capped = adapt.CapEstimate(est, int64(a.sentEMA), a.floorBps, estimateHeadroom)
+	if a.nacks != nil {
+		a.nacks.setEstimate(est)
+	}
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
 	a.target = a.rc.Update(now, video)
 	return a.target, data
