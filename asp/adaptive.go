@@ -130,6 +130,28 @@ type adaptation struct {
 	hello *Hello
 	// nacks is the NACK responder, whose retransmission budget follows the estimate.
 	nacks *nackResponder
+	// pacer holds frames to the link estimate (paced).
+	pacer adapt.FramePacer
+	// lastRefine is the size of the last refinement frame in bytes.
+	lastRefine int
+	// congestedAt is when the estimate last fell: the estimator saw queueing delay grow or
+	// loss, so the link, not the application, limits the session (zero: never).
+	congestedAt time.Time
+}
+
+// refineQuantizers returns the quantiser range of the next refinement frame on the codec's
+// scale: adapt.RefineQ while the last refinement at it took the link at most
+// refineLinkTime at the estimate, else RefineQ's minimum to 63, so that the encoder's
+// single-frame VBV bounds the frame and the picture sharpens within the budget.
+func (a *adaptation) refineQuantizers(c codec.Codec) (int, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	maxQ := adapt.RefineQ[1]
+	rate := max(a.estimate, a.floorBps)
+	if a.lastRefine > 0 && time.Duration(int64(a.lastRefine)*8*int64(time.Second)/rate) > refineLinkTime {
+		maxQ = 63
+	}
+	return mapQuantizer(c, adapt.RefineQ[0]), mapQuantizer(c, maxQ)
 }
 
 // current returns the target in force and the capture size it was computed for (zero
@@ -187,6 +209,9 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	if a.est != nil {
 		est = int64(a.est.GetTargetBitrate())
 	}
+	if a.estimate > 0 && est*100 < a.estimate*97 {
+		a.congestedAt = now
+	}
 	a.estimate = est
 	a.capped = adapt.CapEstimate(est, int64(a.sentEMA), a.floorBps, estimateHeadroom)
 	if a.nacks != nil {
@@ -195,6 +220,50 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
 	a.target = a.rc.Update(now, video)
 	return a.target, data
+}
+
+const (
+	// paceFactor is how far above GCC's estimate the frame pacer lets video go. At 1 the
+	// estimate could never be seen exceeded and GCC, which grows by some 8% a second while
+	// it sees no congestion, would take tens of seconds to find a fast link; well above 1
+	// the bottleneck queue fills before GCC backs off.
+	paceFactor = 1.25
+	// paceHold is how long after the estimate last fell the frame pacer stays on. Only a
+	// congested link needs it: pion's GCC climbs some 8% a second, and pacing to it
+	// from the start would hold a fast link (loopback, a LAN) to its start value for
+	// tens of seconds.
+	paceHold = 4 * time.Second
+	// refineLinkTime is the longest a refinement frame at RefineQ may hold the link: when
+	// the last one took longer at the estimate, the next is left to the single-frame VBV
+	// (any quantiser up to 63), so a still screen's sharpening never delays the answer to
+	// the next click by more than about this.
+	refineLinkTime = 120 * time.Millisecond
+)
+
+// paced returns when the next frame may be encoded after a frame of n bytes went out at
+// now: not before next (the frame rate in force), and not before the link, at
+// paceFactor × GCC's estimate, has carried what is in flight beyond one frame interval's
+// worth, while the link is congested (paceHold). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
+// cannot shrink a frame of scrolling 1080p text below what its largest quantiser gives):
+// a frame over its budget costs the frames after it, not a standing queue in the
+// network. refine says the frame was a refinement, whose size sets the next one's
+// quantisers (refineQuantizers).
+func (a *adaptation) paced(next, now time.Time, n, fps int, refine bool) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rate := int64(float64(max(a.estimate, a.floorBps)) * paceFactor)
+	if refine {
+		a.lastRefine = n
+	}
+	a.pacer.Sent(now, n, rate)
+	if a.congestedAt.IsZero() || now.Sub(a.congestedAt) > paceHold {
+		return next
+	}
+	at := a.pacer.NextAt(now, int(rate/8/int64(max(fps, 1))))
+	if at.After(next) {
+		return at
+	}
+	return next
 }
 
 // requestKeyframe records a keyframe request.

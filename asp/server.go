@@ -403,6 +403,7 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	LargeSocketBuffers(&se)
 	if s.cfg.settingEngine != nil {
 		s.cfg.settingEngine(&se)
 	}

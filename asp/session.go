@@ -522,6 +522,7 @@ func (s *session) captureLoop() {
 		m.videoBytes.Add(float64(len(pkt.Data)))
 		s.frames.Add(1)
 		s.bytes.Add(uint64(len(pkt.Data)))
+		nextAt = s.adapt.paced(nextAt, time.Now(), len(pkt.Data), fps, kind == "refine")
 		return true
 	}
 	setMode := func(next adapt.Mode) {
@@ -542,7 +543,7 @@ func (s *session) captureLoop() {
 	// IDR) to change its quantisers, so with H.264 the picture is only encoded again.
 	refineFrame := func(now time.Time) bool {
 		if s.codec != codec.H264 {
-			setQ(mapQuantizer(s.codec, adapt.RefineQ[0]), mapQuantizer(s.codec, adapt.RefineQ[1]))
+			setQ(s.adapt.refineQuantizers(s.codec))
 			defer setQ(quantizers(adapt.ProfileFor(mode)))
 		}
 		return send(last, now, 0, "refine", false)

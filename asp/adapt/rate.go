@@ -198,3 +198,41 @@ func (k *KeyframeLimiter) PendingAt() time.Time {
 	}
 	return k.last.Add(k.MinInterval)
 }
+
+// FramePacer holds the video to the link rate frame by frame, without a packet queue: a
+// frame goes out whole at once, and the next one waits until the link has drained what
+// is in flight beyond an allowance. An encoder that overshoots its target (libvpx cannot
+// make a frame of scrolling 1080p text smaller than its largest quantiser allows) then
+// sends fewer frames instead of filling the bottleneck queue, and what changed in the
+// meantime goes into the next frame. Pure logic; not safe for concurrent use.
+type FramePacer struct {
+	level float64 // bytes in flight, draining at rate
+	rate  float64 // bytes per second
+	last  time.Time
+}
+
+// drain empties the bucket up to now.
+func (p *FramePacer) drain(now time.Time) {
+	if !p.last.IsZero() && now.After(p.last) {
+		p.level = max(0, p.level-now.Sub(p.last).Seconds()*p.rate)
+	}
+	p.last = now
+}
+
+// Sent records a frame of n bytes sent at now over a link of rateBps.
+func (p *FramePacer) Sent(now time.Time, n int, rateBps int64) {
+	p.drain(now)
+	p.rate = float64(max(rateBps, 1)) / 8
+	p.level += float64(n)
+}
+
+// NextAt returns the earliest time the next frame may go: when no more than allowance
+// bytes are still in flight (now or earlier when that is already so).
+func (p *FramePacer) NextAt(now time.Time, allowance int) time.Time {
+	p.drain(now)
+	over := p.level - float64(allowance)
+	if over <= 0 || p.rate <= 0 {
+		return now
+	}
+	return now.Add(time.Duration(over / p.rate * float64(time.Second)))
+}

@@ -86,3 +86,22 @@ func TestKeyframeLimiter(t *testing.T) {
 	k.Sent(t0.Add(2 * time.Second))
 	assert.False(t, k.Due(t0.Add(2*time.Second)), "a keyframe sent for another reason satisfies requests")
 }
+
+// The pacer lets frames within the allowance go at once and holds the next frame after
+// a big one until the link has carried it.
+func TestFramePacer(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	var p FramePacer
+	assert.Equal(t, t0, p.NextAt(t0, 0), "nothing sent: go")
+	p.Sent(t0, 10_000, 1_000_000) // 125 kB/s: 80 ms of link
+	assert.Equal(t, t0.Add(80*time.Millisecond), p.NextAt(t0, 0))
+	assert.Equal(t, t0.Add(40*time.Millisecond), p.NextAt(t0, 5000), "an allowance of 5 kB")
+	assert.Equal(t, t0.Add(80*time.Millisecond), p.NextAt(t0.Add(50*time.Millisecond), 0), "draining as time passes")
+	assert.Equal(t, t0.Add(200*time.Millisecond), p.NextAt(t0.Add(200*time.Millisecond), 0), "drained: go now")
+	// Frames sent faster than the link pile up in the bucket.
+	for i := range 3 {
+		p.Sent(t0.Add(time.Second+time.Duration(i)*10*time.Millisecond), 5000, 1_000_000)
+	}
+	at := p.NextAt(t0.Add(time.Second+20*time.Millisecond), 0)
+	assert.Equal(t, t0.Add(time.Second+120*time.Millisecond), at, "15 kB from 1 s on: 120 ms")
+}

@@ -182,6 +182,7 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
+	asp.LargeSocketBuffers(&se)
 	if opts.SettingEngine != nil {
 		opts.SettingEngine(&se)
 	}

@@ -69,6 +69,9 @@ type Pipeline struct {
 	Decode  Summary `json:"decode"`
 	// Total: captured → decoded.
 	Total Summary `json:"total"`
+	// FrameBytes is the size of the frames the server sent (kB), refinements and
+	// keyframes included: the single-frame VBV at work.
+	FrameKB Summary `json:"frame_kb"`
 	// ServerEncodeMS is the encoder's own time per frame as the server reports it in its
 	// once-a-second stats (mean of those means over the window): the pure encode part of
 	// Encode, which also holds conversion wait, packetization and sending.

@@ -228,6 +228,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	res.Frames.DrawnFPS = float64(res.Frames.Drawn) / cfg.Duration.Seconds()
 	res.CPU = cpu1.sub(cpu0, cfg.Duration)
 	r.analyze(res, start, end, responses)
+	res.Pipeline.FrameKB = r.frameSizes(start, end)
 	if burstDone != nil {
 		res.LossBurst = r.recovery(bc, relayStats)
 	}
@@ -430,4 +431,17 @@ func errOr(err, def error) error {
 		return err
 	}
 	return def
+}
+
+// frameSizes summarises the sizes (kB) of the frames the server sent between start and end.
+func (r *run) frameSizes(start, end time.Time) Summary {
+	r.rec.mu.Lock()
+	defer r.rec.mu.Unlock()
+	var kb []float64
+	for _, ev := range r.rec.events {
+		if !ev.Dropped && !ev.EncodeEnd.Before(start) && ev.EncodeEnd.Before(end) {
+			kb = append(kb, float64(ev.Bytes)/1000)
+		}
+	}
+	return summarize(kb)
 }
