@@ -124,3 +124,54 @@ func TestAssemblerIgnoresUntilFrameStart(t *testing.T) {
 	}
 	assert.Equal(t, in[1:], got)
 }
+
+// A hole that NACK has not filled holds up delivery only until a later keyframe is
+// complete: the assembler jumps to it at once instead of waiting resyncAfter, and reports
+// the loss. Delta frames after a hole still wait.
+func TestAssemblerJumpsToKeyframe(t *testing.T) {
+	// frames() fills frame i with byte i: even frames start with a clear VP8 P bit
+	// (keyframes), odd ones are delta frames.
+	in := frames(5, 300)
+	pkts := packetize(t, in, 100)
+	a := newAssembler(&codecs.VP8Packet{})
+	now := time.Now()
+	var got []assembled
+	lostFrom, lostTo := -1, -1 // frame 1's first packet is lost
+	for i, p := range pkts {
+		if p.Timestamp == 1*3000 && lostFrom < 0 {
+			lostFrom = i
+			continue
+		}
+		if p.Timestamp == 2*3000 && lostTo < 0 {
+			lostTo = i
+		}
+		got = append(got, a.push(p, now)...)
+		if p.Timestamp == 3*3000 && p.Marker {
+			break
+		}
+		if p.Timestamp == 2*3000 && !p.Marker {
+			require.Len(t, got, 1, "only frame 0 while frame 2 is incomplete")
+		}
+	}
+	require.Len(t, got, 3, "frame 0, then frames 2 (a keyframe) and 3")
+	assert.Equal(t, in[0], got[0].data)
+	assert.True(t, got[1].lost)
+	assert.Equal(t, in[2], got[1].data)
+	assert.Equal(t, in[3], got[2].data)
+	assert.False(t, got[2].lost)
+	assert.Equal(t, lostTo-lostFrom, a.lostPackets, "frame 1's packets")
+
+	// A delta frame complete behind a hole does not make the assembler jump.
+	b := newAssembler(&codecs.VP8Packet{})
+	var out []assembled
+	for _, p := range pkts {
+		if p.Timestamp == 2*3000 && p.Marker { // frame 2 stays incomplete
+			continue
+		}
+		if p.Timestamp > 3*3000 {
+			break
+		}
+		out = append(out, b.push(p, now)...)
+	}
+	require.Len(t, out, 2, "frames 0 and 1; frame 3 waits behind the hole")
+}
