@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -132,6 +133,8 @@ type adaptation struct {
 	nacks *nackResponder
 	// pacer holds frames to the link estimate (paced).
 	pacer adapt.FramePacer
+	// log receives debug lines about frames over their budget (nil: none).
+	log *slog.Logger
 	// lastRefine is the size of the last refinement frame in bytes.
 	lastRefine int
 	// congestedAt is when the estimate last fell: the estimator saw queueing delay grow or
@@ -140,15 +143,19 @@ type adaptation struct {
 }
 
 // refineQuantizers returns the quantiser range of the next refinement frame on the codec's
-// scale: adapt.RefineQ while the last refinement at it took the link at most
-// refineLinkTime at the estimate, else RefineQ's minimum to 63, so that the encoder's
+// scale: adapt.RefineQ while the last refinement (refineFirstGuess before the first)
+// takes the link at most refineLinkTime at the estimate, else RefineQ's minimum to 63, so that the encoder's
 // single-frame VBV bounds the frame and the picture sharpens within the budget.
 func (a *adaptation) refineQuantizers(c codec.Codec) (int, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	maxQ := adapt.RefineQ[1]
 	rate := max(a.estimate, a.floorBps)
-	if a.lastRefine > 0 && time.Duration(int64(a.lastRefine)*8*int64(time.Second)/rate) > refineLinkTime {
+	size := a.lastRefine
+	if size == 0 {
+		size = refineFirstGuess
+	}
+	if time.Duration(int64(size)*8*int64(time.Second)/rate) > refineLinkTime {
 		maxQ = 63
 	}
 	return mapQuantizer(c, adapt.RefineQ[0]), mapQuantizer(c, maxQ)
@@ -238,6 +245,9 @@ const (
 	// (any quantiser up to 63), so a still screen's sharpening never delays the answer to
 	// the next click by more than about this.
 	refineLinkTime = 120 * time.Millisecond
+	// refineFirstGuess is the size assumed for a refinement before one was measured: a
+	// busy 1080p page at RefineQ, measured at 60-170 kB.
+	refineFirstGuess = 60_000
 )
 
 // paced returns when the next frame may be encoded after a frame of n bytes went out at
@@ -246,14 +256,18 @@ const (
 // worth, while the link is congested (paceHold). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
 // cannot shrink a frame of scrolling 1080p text below what its largest quantiser gives):
 // a frame over its budget costs the frames after it, not a standing queue in the
-// network. refine says the frame was a refinement, whose size sets the next one's
-// quantisers (refineQuantizers).
-func (a *adaptation) paced(next, now time.Time, n, fps int, refine bool) time.Time {
+// network. kind is the frame's kind ("key", "delta", "refine"); a refinement's size sets
+// the next one's quantisers (refineQuantizers).
+func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	rate := int64(float64(max(a.estimate, a.floorBps)) * paceFactor)
-	if refine {
+	if kind == "refine" {
 		a.lastRefine = n
+	}
+	if a.log != nil && a.target.MaxFrameBytes > 0 && n > a.target.MaxFrameBytes {
+		a.log.Debug("frame over budget", "kind", kind, "bytes", n, "budget", a.target.MaxFrameBytes,
+			"target_kbps", a.target.BitrateKbps, "estimate", a.estimate, "mode", a.mode.String())
 	}
 	a.pacer.Sent(now, n, rate)
 	if a.congestedAt.IsZero() || now.Sub(a.congestedAt) > paceHold {

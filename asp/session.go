@@ -111,6 +111,7 @@ func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, choice *a
 	s.adapt.budget.VideoFloor = int64(srv.cfg.minKbps) * 1000
 	s.adapt.floorBps = int64(srv.cfg.startKbps) * 1000
 	s.adapt.keys.MinInterval = keyframeInterval
+	s.adapt.log = s.log
 	s.adapt.mode = adapt.ModeOffice
 	s.adapt.target = adapt.Target{BitrateKbps: min(srv.cfg.startKbps, srv.cfg.bitrateKbps), FPS: int(srv.cfg.frameRate)}
 	return s
@@ -522,7 +523,7 @@ func (s *session) captureLoop() {
 		m.videoBytes.Add(float64(len(pkt.Data)))
 		s.frames.Add(1)
 		s.bytes.Add(uint64(len(pkt.Data)))
-		nextAt = s.adapt.paced(nextAt, time.Now(), len(pkt.Data), fps, kind == "refine")
+		nextAt = s.adapt.paced(nextAt, time.Now(), len(pkt.Data), fps, kind)
 		return true
 	}
 	setMode := func(next adapt.Mode) {
