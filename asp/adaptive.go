@@ -280,6 +280,65 @@ func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Ti
 	return next
 }
 
+// spreadBurst is the least part of a frame that leaves back to back on a congested link;
+// the rest is spread at the pacing rate (spreadRate). 16 packets fit the smallest
+// router buffers; a larger burst of a 1080p refinement or keyframe would be tail-dropped
+// at a 2 Mbit/s bottleneck, and its repair cost more than the spreading.
+const spreadBurst = 16 * rtpPayloadMTU
+
+// spreadRate returns how fast the packets of one frame may leave (bytes per second) and
+// how many bytes may go back to back first: 0 while the link is not congested (no
+// spreading, as on a LAN), else paceFactor × the estimate with a burst of 40 ms of it
+// (at least spreadBurst). It never holds a packet behind another frame: only the
+// frame's own packets wait, for at most the time the link needs to carry them.
+func (a *adaptation) spreadRate() (float64, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.congestedAt.IsZero() || time.Since(a.congestedAt) > paceHold {
+		return 0, 0
+	}
+	rate := float64(max(a.estimate, a.floorBps)) * paceFactor / 8
+	return rate, max(spreadBurst, int(rate*0.040))
+}
+
+// lossSeen records that the receiver reported loss (a NACK): the link is congested or
+// lossy, so frames are paced and spread for a while (paceHold).
+func (a *adaptation) lossSeen() {
+	a.mu.Lock()
+	a.congestedAt = time.Now()
+	a.mu.Unlock()
+}
+
+// spreader spaces the packets of one frame: the first burst bytes go at once, the rest
+// at rate.
+type spreader struct {
+	rate  float64
+	burst int
+	start time.Time
+	sent  int
+}
+
+func newSpreader(f func() (float64, int)) spreader {
+	if f == nil {
+		return spreader{}
+	}
+	rate, burst := f()
+	return spreader{rate: rate, burst: burst, start: time.Now()}
+}
+
+// wait sleeps until a packet of n bytes may leave.
+func (s *spreader) wait(n int) {
+	if s.rate <= 0 {
+		return
+	}
+	if over := s.sent - s.burst; over > 0 {
+		if d := time.Until(s.start.Add(time.Duration(float64(over) / s.rate * float64(time.Second)))); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	s.sent += n
+}
+
 // requestKeyframe records a keyframe request.
 func (a *adaptation) requestKeyframe() {
 	a.mu.Lock()

@@ -33,6 +33,9 @@ type nackResponder struct {
 	now     func() time.Time
 	resent  atomic.Uint64
 	refused atomic.Uint64
+	// onLoss, when set, is called (outside the lock) for every NACK: the receiver lost
+	// packets.
+	onLoss func()
 }
 
 type nackStream struct {
@@ -159,8 +162,11 @@ func (n *nackResponder) answer(nack *rtcp.TransportLayerNack) {
 			return true
 		})
 	}
-	w := st.w
+	w, onLoss := st.w, n.onLoss
 	n.mu.Unlock()
+	if onLoss != nil {
+		onLoss()
+	}
 	for _, o := range send {
 		if _, err := w.Write(&o.hdr, o.payload, nil); err == nil {
 			n.resent.Add(1)

@@ -425,6 +425,9 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	sess := newSession(s, pc, desk, choice, caps)
 	sess.adapt.est = estimator()
 	sess.adapt.nacks = nacks
+	nacks.mu.Lock()
+	nacks.onLoss = sess.adapt.lossSeen
+	nacks.mu.Unlock()
 	if !s.add(sess) {
 		sess.close(nil)
 		return nil, nil, errors.New("server is shutting down")

@@ -151,7 +151,7 @@ func (s *session) negotiate(ctx context.Context, offer webrtc.SessionDescription
 		return nil, fmt.Errorf("video track: %w", err)
 	}
 	s.video = &rtpSink{track: track, payloader: newPayloader(s.codec),
-		seq: uint16(time.Now().UnixNano()), tsBase: uint32(time.Now().UnixNano() >> 8)}
+		seq: uint16(time.Now().UnixNano()), tsBase: uint32(time.Now().UnixNano() >> 8), spread: s.adapt.spreadRate}
 	sender, err := s.pc.AddTrack(track)
 	if err != nil {
 		return nil, fmt.Errorf("add video track: %w", err)
@@ -523,7 +523,7 @@ func (s *session) captureLoop() {
 		m.videoBytes.Add(float64(len(pkt.Data)))
 		s.frames.Add(1)
 		s.bytes.Add(uint64(len(pkt.Data)))
-		nextAt = s.adapt.paced(nextAt, time.Now(), len(pkt.Data), fps, kind)
+		nextAt = s.adapt.paced(nextAt, ev.EncodeEnd, len(pkt.Data), fps, kind)
 		return true
 	}
 	setMode := func(next adapt.Mode) {

@@ -21,6 +21,7 @@ type assembler struct {
 
 	pkts        map[uint16]*rtp.Packet
 	next        uint16 // sequence number the next frame starts at
+	highest     uint16 // highest sequence number buffered or consumed
 	started     bool
 	stuckSince  time.Time
 	lostPackets int
@@ -46,12 +47,15 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 		if !a.dep.IsPartitionHead(p.Payload) {
 			return nil
 		}
-		a.started, a.next = true, p.SequenceNumber
+		a.started, a.next, a.highest = true, p.SequenceNumber, p.SequenceNumber
 	}
 	if before(p.SequenceNumber, a.next) {
 		return nil // late duplicate or part of a frame given up on
 	}
 	a.pkts[p.SequenceNumber] = p
+	if before(a.highest, p.SequenceNumber) {
+		a.highest = p.SequenceNumber
+	}
 	var out []assembled
 	lost := false
 	if p.Marker && a.incomplete() {
@@ -74,6 +78,12 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 			continue
 		}
 		if len(a.pkts) == 0 {
+			return out
+		}
+		if len(a.pkts) == int(a.highest-a.next)+1 {
+			// No hole, the frame is still arriving (a big frame on a slow link takes
+			// longer than resyncAfter): not stuck.
+			a.stuckSince = time.Time{}
 			return out
 		}
 		if a.stuckSince.IsZero() {

@@ -175,3 +175,20 @@ func TestAssemblerJumpsToKeyframe(t *testing.T) {
 	}
 	require.Len(t, out, 2, "frames 0 and 1; frame 3 waits behind the hole")
 }
+
+// A frame whose packets arrive slowly but without a hole (a big frame on a slow link) is
+// not given up on, however long it takes.
+func TestAssemblerWaitsForSlowFrame(t *testing.T) {
+	in := frames(2, 2000)
+	pkts := packetize(t, in, 10)
+	a := newAssembler(&codecs.VP8Packet{})
+	now := time.Now()
+	var got []assembled
+	for i, p := range pkts {
+		got = append(got, a.push(p, now.Add(time.Duration(i)*200*time.Millisecond))...)
+	}
+	require.Len(t, got, 2)
+	assert.Equal(t, in, [][]byte{got[0].data, got[1].data})
+	assert.False(t, got[0].lost || got[1].lost)
+	assert.Zero(t, a.lostPackets)
+}
