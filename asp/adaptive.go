@@ -239,7 +239,7 @@ const (
 	// congested link needs it: pion's GCC climbs some 8% a second, and pacing to it
 	// from the start would hold a fast link (loopback, a LAN) to its start value for
 	// tens of seconds.
-	paceHold = 4 * time.Second
+	paceHold = 10 * time.Second
 	// refineLinkTime is the longest a refinement frame at RefineQ may hold the link: when
 	// the last one took longer at the estimate, the next is left to the single-frame VBV
 	// (any quantiser up to 63), so a still screen's sharpening never delays the answer to
@@ -261,7 +261,7 @@ const (
 func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	rate := int64(float64(max(a.estimate, a.floorBps)) * paceFactor)
+	rate := int64(float64(a.paceBase()) * paceFactor)
 	if kind == "refine" {
 		a.lastRefine = n
 	}
@@ -297,8 +297,31 @@ func (a *adaptation) spreadRate() (float64, int) {
 	if a.congestedAt.IsZero() || time.Since(a.congestedAt) > paceHold {
 		return 0, 0
 	}
-	rate := float64(max(a.estimate, a.floorBps)) * paceFactor / 8
+	rate := float64(a.paceBase()) * paceFactor / 8
 	return rate, max(spreadBurst, int(rate*0.040))
+}
+
+// paceBase is the rate pacing and spreading start from: the estimate after the
+// application-limited cap (GCC's own climbs past the link while the session sends little,
+// measured 2.3 Mbit/s on a 2 Mbit/s link), never below the floor.
+func (a *adaptation) paceBase() int64 {
+	return max(min(a.estimate, a.capped), a.floorBps)
+}
+
+// refineAllowed reports whether the link affords a refinement frame: one of the last
+// refinement's size (refineFirstGuess before the first) takes it at most
+// 4 × refineLinkTime at the estimate; refineQuantizers then bounds it further. On a slower
+// link a still screen is not sharpened: a 30–70 kB refinement at 2 Mbit/s holds the next
+// click's answer for 150–300 ms.
+func (a *adaptation) refineAllowed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	size := a.lastRefine
+	if size == 0 {
+		size = refineFirstGuess
+	}
+	rate := max(a.estimate, a.floorBps)
+	return time.Duration(int64(size)*8*int64(time.Second)/rate) <= 4*refineLinkTime
 }
 
 // lossSeen records that the receiver reported loss (a NACK): the link is congested or

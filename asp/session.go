@@ -600,7 +600,7 @@ func (s *session) captureLoop() {
 				// Woken: a keyframe, the refinement, or just time.
 				now := time.Now()
 				setMode(cls.Update(now))
-				if last != nil && cfg.refine > 0 && cls.RefinementDue(now) {
+				if last != nil && cfg.refine > 0 && cls.RefinementDue(now) && s.adapt.refineAllowed() {
 					if !refineFrame(now) {
 						return
 					}

@@ -1,12 +1,17 @@
 package harness
 
 import (
+	"context"
 	"image"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/shadowless-dev/shadowless/benchmarks/netem"
+	"github.com/shadowless-dev/shadowless/internal/testenv"
 )
 
 func TestParseLossBurst(t *testing.T) {
@@ -113,4 +118,31 @@ func TestJudgeRecovery(t *testing.T) {
 	rc = judgeRecovery(frames[:14], refs, from, to)
 	assert.False(t, rc.Recovered)
 	assert.Equal(t, ms(recoveryWindow), rc.MS)
+}
+
+// A loss burst on the emulated network is scheduled inside the measurement and judged:
+// the relay drops packets in it, frames around it are compared with the captures, and
+// the picture is whole again before the window ends.
+func TestLossBurstMeasured(t *testing.T) {
+	testenv.LookPath(t, "Xvfb")
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	res, err := Run(context.Background(), Config{Scenario: "web", Width: 640, Height: 480, Duration: 4600 * time.Millisecond,
+		Warmup: time.Second, SkipQuality: true, Seed: 2,
+		Net:       netem.Spec{Delay: 20 * time.Millisecond},
+		LossBurst: LossBurst{At: time.Second, Length: 500 * time.Millisecond, Loss: 0.3}})
+	require.NoError(t, err)
+	lb := res.LossBurst
+	require.NotNil(t, lb)
+	t.Logf("loss burst: %+v", *lb)
+	assert.Equal(t, "500ms,30%,1s", lb.Burst)
+	assert.Positive(t, lb.RelayLost, "the burst dropped packets")
+	assert.Positive(t, lb.Frames, "frames decoded around the burst were judged")
+	assert.True(t, lb.Recovered, "whole again within %v", recoveryWindow)
+	assert.Less(t, lb.MS, ms(recoveryWindow))
+	require.NotNil(t, res.Relay)
+	assert.Positive(t, res.Relay.DownPackets)
+
+	_, err = Run(context.Background(), Config{Scenario: "web", Duration: 2 * time.Second,
+		LossBurst: LossBurst{At: time.Second, Length: time.Second, Loss: 0.1}})
+	require.ErrorContains(t, err, "needs a measurement of at least")
 }
