@@ -286,18 +286,25 @@ func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Ti
 // at a 2 Mbit/s bottleneck, and its repair cost more than the spreading.
 const spreadBurst = 16 * rtpPayloadMTU
 
+// spreadFactor is how far above GCC's estimate the packets of one frame may leave when
+// they are spread (libwebrtc paces at 2.5 × its estimate too): fast enough that a frame
+// is not held long, slow enough that a 1080p keyframe (260 kB for a busy page) does not
+// arrive at a 10 Mbit/s router faster than its 200 ms buffer drains.
+const spreadFactor = 2.5
+
 // spreadRate returns how fast the packets of one frame may leave (bytes per second) and
-// how many bytes may go back to back first: 0 while the link is not congested (no
-// spreading, as on a LAN), else paceFactor × the estimate with a burst of 40 ms of it
-// (at least spreadBurst). It never holds a packet behind another frame: only the
-// frame's own packets wait, for at most the time the link needs to carry them.
-func (a *adaptation) spreadRate() (float64, int) {
+// how many bytes may go back to back first: spreadFactor × the estimate with a burst of
+// 40 ms of it (at least spreadBurst), for keyframes always and for other frames while
+// the link is congested (paceHold); 0 otherwise (no spreading, as on a LAN). It never
+// holds a packet behind another frame: only the frame's own packets wait, for at most
+// the time the link needs to carry them.
+func (a *adaptation) spreadRate(key bool) (float64, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.congestedAt.IsZero() || time.Since(a.congestedAt) > paceHold {
+	if !key && (a.congestedAt.IsZero() || time.Since(a.congestedAt) > paceHold) {
 		return 0, 0
 	}
-	rate := float64(a.paceBase()) * paceFactor / 8
+	rate := float64(max(a.estimate, a.floorBps)) * spreadFactor / 8
 	return rate, max(spreadBurst, int(rate*0.040))
 }
 
@@ -341,11 +348,11 @@ type spreader struct {
 	sent  int
 }
 
-func newSpreader(f func() (float64, int)) spreader {
+func newSpreader(f func(key bool) (float64, int), key bool) spreader {
 	if f == nil {
 		return spreader{}
 	}
-	rate, burst := f()
+	rate, burst := f(key)
 	return spreader{rate: rate, burst: burst, start: time.Now()}
 }
 

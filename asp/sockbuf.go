@@ -17,17 +17,26 @@ import (
 // net.core.rmem_max / wmem_max.
 const SocketBufferBytes = 4 << 20
 
-// LargeSocketBuffers configures a SettingEngine so that the UDP sockets ICE opens get
-// SocketBufferBytes of send and receive buffer. The server applies it to every peer
+// LargeSocketBuffers configures a SettingEngine for big video frames: the UDP sockets ICE
+// opens get SocketBufferBytes of send and receive buffer, and the SRTP replay window holds
+// SRTPReplayWindow packets so that retransmissions of a big frame are accepted. The server applies it to every peer
 // connection and the native client to its own; pass it through WithSettingEngine only to
 // build a SettingEngine of your own.
 func LargeSocketBuffers(se *webrtc.SettingEngine) {
+	se.SetSRTPReplayProtectionWindow(SRTPReplayWindow)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		return // pion falls back to its own standard network
 	}
 	se.SetNet(bufferedNet{n})
 }
+
+// SRTPReplayWindow is the SRTP replay-protection window LargeSocketBuffers sets, in
+// packets. pion's default of 64 rejects a NACK retransmission as a replay once 64 newer
+// packets have arrived, which is less than one 1080p frame (40–230 packets): a packet lost
+// early in a keyframe could never be repaired, and the stream fell into a loop of
+// keyframes.
+const SRTPReplayWindow = 4096
 
 // bufferedNet is the standard network with large buffers on every UDP socket.
 type bufferedNet struct{ transport.Net }

@@ -433,6 +433,7 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 		for _, s := range frames {
 			received := time.Now()
 			if s.lost {
+				c.log.Debug("video resync after loss", "lost_packets", asm.lostPackets, "seq", pkt.SequenceNumber, "buffered", len(asm.pkts))
 				c.resyncs.Add(1)
 				pli()
 			}

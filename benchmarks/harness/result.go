@@ -104,7 +104,8 @@ type Frames struct {
 	Dropped          int `json:"dropped"`
 	NotCaptured      int `json:"not_captured"`
 	LostAfterCapture int `json:"lost_after_capture"`
-	// DecodeErrors, ClientDropped and PacketsLost come from the client's counters.
+	// DecodeErrors, ClientDropped and PacketsLost come from the client's counters, over
+	// the measurement window (the warm-up's are not counted).
 	DecodeErrors  uint64 `json:"decode_errors"`
 	ClientDropped uint64 `json:"client_dropped"`
 	// PacketsLost: RTP packets the client gave up on (not recovered by NACK in time).

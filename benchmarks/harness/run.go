@@ -172,6 +172,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	stampStart := wl.Stamp()
 	cpu0 := readCPU(xs.Pid())
 	stats0 := conn.Stats()
+	counters0 := conn.Counters()
 	var relay0 netem.Stats
 	if relay != nil {
 		relay0 = relay.Stats()
@@ -221,8 +222,9 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			UpQueueDrops: relayStats.UpQueueDrops - relay0.UpQueueDrops,
 		}
 	}
-	res.Frames.DecodeErrors, res.Frames.ClientDropped = counters.DecodeErrors, counters.FramesDropped
-	res.Frames.PacketsLost = counters.PacketsLost
+	res.Frames.DecodeErrors = counters.DecodeErrors - counters0.DecodeErrors
+	res.Frames.ClientDropped = counters.FramesDropped - counters0.FramesDropped
+	res.Frames.PacketsLost = counters.PacketsLost - counters0.PacketsLost
 	res.Frames.ServerSent, res.Frames.ServerDropped = stats1.Frames-stats0.Frames, stats1.Dropped-stats0.Dropped
 	res.Frames.Drawn = workload.FrameDiff(stampStart.Frame, stampEnd.Frame)
 	res.Frames.DrawnFPS = float64(res.Frames.Drawn) / cfg.Duration.Seconds()
