@@ -131,6 +131,10 @@ type adaptation struct {
 	hello *Hello
 	// nacks is the NACK responder, whose retransmission budget follows the estimate.
 	nacks *nackResponder
+	// delivery measures the rate the bottleneck delivers at (nil: not measured), and
+	// deliveredBps is its latest reading, taken in update.
+	delivery     *deliveryMeter
+	deliveredBps int64
 	// pacer holds frames to the link estimate (paced).
 	pacer adapt.FramePacer
 	// log receives debug lines about frames over their budget (nil: none).
@@ -150,7 +154,7 @@ func (a *adaptation) refineQuantizers(c codec.Codec) (int, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	maxQ := adapt.RefineQ[1]
-	rate := max(a.estimate, a.floorBps)
+	rate := max(a.estimate, a.floorBps, a.deliveredBps)
 	size := a.lastRefine
 	if size == 0 {
 		size = refineFirstGuess
@@ -221,8 +225,11 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	}
 	a.estimate = est
 	a.capped = adapt.CapEstimate(est, int64(a.sentEMA), a.floorBps, estimateHeadroom)
+	if a.delivery != nil {
+		a.deliveredBps = a.delivery.rate()
+	}
 	if a.nacks != nil {
-		a.nacks.setEstimate(est)
+		a.nacks.setEstimate(max(est, a.deliveredBps))
 	}
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
 	a.target = a.rc.Update(now, video)
@@ -252,8 +259,9 @@ const (
 
 // paced returns when the next frame may be encoded after a frame of n bytes went out at
 // now: not before next (the frame rate in force), and not before the link, at
-// paceFactor × GCC's estimate, has carried what is in flight beyond one frame interval's
-// worth, while the link is congested (paceHold). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
+// paceFactor × the capped estimate or the rate it was measured to deliver at
+// (deliveryMeter), whichever is higher, has carried what is in flight beyond one frame
+// interval's worth, while the link is congested (paceHold). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
 // cannot shrink a frame of scrolling 1080p text below what its largest quantiser gives):
 // a frame over its budget costs the frames after it, not a standing queue in the
 // network. kind is the frame's kind ("key", "delta", "refine"); a refinement's size sets
@@ -261,7 +269,7 @@ const (
 func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	rate := int64(float64(a.paceBase()) * paceFactor)
+	rate := max(int64(float64(a.paceBase())*paceFactor), a.deliveredBps)
 	if kind == "refine" {
 		a.lastRefine = n
 	}
@@ -304,7 +312,7 @@ func (a *adaptation) spreadRate(key bool) (float64, int) {
 	if !key && (a.congestedAt.IsZero() || time.Since(a.congestedAt) > paceHold) {
 		return 0, 0
 	}
-	rate := float64(max(a.estimate, a.floorBps)) * spreadFactor / 8
+	rate := float64(max(a.estimate, a.floorBps, a.deliveredBps)) * spreadFactor / 8
 	return rate, max(spreadBurst, int(rate*0.040))
 }
 
@@ -327,7 +335,7 @@ func (a *adaptation) refineAllowed() bool {
 	if size == 0 {
 		size = refineFirstGuess
 	}
-	rate := max(a.estimate, a.floorBps)
+	rate := max(a.estimate, a.floorBps, a.deliveredBps)
 	return time.Duration(int64(size)*8*int64(time.Second)/rate) <= 4*refineLinkTime
 }
 

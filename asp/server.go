@@ -396,7 +396,7 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	if s.cfg.interceptors != nil {
 		s.cfg.interceptors(ir)
 	}
-	estimator, nacks, err := registerInterceptors(me, ir, s.cfg)
+	estimator, nacks, delivery, err := registerInterceptors(me, ir, s.cfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -425,6 +425,7 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	sess := newSession(s, pc, desk, choice, caps)
 	sess.adapt.est = estimator()
 	sess.adapt.nacks = nacks
+	sess.adapt.delivery = delivery
 	nacks.mu.Lock()
 	nacks.onLoss = sess.adapt.lossSeen
 	nacks.mu.Unlock()
@@ -472,28 +473,31 @@ func (s *Server) remove(sess *session) {
 // (written by the NACK responder below GCC) are not counted twice, and before the TWCC
 // header extension, so GCC sees the sequence number it must match with the feedback. PLI
 // and FIR are read from the RTP sender by the session and ask for a keyframe. It returns a
-// func that yields the session's estimator once the peer connection exists, and the NACK
-// responder.
-func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, cfg config) (func() Estimator, *nackResponder, error) {
+// func that yields the session's estimator once the peer connection exists, the NACK
+// responder and the delivery meter (delivery.go), which sits above the responder so that it
+// counts first copies only.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, cfg config) (func() Estimator, *nackResponder, *deliveryMeter, error) {
 	nacks, err := registerNackResponder(me, ir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	delivery := newDeliveryMeter()
+	ir.Add(delivery)
 	estimator := func() Estimator { return nil }
 	if cfg.estimator != nil {
 		estimator = cfg.estimator
 	} else {
 		e, err := gccEstimator(ir, cfg.minKbps*1000, cfg.startKbps*1000, cfg.maxKbps*1000)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		estimator = e
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, nil, fmt.Errorf("rtcp reports: %w", err)
+		return nil, nil, nil, fmt.Errorf("rtcp reports: %w", err)
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
-		return nil, nil, fmt.Errorf("twcc: %w", err)
+		return nil, nil, nil, fmt.Errorf("twcc: %w", err)
 	}
-	return estimator, nacks, nil
+	return estimator, nacks, delivery, nil
 }
