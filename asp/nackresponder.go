@@ -13,10 +13,9 @@ import (
 	"github.com/shadowless-dev/shadowless/asp/adapt"
 )
 
-// nackHistory is how many sent packets the responder keeps per stream: 2048 packets of
-// 1150 bytes hold more than ten 1080p keyframes, well over adapt.RetransmitPolicy's MaxAge
-// at our rates.
-const nackHistory = 2048
+// nackHistory is how many sent packets the responder keeps per stream: 4096 packets of
+// 1150 bytes are adapt.RetransmitPolicy's MaxAge (1 s) at up to 35 Mbit/s.
+const nackHistory = 4096
 
 // nackResponder answers the receiver's NACKs (RFC 4585 generic NACK) with copies of the
 // packets it asks for, as pion's responder does, but through adapt.RetransmitPolicy: each

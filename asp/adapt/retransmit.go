@@ -11,7 +11,10 @@ import "time"
 // it), and within a byte budget that refills at a share of the bandwidth estimate. Pure
 // logic; not safe for concurrent use.
 type RetransmitPolicy struct {
-	// MaxAge is the oldest packet worth sending again (default 400 ms).
+	// MaxAge is the oldest packet worth sending again (default 1 s). On a damage-driven
+	// stream the loss of a frame's last packets shows only when the next frame comes,
+	// which on a quiet screen can be half a second later; repairing the frame then is
+	// still cheaper than the keyframe that would replace it.
 	MaxAge time.Duration
 	// MinGap is the least time between two copies of one packet (default 100 ms).
 	MinGap time.Duration
@@ -29,7 +32,7 @@ type RetransmitPolicy struct {
 
 func (p *RetransmitPolicy) defaults() {
 	if p.MaxAge <= 0 {
-		p.MaxAge = 400 * time.Millisecond
+		p.MaxAge = time.Second
 	}
 	if p.MinGap <= 0 {
 		p.MinGap = 100 * time.Millisecond

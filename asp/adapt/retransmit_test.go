@@ -19,7 +19,7 @@ func TestRetransmitPolicy(t *testing.T) {
 	assert.False(t, p.Allow(t0.Add(99*time.Millisecond), sent, t0, 1200))
 	assert.True(t, p.Allow(t0.Add(100*time.Millisecond), sent, t0, 1200))
 	// Too old: the receiver has given up on it.
-	assert.False(t, p.Allow(t0.Add(time.Second), t0, time.Time{}, 1200))
+	assert.False(t, p.Allow(t0.Add(1500*time.Millisecond), t0, time.Time{}, 1200))
 }
 
 // The budget bounds a burst of retransmissions and refills at the share of the estimate.

@@ -246,10 +246,9 @@ func (a *assembler) resync() bool {
 	for seq := range a.pkts {
 		if before(seq, best) {
 			delete(a.pkts, seq)
-			a.lostPackets++
 		}
 	}
-	a.lostPackets += int(best - a.next)
+	a.lostPackets += int(best - a.next) // every sequence number skipped, received or not
 	a.next = best
 	return true
 }
