@@ -316,6 +316,31 @@ func (a *adaptation) spreadRate(key bool) (float64, int) {
 	return rate, max(spreadBurst, int(rate*0.040))
 }
 
+const (
+	// slowLinkBitsPerPixel is the link rate per captured pixel (bits per second) below
+	// which the quantiser floor is raised to slowLinkMinQ: about 4 Mbit/s at 1920×1080.
+	slowLinkBitsPerPixel = 2.0
+	// slowLinkMinQ is the finest quantiser (libvpx scale) on a slow link. With office's
+	// floor of 2, libvpx's rate control coded a full-screen change after quiet frames at a
+	// fine quantiser: 90–130 kB frames at a 1.3 Mbit/s target, half a second of a 2 Mbit/s
+	// link each. Refinement still sharpens a still screen within the link.
+	slowLinkMinQ = 28
+)
+
+// minQuantizer returns the quantiser floor (libvpx scale) for a profile's minQ: raised to
+// slowLinkMinQ while the link (the estimate or the measured delivery rate) is slow for the
+// capture size.
+func (a *adaptation) minQuantizer(minQ int) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	link := max(a.estimate, a.deliveredBps)
+	pixels := a.rcSize[0] * a.rcSize[1]
+	if link > 0 && pixels > 0 && float64(link)/float64(pixels) < slowLinkBitsPerPixel {
+		return max(minQ, slowLinkMinQ)
+	}
+	return minQ
+}
+
 // paceBase is the rate pacing and spreading start from: the estimate after the
 // application-limited cap (GCC's own climbs past the link while the session sends little,
 // measured 2.3 Mbit/s on a 2 Mbit/s link), never below the floor.

@@ -459,7 +459,7 @@ func (s *session) captureLoop() {
 		}
 	}()
 	quantizers := func(p adapt.Profile) (int, int) {
-		return mapQuantizer(s.codec, p.MinQ), mapQuantizer(s.codec, p.MaxQ)
+		return mapQuantizer(s.codec, s.adapt.minQuantizer(p.MinQ)), mapQuantizer(s.codec, p.MaxQ)
 	}
 	setQ := func(minQ, maxQ int) {
 		if qs, ok := enc.(codec.QuantizerSetter); ok {
