@@ -242,6 +242,12 @@ const (
 	// it sees no congestion, would take tens of seconds to find a fast link; well above 1
 	// the bottleneck queue fills before GCC backs off.
 	paceFactor = 1.25
+	// deliveredShare is the share of the measured delivery rate (deliveryMeter) the frame
+	// pacer fills when there is a measurement: what the bottleneck really carries is a
+	// better guide than GCC's estimate, which climbs past it while the session sends
+	// little (2.3 Mbit/s on a 2 Mbit/s link); the rest is for retransmissions and the
+	// channels, so the bottleneck queue drains.
+	deliveredShare = 0.9
 	// paceHold is how long after the estimate last fell the frame pacer stays on. Only a
 	// congested link needs it: pion's GCC climbs some 8% a second, and pacing to it
 	// from the start would hold a fast link (loopback, a LAN) to its start value for
@@ -259,9 +265,9 @@ const (
 
 // paced returns when the next frame may be encoded after a frame of n bytes went out at
 // now: not before next (the frame rate in force), and not before the link, at
-// paceFactor × the capped estimate or the rate it was measured to deliver at
-// (deliveryMeter), whichever is higher, has carried what is in flight beyond one frame
-// interval's worth, while the link is congested (paceHold). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
+// deliveredShare × the rate it was measured to deliver at (deliveryMeter), or
+// paceFactor × the capped estimate before there is a measurement, has carried what is in
+// flight beyond one frame interval's worth, while the link is congested (paceHold). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
 // cannot shrink a frame of scrolling 1080p text below what its largest quantiser gives):
 // a frame over its budget costs the frames after it, not a standing queue in the
 // network. kind is the frame's kind ("key", "delta", "refine"); a refinement's size sets
@@ -269,7 +275,10 @@ const (
 func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	rate := max(int64(float64(a.paceBase())*paceFactor), a.deliveredBps)
+	rate := int64(float64(a.paceBase()) * paceFactor)
+	if a.deliveredBps > 0 {
+		rate = int64(float64(a.deliveredBps) * deliveredShare)
+	}
 	if kind == "refine" {
 		a.lastRefine = n
 	}

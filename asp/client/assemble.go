@@ -32,6 +32,8 @@ type assembled struct {
 	timestamp uint32
 	// lost reports that packets before this frame were given up on.
 	lost bool
+	// key reports that the frame is a keyframe (isKeyframe).
+	key bool
 }
 
 func newAssembler(dep rtp.Depacketizer) *assembler {
@@ -122,6 +124,7 @@ func (a *assembler) build() (assembled, bool) {
 	}
 	f := assembled{timestamp: first.Timestamp}
 	ok := a.dep.IsPartitionHead(first.Payload)
+	f.key = ok && isKeyframe(a.dep, first.Payload)
 	for i := 0; i < n; i++ {
 		seq := a.next + uint16(i)
 		if ok {

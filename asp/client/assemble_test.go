@@ -159,6 +159,8 @@ func TestAssemblerJumpsToKeyframe(t *testing.T) {
 	assert.Equal(t, in[2], got[1].data)
 	assert.Equal(t, in[3], got[2].data)
 	assert.False(t, got[2].lost)
+	assert.True(t, got[0].key && got[1].key, "frames 0 and 2 are keyframes")
+	assert.False(t, got[2].key, "frame 3 is a delta frame")
 	assert.Equal(t, lostTo-lostFrom, a.lostPackets, "frame 1's packets")
 
 	// A delta frame complete behind a hole does not make the assembler jump.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,6 +204,10 @@ func judgeRecovery(frames []burstFrame, refs map[uint32]thumb, from, to time.Tim
 		rc.BaselineErr = base[len(base)*9/10]
 		rc.Threshold = max(minThreshold, 3*rc.BaselineErr)
 	}
+	oldest := uint32(math.MaxUint32)
+	for n := range refs {
+		oldest = min(oldest, n)
+	}
 	var lastBroken time.Time
 	var broken []bool
 	var judged []burstFrame
@@ -212,9 +217,15 @@ func judgeRecovery(frames []burstFrame, refs map[uint32]thumb, from, to time.Tim
 		}
 		bad := !f.stamped
 		if !bad {
-			if r, ok := refs[f.frame]; ok {
+			r, ok := refs[f.frame]
+			switch {
+			case ok:
 				bad = thumbErr(f.th, r) > rc.Threshold
-			} else {
+			case f.frame < oldest:
+				// A still picture captured before the span (a refinement or a
+				// keyframe of it): nothing to compare with.
+				continue
+			default:
 				bad = true // a stamp no capture had: the stamp itself was misdecoded
 			}
 		}

@@ -102,6 +102,8 @@ func TestJudgeRecovery(t *testing.T) {
 	add(3300*time.Millisecond, bad, true)   // broken
 	add(3450*time.Millisecond, good, true)  // whole again 450 ms after the burst
 	add(3600*time.Millisecond, good, true)
+	// A refinement of a picture captured before the span: not judged.
+	frames = append(frames, burstFrame{decoded: t0.Add(3700 * time.Millisecond), stamped: true, frame: 0, th: bad})
 	rc := judgeRecovery(frames, refs, from, to)
 	assert.True(t, rc.Recovered)
 	assert.InDelta(t, 450, rc.MS, 0.01)
