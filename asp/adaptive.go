@@ -139,6 +139,8 @@ type adaptation struct {
 	pacer adapt.FramePacer
 	// log receives debug lines about frames over their budget (nil: none).
 	log *slog.Logger
+	// gov lowers the picture size when frames overrun a measured bottleneck.
+	gov adapt.SizeGovernor
 	// lastRefine is the size of the last refinement frame in bytes.
 	lastRefine int
 	// congestedAt is when the estimate last fell: the estimator saw queueing delay grow or
@@ -213,6 +215,7 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 			MinKbps: minKbps, MaxKbps: maxKbps, FrameBudget: frameBudget})
 		a.rcSize = [2]int{w, h}
 	}
+	a.rc.SetScaleCap(a.gov.Scale())
 	// A smoothed sent rate: a frame of a change goes out in one burst, an average over one
 	// interval would swing between 0 and several times the rate.
 	a.sentEMA = 0.6*a.sentEMA + 0.4*float64(sentBps)
@@ -275,19 +278,32 @@ const (
 func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	rate := int64(float64(a.paceBase()) * paceFactor)
-	if a.deliveredBps > 0 {
-		rate = int64(float64(a.deliveredBps) * deliveredShare)
-	}
+	rate := a.paceRate()
 	if kind == "refine" {
 		a.lastRefine = n
+	}
+	if kind == "key" {
+		// No new keyframe while this one may still be on its way: a 100 kB keyframe
+		// takes 400 ms of a 2 Mbit/s link, and a client that keeps asking (it does every
+		// 300 ms until one arrives) would otherwise get one keyframe after another, each
+		// overflowing the queue the last one filled.
+		a.keys.MinInterval = max(keyframeInterval, 2*time.Duration(int64(n)*8*int64(time.Second)/max(rate, 1)))
+	}
+	congested := !a.congestedAt.IsZero() && now.Sub(a.congestedAt) <= paceHold
+	if kind == "delta" && congested && a.deliveredBps > 0 {
+		// The budget of a measured bottleneck, not the encoder's target: a frame within
+		// it does not hold the link for more than frameBudget frame intervals.
+		budget := int(float64(rate) / 8 / float64(max(fps, 1)) * frameBudget)
+		if a.gov.Frame(now, n, budget) && a.log != nil {
+			a.log.Debug("picture size governor", "scale", a.gov.Scale(), "bytes", n, "budget", budget)
+		}
 	}
 	if a.log != nil && a.target.MaxFrameBytes > 0 && n > a.target.MaxFrameBytes {
 		a.log.Debug("frame over budget", "kind", kind, "bytes", n, "budget", a.target.MaxFrameBytes,
 			"target_kbps", a.target.BitrateKbps, "estimate", a.estimate, "mode", a.mode.String())
 	}
 	a.pacer.Sent(now, n, rate)
-	if a.congestedAt.IsZero() || now.Sub(a.congestedAt) > paceHold {
+	if !congested {
 		return next
 	}
 	at := a.pacer.NextAt(now, int(rate/8/int64(max(fps, 1))))
@@ -309,6 +325,12 @@ const spreadBurst = 16 * rtpPayloadMTU
 // arrive at a 10 Mbit/s router faster than its 200 ms buffer drains.
 const spreadFactor = 2.5
 
+// spreadDeliveredFactor replaces spreadFactor once the delivery rate is measured: spread
+// at 1.5 × what the bottleneck delivers, a 110 kB frame grows its queue by a third of its
+// size (37 kB, inside a 2 Mbit/s router's 50 kB), while the bursts still show the meter
+// a link that got faster.
+const spreadDeliveredFactor = 1.5
+
 // spreadRate returns how fast the packets of one frame may leave (bytes per second) and
 // how many bytes may go back to back first: spreadFactor × the estimate with a burst of
 // 40 ms of it (at least spreadBurst), for keyframes always and for other frames while
@@ -321,7 +343,10 @@ func (a *adaptation) spreadRate(key bool) (float64, int) {
 	if !key && (a.congestedAt.IsZero() || time.Since(a.congestedAt) > paceHold) {
 		return 0, 0
 	}
-	rate := float64(max(a.estimate, a.floorBps, a.deliveredBps)) * spreadFactor / 8
+	rate := float64(max(a.estimate, a.floorBps)) * spreadFactor / 8
+	if a.deliveredBps > 0 {
+		rate = float64(a.deliveredBps) * spreadDeliveredFactor / 8
+	}
 	return rate, max(spreadBurst, int(rate*0.040))
 }
 
@@ -350,6 +375,15 @@ func (a *adaptation) minQuantizer(minQ int) int {
 	return minQ
 }
 
+// paceRate is the rate the frame pacer drains at: deliveredShare × the measured delivery
+// rate, or paceFactor × paceBase before there is a measurement.
+func (a *adaptation) paceRate() int64 {
+	if a.deliveredBps > 0 {
+		return int64(float64(a.deliveredBps) * deliveredShare)
+	}
+	return int64(float64(a.paceBase()) * paceFactor)
+}
+
 // paceBase is the rate pacing and spreading start from: the estimate after the
 // application-limited cap (GCC's own climbs past the link while the session sends little,
 // measured 2.3 Mbit/s on a 2 Mbit/s link), never below the floor.
@@ -371,6 +405,15 @@ func (a *adaptation) refineAllowed() bool {
 	}
 	rate := max(a.estimate, a.floorBps, a.deliveredBps)
 	return time.Duration(int64(size)*8*int64(time.Second)/rate) <= 4*refineLinkTime
+}
+
+// resent counts n bytes of NACK retransmissions against the frame pacer: they take the
+// link as frames do, and on a saturated link the next frame must wait for them too.
+func (a *adaptation) resent(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rate := a.paceRate()
+	a.pacer.Sent(time.Now(), n, rate)
 }
 
 // lossSeen records that the receiver reported loss (a NACK): the link is congested or

@@ -33,8 +33,10 @@ type nackResponder struct {
 	resent  atomic.Uint64
 	refused atomic.Uint64
 	// onLoss, when set, is called (outside the lock) for every NACK: the receiver lost
-	// packets.
-	onLoss func()
+	// packets. onResent, when set, is told the bytes of the copies sent for it, which take
+	// the link like new frames do.
+	onLoss   func()
+	onResent func(bytes int)
 }
 
 type nackStream struct {
@@ -161,14 +163,19 @@ func (n *nackResponder) answer(nack *rtcp.TransportLayerNack) {
 			return true
 		})
 	}
-	w, onLoss := st.w, n.onLoss
+	w, onLoss, onResent := st.w, n.onLoss, n.onResent
 	n.mu.Unlock()
 	if onLoss != nil {
 		onLoss()
 	}
+	bytes := 0
 	for _, o := range send {
 		if _, err := w.Write(&o.hdr, o.payload, nil); err == nil {
 			n.resent.Add(1)
+			bytes += o.hdr.MarshalSize() + len(o.payload)
 		}
+	}
+	if onResent != nil && bytes > 0 {
+		onResent(bytes)
 	}
 }

@@ -428,6 +428,7 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	sess.adapt.delivery = delivery
 	nacks.mu.Lock()
 	nacks.onLoss = sess.adapt.lossSeen
+	nacks.onResent = sess.adapt.resent
 	nacks.mu.Unlock()
 	if !s.add(sess) {
 		sess.close(nil)

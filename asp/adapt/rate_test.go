@@ -105,3 +105,38 @@ func TestFramePacer(t *testing.T) {
 	at := p.NextAt(t0.Add(time.Second+20*time.Millisecond), 0)
 	assert.Equal(t, t0.Add(time.Second+120*time.Millisecond), at, "15 kB from 1 s on: 120 ms")
 }
+
+// Frames far over the link's budget step the size down after a second; frames that
+// predict the next size up fits step it back up after five.
+func TestSizeGovernor(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	var g SizeGovernor
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	assert.Equal(t, 1.0, g.Scale())
+	for ms := 0; ms < 900; ms += 100 {
+		assert.False(t, g.Frame(at(ms), 50_000, 10_000), "5x over, not yet a second")
+	}
+	assert.True(t, g.Frame(at(1000), 50_000, 10_000))
+	assert.Equal(t, 0.75, g.Scale())
+	// At 0.75 the frames are still 3.5x over: down to 0.5.
+	changed := false
+	for ms := 1100; ms < 2500 && !changed; ms += 100 {
+		changed = g.Frame(at(ms), 35_000, 10_000)
+	}
+	assert.True(t, changed)
+	assert.Equal(t, 0.5, g.Scale())
+	// 2x over at 0.5 predicts 4.5x at 0.75: stay.
+	for ms := 3000; ms < 10_000; ms += 100 {
+		assert.False(t, g.Frame(at(ms), 20_000, 10_000))
+	}
+	// Small frames (0.3x): 0.75 would be 0.68x, so step up after 5 s.
+	changed = false
+	var ms int
+	for ms = 10_000; ms < 16_000 && !changed; ms += 100 {
+		changed = g.Frame(at(ms), 3_000, 10_000)
+	}
+	assert.True(t, changed)
+	assert.GreaterOrEqual(t, ms, 15_000)
+	assert.Equal(t, 0.75, g.Scale())
+	assert.False(t, g.Frame(at(20_000), 1, 0), "no budget, no decision")
+}

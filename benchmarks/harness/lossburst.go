@@ -327,3 +327,30 @@ func (r *run) recovery(bc burstCounters, relay netem.Stats) *Recovery {
 	rc.Keyframes = keys
 	return &rc
 }
+
+// upscaleNearest returns src enlarged to w×h by nearest neighbour: what the client shows
+// when the server sent a smaller picture (the rate controller lowered the size), so that
+// the stamp and the thumbnails read as on the capture.
+func upscaleNearest(src *image.YCbCr, w, h int) *image.YCbCr {
+	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	if sw <= 0 || sh <= 0 {
+		return dst
+	}
+	for y := 0; y < h; y++ {
+		row := src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y+y*sh/h):]
+		out := dst.Y[y*dst.YStride:]
+		for x := 0; x < w; x++ {
+			out[x] = row[x*sw/w]
+		}
+	}
+	for y := 0; y < h/2; y++ {
+		sy := src.Rect.Min.Y + (2*y)*sh/h
+		for x := 0; x < w/2; x++ {
+			o := src.COffset(src.Rect.Min.X+(2*x)*sw/w, sy)
+			dst.Cb[y*dst.CStride+x] = src.Cb[o]
+			dst.Cr[y*dst.CStride+x] = src.Cr[o]
+		}
+	}
+	return dst
+}

@@ -148,3 +148,23 @@ func TestLossBurstMeasured(t *testing.T) {
 		LossBurst: LossBurst{At: time.Second, Length: time.Second, Loss: 0.1}})
 	require.ErrorContains(t, err, "needs a measurement of at least")
 }
+
+// A half-size picture enlarged by nearest neighbour has the same thumbnail as the
+// full-size one it was taken from (the blocks are averages of the same values).
+func TestUpscaleNearest(t *testing.T) {
+	full := gradient(64, 48, 0)
+	for y := 0; y < 48; y++ { // constant 2x2 blocks so that halving loses nothing
+		for x := 0; x < 64; x++ {
+			full.Y[y*full.YStride+x] = full.Y[(y&^1)*full.YStride+(x&^1)]
+		}
+	}
+	half := image.NewYCbCr(image.Rect(0, 0, 32, 24), image.YCbCrSubsampleRatio420)
+	for y := 0; y < 24; y++ {
+		for x := 0; x < 32; x++ {
+			half.Y[y*half.YStride+x] = full.Y[2*y*full.YStride+2*x]
+		}
+	}
+	up := upscaleNearest(half, 64, 48)
+	require.Equal(t, full.Rect, up.Rect)
+	assert.Equal(t, full.Y[:64*48], up.Y[:64*48])
+}

@@ -266,7 +266,12 @@ func (r *run) snapshotFrames() []*clientFrame {
 
 // readFrames records every decoded frame and answers the probe that waits for it.
 func (r *run) readFrames(conn *client.Conn) {
+	w, h := r.cfg.Width&^1, r.cfg.Height&^1
 	for f := range conn.Frames() {
+		if f.Image != nil && (f.Image.Rect.Dx() != w || f.Image.Rect.Dy() != h) {
+			// The server lowered the size; the client shows it enlarged.
+			f.Image = upscaleNearest(f.Image, w, h)
+		}
 		cf := &clientFrame{received: f.Received, decoded: f.Decoded, rtp: f.RTPTimestamp, bytes: f.Bytes}
 		if st, err := workload.ReadStamp(f.Image); err == nil {
 			cf.stamp, cf.stamped = st, true
