@@ -458,6 +458,9 @@ func (s *spreader) wait(n int) {
 func (a *adaptation) requestKeyframe() {
 	a.mu.Lock()
 	a.keys.Request()
+	if a.log != nil {
+		a.log.Debug("keyframe requested", "pending_until", a.keys.PendingAt(), "min_interval", a.keys.MinInterval)
+	}
 	a.mu.Unlock()
 }
 

@@ -25,6 +25,9 @@ type assembler struct {
 	started     bool
 	stuckSince  time.Time
 	lostPackets int
+	// lostPending: packets were given up on with no frame start buffered (the assembler
+	// restarted); the next frame it delivers reports the loss.
+	lostPending bool
 }
 
 type assembled struct {
@@ -72,8 +75,8 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 		f, ok := a.build()
 		if ok {
 			a.stuckSince = time.Time{}
-			f.lost = lost
-			lost = false
+			f.lost = lost || a.lostPending
+			lost, a.lostPending = false, false
 			if f.data != nil {
 				out = append(out, f)
 			}
@@ -244,6 +247,7 @@ func (a *assembler) resync() bool {
 		a.lostPackets += len(a.pkts)
 		clear(a.pkts)
 		a.started = false
+		a.lostPending = true
 		return false
 	}
 	for seq := range a.pkts {

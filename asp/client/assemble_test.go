@@ -194,3 +194,46 @@ func TestAssemblerWaitsForSlowFrame(t *testing.T) {
 	assert.False(t, got[0].lost || got[1].lost)
 	assert.Zero(t, a.lostPackets)
 }
+
+// Giving up on a hole with no frame start buffered restarts the assembler; the first frame
+// after the restart still reports the loss, so the client asks for a keyframe.
+func TestAssemblerRestartReportsLoss(t *testing.T) {
+	var in [][]byte
+	for i := range 3 { // delta frames only (odd first byte): no jump to a keyframe
+		f := make([]byte, 350)
+		for j := range f {
+			f[j] = byte(2*i + 1)
+		}
+		in = append(in, f)
+	}
+	pkts := packetize(t, in, 7)
+	a := newAssembler(&codecs.VP8Packet{})
+	now := time.Now()
+	var got []assembled
+	var frame1 []*rtp.Packet
+	for _, p := range pkts {
+		switch p.Timestamp {
+		case 0:
+			got = append(got, a.push(p, now)...)
+		case 3000:
+			frame1 = append(frame1, p)
+		}
+	}
+	require.Len(t, got, 1)
+	assert.False(t, got[0].lost)
+	// Frame 1 loses its first packet; the rest wait for it until the assembler gives up.
+	for _, p := range frame1[1:] {
+		require.Empty(t, a.push(p, now))
+	}
+	require.Empty(t, a.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: frame1[len(frame1)-1].SequenceNumber + 50, Timestamp: 77}, Payload: []byte{0, 0}}, now.Add(400*time.Millisecond)))
+	got = nil
+	for _, p := range pkts {
+		if p.Timestamp == 6000 {
+			got = append(got, a.push(p, now.Add(500*time.Millisecond))...)
+		}
+	}
+	require.Len(t, got, 1, "frame 2 after the restart")
+	assert.Equal(t, in[2], got[0].data)
+	assert.True(t, got[0].lost, "it reports the loss")
+	assert.Positive(t, a.lostPackets)
+}
