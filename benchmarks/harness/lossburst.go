@@ -168,6 +168,16 @@ func thumbErr(a, b thumb) float64 {
 	return float64(sum) / float64(n)
 }
 
+// bestErr is the least thumbErr of t against the captures that carry its stamp: the
+// workload may be captured mid-drawing, so one stamp can stand for several pictures.
+func bestErr(t thumb, refs []thumb) float64 {
+	best := 255.0
+	for _, r := range refs {
+		best = min(best, thumbErr(t, r))
+	}
+	return best
+}
+
 func absInt(v int) int {
 	if v < 0 {
 		return -v
@@ -186,15 +196,16 @@ type burstFrame struct {
 // judgeRecovery decides, for the frames decoded around a burst from from to to, which
 // are broken (their thumbnail is far from the capture's with the same stamp, or the stamp
 // is unreadable) and how long after to the picture was whole again. refs holds the
-// captures' thumbnails by stamp frame number. The threshold is set from the frames before
+// captures' thumbnails by stamp frame number (several when one stamp was captured more
+// than once; the closest counts). The threshold is set from the frames before
 // the burst: three times their 90th-percentile error, at least minThreshold.
-func judgeRecovery(frames []burstFrame, refs map[uint32]thumb, from, to time.Time) Recovery {
+func judgeRecovery(frames []burstFrame, refs map[uint32][]thumb, from, to time.Time) Recovery {
 	const minThreshold = 24
 	var base []float64
 	for _, f := range frames {
 		if f.decoded.Before(from) && f.stamped {
 			if r, ok := refs[f.frame]; ok {
-				base = append(base, thumbErr(f.th, r))
+				base = append(base, bestErr(f.th, r))
 			}
 		}
 	}
@@ -220,7 +231,7 @@ func judgeRecovery(frames []burstFrame, refs map[uint32]thumb, from, to time.Tim
 			r, ok := refs[f.frame]
 			switch {
 			case ok:
-				bad = thumbErr(f.th, r) > rc.Threshold
+				bad = bestErr(f.th, r) > rc.Threshold
 			case f.frame < oldest:
 				// A still picture captured before the span (a refinement or a
 				// keyframe of it): nothing to compare with.

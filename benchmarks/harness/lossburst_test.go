@@ -86,11 +86,12 @@ func TestJudgeRecovery(t *testing.T) {
 	from, to := t0.Add(2*time.Second), t0.Add(3*time.Second)
 	good := makeThumb(gradient(64, 64, 0), 64, 64)
 	bad := makeThumb(gradient(64, 64, 90), 64, 64)
-	refs := map[uint32]thumb{}
+	other := makeThumb(gradient(64, 64, 40), 64, 64)
+	refs := map[uint32][]thumb{}
 	var frames []burstFrame
 	add := func(at time.Duration, th thumb, stamped bool) {
 		n := uint32(len(frames) + 1)
-		refs[n] = good
+		refs[n] = []thumb{other, good} // the closest capture of a stamp counts
 		frames = append(frames, burstFrame{decoded: t0.Add(at), stamped: stamped, frame: n, th: th})
 	}
 	for i := range 10 { // the baseline before the burst

@@ -50,7 +50,7 @@ type recorder struct {
 	// Around a loss burst: thumbnails of every captured frame by stamp frame number.
 	burstWin  [2]time.Time
 	burstSize image.Point
-	burstRefs map[uint32]thumb
+	burstRefs map[uint32][]thumb // several captures can carry one stamp (a frame drawn in steps)
 }
 
 // inBurstWindow reports whether t is inside the span judged around a loss burst.
@@ -60,7 +60,7 @@ func inBurstWindow(win [2]time.Time, t time.Time) bool {
 
 func newRecorder(every, maxWindows int) *recorder {
 	return &recorder{every: every, maxWindows: maxWindows, refs: map[uint64]*image.YCbCr{}, sampled: map[uint32]bool{},
-		bySeq: map[uint64]*captureRecord{}, burstRefs: map[uint32]thumb{}}
+		bySeq: map[uint64]*captureRecord{}, burstRefs: map[uint32][]thumb{}}
 }
 
 func (r *recorder) setWindow(from, to time.Time) {
@@ -102,7 +102,7 @@ func (s recSource) Next(ctx context.Context) (capture.Frame, error) {
 	}
 	s.r.mu.Lock()
 	if th != nil {
-		s.r.burstRefs[rec.stamp.Frame] = *th
+		s.r.burstRefs[rec.stamp.Frame] = append(s.r.burstRefs[rec.stamp.Frame], *th)
 	}
 	s.r.records = append(s.r.records, rec)
 	s.r.bySeq[rec.seq] = rec
