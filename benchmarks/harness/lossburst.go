@@ -198,9 +198,11 @@ type burstFrame struct {
 // is unreadable) and how long after to the picture was whole again. refs holds the
 // captures' thumbnails by stamp frame number (several when one stamp was captured more
 // than once; the closest counts). The threshold is set from the frames before
-// the burst: three times their 90th-percentile error, at least minThreshold.
+// the burst: three times their 90th-percentile error, from 24 to 64 grey levels.
 func judgeRecovery(frames []burstFrame, refs map[uint32][]thumb, from, to time.Time) Recovery {
-	const minThreshold = 24
+	// minThreshold and maxThreshold bound the threshold: a baseline already broken (a loss
+	// before the burst) must not make the judge blind.
+	const minThreshold, maxThreshold = 24, 64
 	var base []float64
 	for _, f := range frames {
 		if f.decoded.Before(from) && f.stamped {
@@ -213,7 +215,7 @@ func judgeRecovery(frames []burstFrame, refs map[uint32][]thumb, from, to time.T
 	if len(base) > 0 {
 		slices.Sort(base)
 		rc.BaselineErr = base[len(base)*9/10]
-		rc.Threshold = max(minThreshold, 3*rc.BaselineErr)
+		rc.Threshold = min(maxThreshold, max(minThreshold, 3*rc.BaselineErr))
 	}
 	oldest := uint32(math.MaxUint32)
 	for n := range refs {
