@@ -270,7 +270,7 @@ const (
 // now: not before next (the frame rate in force), and not before the link, at
 // deliveredShare × the rate it was measured to deliver at (deliveryMeter), or
 // paceFactor × the capped estimate before there is a measurement, has carried what is in
-// flight beyond one frame interval's worth, while the link is congested (paceHold). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
+// flight beyond one frame interval's worth, while the link limits (linkLimited). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
 // cannot shrink a frame of scrolling 1080p text below what its largest quantiser gives):
 // a frame over its budget costs the frames after it, not a standing queue in the
 // network. kind is the frame's kind ("key", "delta", "refine"); a refinement's size sets
@@ -289,8 +289,8 @@ func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Ti
 		// overflowing the queue the last one filled.
 		a.keys.MinInterval = max(keyframeInterval, 2*time.Duration(int64(n)*8*int64(time.Second)/max(rate, 1)))
 	}
-	congested := !a.congestedAt.IsZero() && now.Sub(a.congestedAt) <= paceHold
-	if kind == "delta" && congested && a.deliveredBps > 0 {
+	limited := a.linkLimited(now)
+	if kind == "delta" && a.deliveredBps > 0 {
 		// The budget of a measured bottleneck, not the encoder's target: a frame within
 		// it does not hold the link for more than frameBudget frame intervals.
 		budget := int(float64(rate) / 8 / float64(max(fps, 1)) * frameBudget)
@@ -303,7 +303,7 @@ func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Ti
 			"target_kbps", a.target.BitrateKbps, "estimate", a.estimate, "mode", a.mode.String())
 	}
 	a.pacer.Sent(now, n, rate)
-	if !congested {
+	if !limited {
 		return next
 	}
 	at := a.pacer.NextAt(now, int(rate/8/int64(max(fps, 1))))
@@ -340,7 +340,7 @@ const spreadDeliveredFactor = 1.5
 func (a *adaptation) spreadRate(key bool) (float64, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !key && (a.congestedAt.IsZero() || time.Since(a.congestedAt) > paceHold) {
+	if !key && !a.linkLimited(time.Now()) {
 		return 0, 0
 	}
 	rate := float64(max(a.estimate, a.floorBps)) * spreadFactor / 8
@@ -414,6 +414,16 @@ func (a *adaptation) resent(n int) {
 	defer a.mu.Unlock()
 	rate := a.paceRate()
 	a.pacer.Sent(time.Now(), n, rate)
+}
+
+// linkLimited reports whether frames are paced and spread: while a bottleneck's delivery
+// rate is measured (deliveryMeter; on a LAN or loopback its rate is so high that pacing
+// to it costs nothing), and for paceHold after the estimate fell or the receiver lost
+// packets. Without the measurement, GCC's estimate, which climbs past the link while the
+// session sends little (3.8 Mbit/s on a 2 Mbit/s link), let a 52 kB frame follow an
+// 18 kB one within 50 ms into a 50 kB router queue.
+func (a *adaptation) linkLimited(now time.Time) bool {
+	return a.deliveredBps > 0 || !a.congestedAt.IsZero() && now.Sub(a.congestedAt) <= paceHold
 }
 
 // lossSeen records that the receiver reported loss (a NACK): the link is congested or
