@@ -25,8 +25,9 @@ type assembler struct {
 	started     bool
 	stuckSince  time.Time
 	lostPackets int
-	// lostPending: packets were given up on with no frame start buffered (the assembler
-	// restarted); the next frame it delivers reports the loss.
+	// lostPending: packets were given up on (a resync, a jump to a keyframe, a restart with
+	// no frame start buffered, an undecodable frame); the next frame delivered reports the
+	// loss, however many pushes later it is complete.
 	lostPending bool
 }
 
@@ -62,24 +63,24 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 		a.highest = p.SequenceNumber
 	}
 	var out []assembled
-	lost := false
 	if p.Marker && a.incomplete() {
 		// A hole holds up delivery. If this packet completes a keyframe, the frames
 		// before it are of no use any more: jump to it now rather than after resyncAfter.
 		if head, ok := a.keyframeEndingAt(p); ok && before(a.next, head) {
 			a.skipTo(head)
-			lost = true
+			a.lostPending = true
 		}
 	}
 	for {
 		f, ok := a.build()
 		if ok {
 			a.stuckSince = time.Time{}
-			f.lost = lost || a.lostPending
-			lost, a.lostPending = false, false
-			if f.data != nil {
-				out = append(out, f)
+			if f.data == nil {
+				a.lostPending = true // consumed but undecodable: the chain is broken too
+				continue
 			}
+			f.lost, a.lostPending = a.lostPending, false
+			out = append(out, f)
 			continue
 		}
 		if len(a.pkts) == 0 {
@@ -100,7 +101,7 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 		if !a.resync() {
 			return out
 		}
-		lost = true
+		a.lostPending = true
 		a.stuckSince = time.Time{}
 	}
 }

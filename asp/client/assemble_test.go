@@ -237,3 +237,46 @@ func TestAssemblerRestartReportsLoss(t *testing.T) {
 	assert.True(t, got[0].lost, "it reports the loss")
 	assert.Positive(t, a.lostPackets)
 }
+
+// The loss of a resync is reported on the next frame delivered even when that frame is
+// still arriving when the assembler gives up (its packets come in over later pushes).
+func TestAssemblerLossSurvivesSlowNextFrame(t *testing.T) {
+	var in [][]byte
+	for i := range 3 { // delta frames only
+		f := make([]byte, 350)
+		for j := range f {
+			f[j] = byte(2*i + 1)
+		}
+		in = append(in, f)
+	}
+	pkts := packetize(t, in, 300)
+	a := newAssembler(&codecs.VP8Packet{})
+	now := time.Now()
+	var got []assembled
+	var f1, f2 []*rtp.Packet
+	for _, p := range pkts {
+		switch p.Timestamp {
+		case 0:
+			got = append(got, a.push(p, now)...)
+		case 3000:
+			f1 = append(f1, p)
+		case 6000:
+			f2 = append(f2, p)
+		}
+	}
+	require.Len(t, got, 1)
+	for _, p := range f1[1:] { // frame 1 lost its first packet
+		require.Empty(t, a.push(p, now))
+	}
+	// Frame 2 starts arriving after resyncAfter: the assembler jumps to it, but it is not
+	// complete yet.
+	require.Empty(t, a.push(f2[0], now.Add(400*time.Millisecond)))
+	require.Empty(t, a.push(f2[1], now.Add(401*time.Millisecond)))
+	got = nil
+	for _, p := range f2[2:] {
+		got = append(got, a.push(p, now.Add(402*time.Millisecond))...)
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, in[2], got[0].data)
+	assert.True(t, got[0].lost, "frame 2 reports the loss given up on two pushes before")
+}

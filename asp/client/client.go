@@ -453,10 +453,12 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 				needKey = false
 			}
 			if s.lost {
-				needKey = true
 				c.log.Debug("video resync after loss", "lost_packets", asm.lostPackets, "seq", pkt.SequenceNumber, "buffered", len(asm.pkts))
 				c.resyncs.Add(1)
-				pli()
+				if !s.key { // a keyframe after the loss already mends it
+					needKey = true
+					pli()
+				}
 			}
 			img, err := dec.Decode(s.data)
 			if err != nil {
