@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -128,6 +129,42 @@ type adaptation struct {
 
 	keys  adapt.KeyframeLimiter
 	hello *Hello
+	// nacks is the NACK responder, whose retransmission budget follows the estimate.
+	nacks *nackResponder
+	// delivery measures the rate the bottleneck delivers at (nil: not measured), and
+	// deliveredBps is its latest reading, taken in update.
+	delivery     *deliveryMeter
+	deliveredBps int64
+	// pacer holds frames to the link estimate (paced).
+	pacer adapt.FramePacer
+	// log receives debug lines about frames over their budget (nil: none).
+	log *slog.Logger
+	// gov lowers the picture size when frames overrun a measured bottleneck.
+	gov adapt.SizeGovernor
+	// lastRefine is the size of the last refinement frame in bytes.
+	lastRefine int
+	// congestedAt is when the estimate last fell: the estimator saw queueing delay grow or
+	// loss, so the link, not the application, limits the session (zero: never).
+	congestedAt time.Time
+}
+
+// refineQuantizers returns the quantiser range of the next refinement frame on the codec's
+// scale: adapt.RefineQ while the last refinement (refineFirstGuess before the first)
+// takes the link at most refineLinkTime at the estimate, else RefineQ's minimum to 63, so that the encoder's
+// single-frame VBV bounds the frame and the picture sharpens within the budget.
+func (a *adaptation) refineQuantizers(c codec.Codec) (int, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	maxQ := adapt.RefineQ[1]
+	rate := max(a.estimate, a.floorBps, a.deliveredBps)
+	size := a.lastRefine
+	if size == 0 {
+		size = refineFirstGuess
+	}
+	if time.Duration(int64(size)*8*int64(time.Second)/rate) > refineLinkTime {
+		maxQ = 63
+	}
+	return mapQuantizer(c, adapt.RefineQ[0]), mapQuantizer(c, maxQ)
 }
 
 // current returns the target in force and the capture size it was computed for (zero
@@ -178,6 +215,7 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 			MinKbps: minKbps, MaxKbps: maxKbps, FrameBudget: frameBudget})
 		a.rcSize = [2]int{w, h}
 	}
+	a.rc.SetScaleCap(a.gov.Scale())
 	// A smoothed sent rate: a frame of a change goes out in one burst, an average over one
 	// interval would swing between 0 and several times the rate.
 	a.sentEMA = 0.6*a.sentEMA + 0.4*float64(sentBps)
@@ -185,17 +223,254 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	if a.est != nil {
 		est = int64(a.est.GetTargetBitrate())
 	}
+	if a.estimate > 0 && est*100 < a.estimate*97 {
+		a.congestedAt = now
+	}
 	a.estimate = est
 	a.capped = adapt.CapEstimate(est, int64(a.sentEMA), a.floorBps, estimateHeadroom)
+	if a.delivery != nil {
+		a.deliveredBps = a.delivery.rate()
+	}
+	if a.nacks != nil {
+		a.nacks.setEstimate(max(est, a.deliveredBps))
+	}
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
 	a.target = a.rc.Update(now, video)
 	return a.target, data
+}
+
+const (
+	// paceFactor is how far above GCC's estimate the frame pacer lets video go. At 1 the
+	// estimate could never be seen exceeded and GCC, which grows by some 8% a second while
+	// it sees no congestion, would take tens of seconds to find a fast link; well above 1
+	// the bottleneck queue fills before GCC backs off.
+	paceFactor = 1.25
+	// deliveredShare is the share of the measured delivery rate (deliveryMeter) the frame
+	// pacer fills when there is a measurement: what the bottleneck really carries is a
+	// better guide than GCC's estimate, which climbs past it while the session sends
+	// little (2.3 Mbit/s on a 2 Mbit/s link); the rest is for retransmissions and the
+	// channels, so the bottleneck queue drains.
+	deliveredShare = 0.9
+	// paceHold is how long after the estimate last fell the frame pacer stays on. Only a
+	// congested link needs it: pion's GCC climbs some 8% a second, and pacing to it
+	// from the start would hold a fast link (loopback, a LAN) to its start value for
+	// tens of seconds.
+	paceHold = 10 * time.Second
+	// refineLinkTime is the longest a refinement frame at RefineQ may hold the link: when
+	// the last one took longer at the estimate, the next is left to the single-frame VBV
+	// (any quantiser up to 63), so a still screen's sharpening never delays the answer to
+	// the next click by more than about this.
+	refineLinkTime = 120 * time.Millisecond
+	// refineFirstGuess is the size assumed for a refinement before one was measured: a
+	// busy 1080p page at RefineQ, measured at 60-170 kB.
+	refineFirstGuess = 60_000
+)
+
+// paced returns when the next frame may be encoded after a frame of n bytes went out at
+// now: not before next (the frame rate in force), and not before the link, at
+// deliveredShare × the rate it was measured to deliver at (deliveryMeter), or
+// paceFactor × the capped estimate before there is a measurement, has carried what is in
+// flight beyond one frame interval's worth, while the link limits (linkLimited). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
+// cannot shrink a frame of scrolling 1080p text below what its largest quantiser gives):
+// a frame over its budget costs the frames after it, not a standing queue in the
+// network. kind is the frame's kind ("key", "delta", "refine"); a refinement's size sets
+// the next one's quantisers (refineQuantizers).
+func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rate := a.paceRate()
+	if kind == "refine" {
+		a.lastRefine = n
+	}
+	if kind == "key" {
+		// No new keyframe while this one may still be on its way: a 100 kB keyframe
+		// takes 400 ms of a 2 Mbit/s link, and a client that keeps asking (it does every
+		// 300 ms until one arrives) would otherwise get one keyframe after another, each
+		// overflowing the queue the last one filled.
+		a.keys.MinInterval = max(keyframeInterval, 2*time.Duration(int64(n)*8*int64(time.Second)/max(rate, 1)))
+	}
+	limited := a.linkLimited(now)
+	if kind == "delta" && a.deliveredBps > 0 {
+		// The budget of a measured bottleneck, not the encoder's target: a frame within
+		// it does not hold the link for more than frameBudget frame intervals.
+		budget := int(float64(rate) / 8 / float64(max(fps, 1)) * frameBudget)
+		if a.gov.Frame(now, n, budget) && a.log != nil {
+			a.log.Debug("picture size governor", "scale", a.gov.Scale(), "bytes", n, "budget", budget)
+		}
+	}
+	if a.log != nil && a.target.MaxFrameBytes > 0 && n > a.target.MaxFrameBytes {
+		a.log.Debug("frame over budget", "kind", kind, "bytes", n, "budget", a.target.MaxFrameBytes,
+			"target_kbps", a.target.BitrateKbps, "estimate", a.estimate, "mode", a.mode.String())
+	}
+	a.pacer.Sent(now, n, rate)
+	if !limited {
+		return next
+	}
+	at := a.pacer.NextAt(now, int(rate/8/int64(max(fps, 1))))
+	if at.After(next) {
+		return at
+	}
+	return next
+}
+
+// spreadBurst is the least part of a frame that leaves back to back on a congested link;
+// the rest is spread at the pacing rate (spreadRate). 16 packets fit the smallest
+// router buffers; a larger burst of a 1080p refinement or keyframe would be tail-dropped
+// at a 2 Mbit/s bottleneck, and its repair cost more than the spreading.
+const spreadBurst = 16 * rtpPayloadMTU
+
+// spreadFactor is how far above GCC's estimate the packets of one frame may leave when
+// they are spread (libwebrtc paces at 2.5 × its estimate too): fast enough that a frame
+// is not held long, slow enough that a 1080p keyframe (260 kB for a busy page) does not
+// arrive at a 10 Mbit/s router faster than its 200 ms buffer drains.
+const spreadFactor = 2.5
+
+// spreadDeliveredFactor replaces spreadFactor once the delivery rate is measured: spread
+// at 1.5 × what the bottleneck delivers, a 110 kB frame grows its queue by a third of its
+// size (37 kB, inside a 2 Mbit/s router's 50 kB), while the bursts still show the meter
+// a link that got faster.
+const spreadDeliveredFactor = 1.5
+
+// spreadRate returns how fast the packets of one frame may leave (bytes per second) and
+// how many bytes may go back to back first: spreadFactor × the estimate with a burst of
+// 40 ms of it (at least spreadBurst), for keyframes always and for other frames while
+// the link is congested (paceHold); 0 otherwise (no spreading, as on a LAN). It never
+// holds a packet behind another frame: only the frame's own packets wait, for at most
+// the time the link needs to carry them.
+func (a *adaptation) spreadRate(key bool) (float64, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !key && !a.linkLimited(time.Now()) {
+		return 0, 0
+	}
+	rate := float64(max(a.estimate, a.floorBps)) * spreadFactor / 8
+	if a.deliveredBps > 0 {
+		rate = float64(a.deliveredBps) * spreadDeliveredFactor / 8
+	}
+	return rate, max(spreadBurst, int(rate*0.040))
+}
+
+const (
+	// slowLinkBitsPerPixel is the link rate per captured pixel (bits per second) below
+	// which the quantiser floor is raised to slowLinkMinQ: about 4 Mbit/s at 1920×1080.
+	slowLinkBitsPerPixel = 2.0
+	// slowLinkMinQ is the finest quantiser (libvpx scale) on a slow link. With office's
+	// floor of 2, libvpx's rate control coded a full-screen change after quiet frames at a
+	// fine quantiser: 90–130 kB frames at a 1.3 Mbit/s target, half a second of a 2 Mbit/s
+	// link each. Refinement still sharpens a still screen within the link.
+	slowLinkMinQ = 28
+)
+
+// minQuantizer returns the quantiser floor (libvpx scale) for a profile's minQ: raised to
+// slowLinkMinQ while the link (the estimate or the measured delivery rate) is slow for the
+// capture size.
+func (a *adaptation) minQuantizer(minQ int) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	link := max(a.estimate, a.deliveredBps)
+	pixels := a.rcSize[0] * a.rcSize[1]
+	if link > 0 && pixels > 0 && float64(link)/float64(pixels) < slowLinkBitsPerPixel {
+		return max(minQ, slowLinkMinQ)
+	}
+	return minQ
+}
+
+// paceRate is the rate the frame pacer drains at: deliveredShare × the measured delivery
+// rate, or paceFactor × paceBase before there is a measurement.
+func (a *adaptation) paceRate() int64 {
+	if a.deliveredBps > 0 {
+		return int64(float64(a.deliveredBps) * deliveredShare)
+	}
+	return int64(float64(a.paceBase()) * paceFactor)
+}
+
+// paceBase is the rate pacing and spreading start from: the estimate after the
+// application-limited cap (GCC's own climbs past the link while the session sends little,
+// measured 2.3 Mbit/s on a 2 Mbit/s link), never below the floor.
+func (a *adaptation) paceBase() int64 {
+	return max(min(a.estimate, a.capped), a.floorBps)
+}
+
+// refineAllowed reports whether the link affords a refinement frame: one of the last
+// refinement's size (refineFirstGuess before the first) takes it at most
+// 4 × refineLinkTime at the estimate; refineQuantizers then bounds it further. On a slower
+// link a still screen is not sharpened: a 30–70 kB refinement at 2 Mbit/s holds the next
+// click's answer for 150–300 ms.
+func (a *adaptation) refineAllowed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	size := a.lastRefine
+	if size == 0 {
+		size = refineFirstGuess
+	}
+	rate := max(a.estimate, a.floorBps, a.deliveredBps)
+	return time.Duration(int64(size)*8*int64(time.Second)/rate) <= 4*refineLinkTime
+}
+
+// resent counts n bytes of NACK retransmissions against the frame pacer: they take the
+// link as frames do, and on a saturated link the next frame must wait for them too.
+func (a *adaptation) resent(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rate := a.paceRate()
+	a.pacer.Sent(time.Now(), n, rate)
+}
+
+// linkLimited reports whether frames are paced and spread: while a bottleneck's delivery
+// rate is measured (deliveryMeter; on a LAN or loopback its rate is so high that pacing
+// to it costs nothing), and for paceHold after the estimate fell or the receiver lost
+// packets. Without the measurement, GCC's estimate, which climbs past the link while the
+// session sends little (3.8 Mbit/s on a 2 Mbit/s link), let a 52 kB frame follow an
+// 18 kB one within 50 ms into a 50 kB router queue.
+func (a *adaptation) linkLimited(now time.Time) bool {
+	return a.deliveredBps > 0 || !a.congestedAt.IsZero() && now.Sub(a.congestedAt) <= paceHold
+}
+
+// lossSeen records that the receiver reported loss (a NACK): the link is congested or
+// lossy, so frames are paced and spread for a while (paceHold).
+func (a *adaptation) lossSeen() {
+	a.mu.Lock()
+	a.congestedAt = time.Now()
+	a.mu.Unlock()
+}
+
+// spreader spaces the packets of one frame: the first burst bytes go at once, the rest
+// at rate.
+type spreader struct {
+	rate  float64
+	burst int
+	start time.Time
+	sent  int
+}
+
+func newSpreader(f func(key bool) (float64, int), key bool) spreader {
+	if f == nil {
+		return spreader{}
+	}
+	rate, burst := f(key)
+	return spreader{rate: rate, burst: burst, start: time.Now()}
+}
+
+// wait sleeps until a packet of n bytes may leave.
+func (s *spreader) wait(n int) {
+	if s.rate <= 0 {
+		return
+	}
+	if over := s.sent - s.burst; over > 0 {
+		if d := time.Until(s.start.Add(time.Duration(float64(over) / s.rate * float64(time.Second)))); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	s.sent += n
 }
 
 // requestKeyframe records a keyframe request.
 func (a *adaptation) requestKeyframe() {
 	a.mu.Lock()
 	a.keys.Request()
+	if a.log != nil {
+		a.log.Debug("keyframe requested", "pending_until", a.keys.PendingAt(), "min_interval", a.keys.MinInterval)
+	}
 	a.mu.Unlock()
 }
 

@@ -169,13 +169,17 @@ type rtpSink struct {
 	payloader rtp.Payloader
 	seq       uint16
 	tsBase    uint32
+	// spread, when set, says how fast the packets of a big frame may leave (spreader).
+	spread func(key bool) (bytesPerSecond float64, burst int)
 }
 
-func (r *rtpSink) writeFrame(data []byte, pts time.Duration, _ bool) (uint32, error) {
+func (r *rtpSink) writeFrame(data []byte, pts time.Duration, key bool) (uint32, error) {
 	ts := r.tsBase + uint32(pts.Seconds()*90000)
 	payloads := r.payloader.Payload(rtpPayloadMTU, data)
 	var werr error
+	sp := newSpreader(r.spread, key)
 	for i, p := range payloads {
+		sp.wait(len(p))
 		err := r.track.WriteRTP(&rtp.Packet{
 			Header:  rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: r.seq, Timestamp: ts},
 			Payload: p,

@@ -28,8 +28,17 @@
 // picture size (a box-filtered downscale) for the encoder, with a single-frame VBV on
 // libvpx. Each frame's damage feeds a scene classifier (office, video, game) that sets the
 // frame-rate cap and quantiser range; a still office screen gets one refinement frame and
-// then costs nothing. PLI, FIR and keyframe requests pass a 300 ms rate limit; NACK
-// retransmits. Outgoing channel messages go through a scheduler: control and cursor first,
+// then costs nothing. The rate the bottleneck really delivers at is measured from the
+// transport-wide feedback (bytes over arrival span of a frame's packets); while it is
+// known, or for 10 s after the estimate fell or a NACK came, a frame pacer holds the next
+// frame until the link has carried what is in flight (an encoder over its budget sends
+// fewer frames instead of filling the router's queue), big frames' packets are spread at
+// 1.5× that rate, a picture-size governor steps the size down when frames stay 3× over
+// the link's budget, and the quantiser floor rises on a link under ~2 bits per pixel per
+// second. PLI, FIR and keyframe requests pass a rate limit of 300 ms or twice the last
+// keyframe's time on the link; NACKs are answered by our own responder, one copy per
+// 100 ms for packets up to 1 s old within a budget, so repeated NACKs never become a
+// retransmission storm. UDP sockets get 4 MB buffers (LargeSocketBuffers). Outgoing channel messages go through a scheduler: control and cursor first,
 // clipboard by weight within its budget and only while the SCTP buffer is short. The codec
 // comes from an encoder registry matched against the client's decoders (SDP, or the native
 // client's capability block); GET /api/sessions lists every session with its choice, the

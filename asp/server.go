@@ -396,13 +396,14 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	if s.cfg.interceptors != nil {
 		s.cfg.interceptors(ir)
 	}
-	estimator, err := registerInterceptors(me, ir, s.cfg)
+	estimator, nacks, delivery, err := registerInterceptors(me, ir, s.cfg)
 	if err != nil {
 		return fail(err)
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	LargeSocketBuffers(&se)
 	if s.cfg.settingEngine != nil {
 		s.cfg.settingEngine(&se)
 	}
@@ -423,6 +424,12 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	}
 	sess := newSession(s, pc, desk, choice, caps)
 	sess.adapt.est = estimator()
+	sess.adapt.nacks = nacks
+	sess.adapt.delivery = delivery
+	nacks.mu.Lock()
+	nacks.onLoss = sess.adapt.lossSeen
+	nacks.onResent = sess.adapt.resent
+	nacks.mu.Unlock()
 	if !s.add(sess) {
 		sess.close(nil)
 		return nil, nil, errors.New("server is shutting down")
@@ -459,34 +466,39 @@ func (s *Server) remove(sess *session) {
 	s.wg.Done()
 }
 
-// registerInterceptors installs congestion control and loss recovery: NACK generator and
-// responder, the bandwidth estimator (GCC over TWCC feedback unless WithEstimator replaced
+// registerInterceptors installs congestion control and loss recovery: our NACK responder
+// (nackresponder.go: rate-limited, no retransmission storms), the bandwidth estimator (GCC over TWCC feedback unless WithEstimator replaced
 // it), RTCP sender/receiver reports, and transport-wide congestion control sequence numbers
 // (header extension) on what we send. The order matters: pion chains interceptors so that
 // the first registered sits nearest the network. GCC comes after NACK, so retransmissions
 // (written by the NACK responder below GCC) are not counted twice, and before the TWCC
 // header extension, so GCC sees the sequence number it must match with the feedback. PLI
 // and FIR are read from the RTP sender by the session and ask for a keyframe. It returns a
-// func that yields the session's estimator once the peer connection exists.
-func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, cfg config) (func() Estimator, error) {
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		return nil, fmt.Errorf("nack: %w", err)
+// func that yields the session's estimator once the peer connection exists, the NACK
+// responder and the delivery meter (delivery.go), which sits above the responder so that it
+// counts first copies only.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, cfg config) (func() Estimator, *nackResponder, *deliveryMeter, error) {
+	nacks, err := registerNackResponder(me, ir)
+	if err != nil {
+		return nil, nil, nil, err
 	}
+	delivery := newDeliveryMeter()
+	ir.Add(delivery)
 	estimator := func() Estimator { return nil }
 	if cfg.estimator != nil {
 		estimator = cfg.estimator
 	} else {
 		e, err := gccEstimator(ir, cfg.minKbps*1000, cfg.startKbps*1000, cfg.maxKbps*1000)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		estimator = e
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("rtcp reports: %w", err)
+		return nil, nil, nil, fmt.Errorf("rtcp reports: %w", err)
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
-		return nil, fmt.Errorf("twcc: %w", err)
+		return nil, nil, nil, fmt.Errorf("twcc: %w", err)
 	}
-	return estimator, nil
+	return estimator, nacks, delivery, nil
 }

@@ -111,6 +111,7 @@ func newSession(srv *Server, pc *webrtc.PeerConnection, desk *Desktop, choice *a
 	s.adapt.budget.VideoFloor = int64(srv.cfg.minKbps) * 1000
 	s.adapt.floorBps = int64(srv.cfg.startKbps) * 1000
 	s.adapt.keys.MinInterval = keyframeInterval
+	s.adapt.log = s.log
 	s.adapt.mode = adapt.ModeOffice
 	s.adapt.target = adapt.Target{BitrateKbps: min(srv.cfg.startKbps, srv.cfg.bitrateKbps), FPS: int(srv.cfg.frameRate)}
 	return s
@@ -150,7 +151,7 @@ func (s *session) negotiate(ctx context.Context, offer webrtc.SessionDescription
 		return nil, fmt.Errorf("video track: %w", err)
 	}
 	s.video = &rtpSink{track: track, payloader: newPayloader(s.codec),
-		seq: uint16(time.Now().UnixNano()), tsBase: uint32(time.Now().UnixNano() >> 8)}
+		seq: uint16(time.Now().UnixNano()), tsBase: uint32(time.Now().UnixNano() >> 8), spread: s.adapt.spreadRate}
 	sender, err := s.pc.AddTrack(track)
 	if err != nil {
 		return nil, fmt.Errorf("add video track: %w", err)
@@ -458,7 +459,7 @@ func (s *session) captureLoop() {
 		}
 	}()
 	quantizers := func(p adapt.Profile) (int, int) {
-		return mapQuantizer(s.codec, p.MinQ), mapQuantizer(s.codec, p.MaxQ)
+		return mapQuantizer(s.codec, s.adapt.minQuantizer(p.MinQ)), mapQuantizer(s.codec, p.MaxQ)
 	}
 	setQ := func(minQ, maxQ int) {
 		if qs, ok := enc.(codec.QuantizerSetter); ok {
@@ -524,6 +525,7 @@ func (s *session) captureLoop() {
 		m.videoBytes.Add(float64(len(pkt.Data)))
 		s.frames.Add(1)
 		s.bytes.Add(uint64(len(pkt.Data)))
+		nextAt = s.adapt.paced(nextAt, ev.EncodeEnd, len(pkt.Data), fps, kind)
 		return true
 	}
 	setMode := func(next adapt.Mode) {
@@ -544,7 +546,7 @@ func (s *session) captureLoop() {
 	// IDR) to change its quantisers, so with H.264 the picture is only encoded again.
 	refineFrame := func(now time.Time) bool {
 		if s.codec != codec.H264 {
-			setQ(mapQuantizer(s.codec, adapt.RefineQ[0]), mapQuantizer(s.codec, adapt.RefineQ[1]))
+			setQ(s.adapt.refineQuantizers(s.codec))
 			defer setQ(quantizers(adapt.ProfileFor(mode)))
 		}
 		return send(last, now, 0, "refine", false)
@@ -623,7 +625,7 @@ func (s *session) captureLoop() {
 			// Woken: a keyframe, the refinement, or just time.
 			now := time.Now()
 			setMode(cls.Update(now))
-			if last != nil && cfg.refine > 0 && cls.RefinementDue(now) {
+			if last != nil && cfg.refine > 0 && cls.RefinementDue(now) && s.adapt.refineAllowed() {
 				if !refineFrame(now) {
 					return
 				}

@@ -2,8 +2,10 @@
 // scheduler that orders the virtual channels by priority class and weighted share within the
 // bandwidth budget; the split of the bandwidth estimate between video and channels (with the
 // application-limited cap pion's GCC lacks); the rate controller that lowers bitrate, then
-// frame rate, then resolution; the keyframe limiter that keeps loss from becoming a keyframe
-// storm; the scene classifier (office, video, game) with hysteresis and the refinement frame
+// frame rate, then resolution; the frame pacer that holds an overshooting encoder to a
+// congested link frame by frame instead of in a packet queue; the retransmission policy
+// that answers repeated NACKs once per interval within a budget (no retransmission storm);
+// the keyframe limiter that keeps loss from becoming a keyframe storm; the scene classifier (office, video, game) with hysteresis and the refinement frame
 // for still text; and the capability negotiation that picks the best encoder and decoder
 // pair from an encoder registry with session limits.
 package adapt

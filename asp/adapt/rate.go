@@ -83,10 +83,15 @@ var ladder = []step{
 // estimate has held for UpgradeAfter, so it does not flap. Pure logic; not safe for
 // concurrent use.
 type RateController struct {
-	cfg     RateConfig
-	step    int
-	upSince time.Time // when the estimate first allowed a higher step, zero when it does not
+	cfg      RateConfig
+	step     int
+	upSince  time.Time // when the estimate first allowed a higher step, zero when it does not
+	scaleCap float64   // SetScaleCap; 0 means 1
 }
+
+// SetScaleCap caps the share of each side the picture may have (a SizeGovernor's Scale),
+// whatever the bitrate allows; 1 lifts the cap.
+func (r *RateController) SetScaleCap(s float64) { r.scaleCap = s }
 
 // NewRateController starts at the top of the ladder the frame rate allows.
 func NewRateController(cfg RateConfig) *RateController {
@@ -119,11 +124,15 @@ func (r *RateController) Update(now time.Time, videoBps int64) Target {
 	}
 	s := ladder[r.step]
 	fps := min(s.fps, r.cfg.MaxFPS)
+	scale := s.scale
+	if r.scaleCap > 0 {
+		scale = min(scale, r.scaleCap)
+	}
 	t := Target{
 		BitrateKbps: kbps,
 		FPS:         fps,
-		Width:       even(float64(r.cfg.Width) * s.scale),
-		Height:      even(float64(r.cfg.Height) * s.scale),
+		Width:       even(float64(r.cfg.Width) * scale),
+		Height:      even(float64(r.cfg.Height) * scale),
 	}
 	t.MaxFrameBytes = MaxFrameBytes(kbps, fps, r.cfg.FrameBudget)
 	return t
@@ -198,3 +207,128 @@ func (k *KeyframeLimiter) PendingAt() time.Time {
 	}
 	return k.last.Add(k.MinInterval)
 }
+
+// FramePacer holds the video to the link rate frame by frame, without a packet queue: a
+// frame goes out whole at once, and the next one waits until the link has drained what
+// is in flight beyond an allowance. An encoder that overshoots its target (libvpx cannot
+// make a frame of scrolling 1080p text smaller than its largest quantiser allows) then
+// sends fewer frames instead of filling the bottleneck queue, and what changed in the
+// meantime goes into the next frame. Pure logic; not safe for concurrent use.
+type FramePacer struct {
+	level float64 // bytes in flight, draining at rate
+	rate  float64 // bytes per second
+	last  time.Time
+}
+
+// drain empties the bucket up to now.
+func (p *FramePacer) drain(now time.Time) {
+	if !p.last.IsZero() && now.After(p.last) {
+		p.level = max(0, p.level-now.Sub(p.last).Seconds()*p.rate)
+	}
+	p.last = now
+}
+
+// Sent records a frame of n bytes sent at now over a link of rateBps.
+func (p *FramePacer) Sent(now time.Time, n int, rateBps int64) {
+	p.drain(now)
+	p.rate = float64(max(rateBps, 1)) / 8
+	p.level += float64(n)
+}
+
+// NextAt returns the earliest time the next frame may go: when no more than allowance
+// bytes are still in flight (now or earlier when that is already so).
+func (p *FramePacer) NextAt(now time.Time, allowance int) time.Time {
+	p.drain(now)
+	over := p.level - float64(allowance)
+	if over <= 0 || p.rate <= 0 {
+		return now
+	}
+	return now.Add(time.Duration(over / p.rate * float64(time.Second)))
+}
+
+// SizeGovernor lowers the picture size when the encoder cannot keep frames within the
+// link's budget even at its coarsest quantiser (VP8 codes a scrolling 1080p page in
+// 40–170 kB a frame; at 2 Mbit/s each holds the link for 160–680 ms), and raises it again
+// once the frames it sees predict that the larger size would fit. Frame sizes are compared
+// with a budget of one frame interval of the link (the caller's), smoothed over frames.
+// Pure logic; not safe for concurrent use.
+type SizeGovernor struct {
+	// Over is the smoothed size/budget ratio above which the size steps down after
+	// Hold (defaults 3 and 1 s); Under the ratio the next size up is predicted to have
+	// below which it steps up after UpHold (defaults 1.5 and 5 s).
+	Over, Under  float64
+	Hold, UpHold time.Duration
+
+	step  int // index into governorScales
+	ema   float64
+	since time.Time // when the current condition (over or under) began
+	n     int
+}
+
+// governorScales are the sizes the governor chooses from, as a share of each side.
+var governorScales = []float64{1, 0.75, 0.5}
+
+func (g *SizeGovernor) defaults() {
+	if g.Over <= 0 {
+		g.Over = 3
+	}
+	if g.Under <= 0 {
+		g.Under = 1.5
+	}
+	if g.Hold <= 0 {
+		g.Hold = time.Second
+	}
+	if g.UpHold <= 0 {
+		g.UpHold = 5 * time.Second
+	}
+}
+
+// Scale returns the share of each side the picture may have.
+func (g *SizeGovernor) Scale() float64 { return governorScales[g.step] }
+
+// Frame records a delta frame of n bytes encoded at now against a budget of budget bytes,
+// and reports whether the scale changed.
+func (g *SizeGovernor) Frame(now time.Time, n, budget int) bool {
+	g.defaults()
+	if budget <= 0 {
+		return false
+	}
+	r := float64(n) / float64(budget)
+	if g.n == 0 {
+		g.ema = r
+	} else {
+		g.ema = 0.7*g.ema + 0.3*r
+	}
+	g.n++
+	switch {
+	case g.ema > g.Over && g.step < len(governorScales)-1:
+		if g.since.IsZero() {
+			g.since = now
+		}
+		if now.Sub(g.since) >= g.Hold && g.n >= 3 {
+			g.step++
+			g.reset()
+			return true
+		}
+	case g.step > 0 && g.ema*bigger(g.step) < g.Under:
+		if g.since.IsZero() {
+			g.since = now
+		}
+		if now.Sub(g.since) >= g.UpHold && g.n >= 3 {
+			g.step--
+			g.reset()
+			return true
+		}
+	default:
+		g.since = time.Time{}
+	}
+	return false
+}
+
+// bigger is how many times more pixels the next size up has than the size at step.
+func bigger(step int) float64 {
+	r := governorScales[step-1] / governorScales[step]
+	return r * r
+}
+
+func (g *SizeGovernor) reset() { g.ema, g.n, g.since = 0, 0, time.Time{} }

@@ -86,3 +86,57 @@ func TestKeyframeLimiter(t *testing.T) {
 	k.Sent(t0.Add(2 * time.Second))
 	assert.False(t, k.Due(t0.Add(2*time.Second)), "a keyframe sent for another reason satisfies requests")
 }
+
+// The pacer lets frames within the allowance go at once and holds the next frame after
+// a big one until the link has carried it.
+func TestFramePacer(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	var p FramePacer
+	assert.Equal(t, t0, p.NextAt(t0, 0), "nothing sent: go")
+	p.Sent(t0, 10_000, 1_000_000) // 125 kB/s: 80 ms of link
+	assert.Equal(t, t0.Add(80*time.Millisecond), p.NextAt(t0, 0))
+	assert.Equal(t, t0.Add(40*time.Millisecond), p.NextAt(t0, 5000), "an allowance of 5 kB")
+	assert.Equal(t, t0.Add(80*time.Millisecond), p.NextAt(t0.Add(50*time.Millisecond), 0), "draining as time passes")
+	assert.Equal(t, t0.Add(200*time.Millisecond), p.NextAt(t0.Add(200*time.Millisecond), 0), "drained: go now")
+	// Frames sent faster than the link pile up in the bucket.
+	for i := range 3 {
+		p.Sent(t0.Add(time.Second+time.Duration(i)*10*time.Millisecond), 5000, 1_000_000)
+	}
+	at := p.NextAt(t0.Add(time.Second+20*time.Millisecond), 0)
+	assert.Equal(t, t0.Add(time.Second+120*time.Millisecond), at, "15 kB from 1 s on: 120 ms")
+}
+
+// Frames far over the link's budget step the size down after a second; frames that
+// predict the next size up fits step it back up after five.
+func TestSizeGovernor(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	var g SizeGovernor
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	assert.Equal(t, 1.0, g.Scale())
+	for ms := 0; ms < 900; ms += 100 {
+		assert.False(t, g.Frame(at(ms), 50_000, 10_000), "5x over, not yet a second")
+	}
+	assert.True(t, g.Frame(at(1000), 50_000, 10_000))
+	assert.Equal(t, 0.75, g.Scale())
+	// At 0.75 the frames are still 3.5x over: down to 0.5.
+	changed := false
+	for ms := 1100; ms < 2500 && !changed; ms += 100 {
+		changed = g.Frame(at(ms), 35_000, 10_000)
+	}
+	assert.True(t, changed)
+	assert.Equal(t, 0.5, g.Scale())
+	// 2x over at 0.5 predicts 4.5x at 0.75: stay.
+	for ms := 3000; ms < 10_000; ms += 100 {
+		assert.False(t, g.Frame(at(ms), 20_000, 10_000))
+	}
+	// Small frames (0.3x): 0.75 would be 0.68x, so step up after 5 s.
+	changed = false
+	var ms int
+	for ms = 10_000; ms < 16_000 && !changed; ms += 100 {
+		changed = g.Frame(at(ms), 3_000, 10_000)
+	}
+	assert.True(t, changed)
+	assert.GreaterOrEqual(t, ms, 15_000)
+	assert.Equal(t, 0.75, g.Scale())
+	assert.False(t, g.Frame(at(20_000), 1, 0), "no budget, no decision")
+}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 )
 
 // assembler turns RTP packets into encoded frames as soon as the last packet of a frame is
@@ -20,9 +21,14 @@ type assembler struct {
 
 	pkts        map[uint16]*rtp.Packet
 	next        uint16 // sequence number the next frame starts at
+	highest     uint16 // highest sequence number buffered or consumed
 	started     bool
 	stuckSince  time.Time
 	lostPackets int
+	// lostPending: packets were given up on (a resync, a jump to a keyframe, a restart with
+	// no frame start buffered, an undecodable frame); the next frame delivered reports the
+	// loss, however many pushes later it is complete.
+	lostPending bool
 }
 
 type assembled struct {
@@ -30,6 +36,8 @@ type assembled struct {
 	timestamp uint32
 	// lost reports that packets before this frame were given up on.
 	lost bool
+	// key reports that the frame is a keyframe (isKeyframe).
+	key bool
 }
 
 func newAssembler(dep rtp.Depacketizer) *assembler {
@@ -45,26 +53,43 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 		if !a.dep.IsPartitionHead(p.Payload) {
 			return nil
 		}
-		a.started, a.next = true, p.SequenceNumber
+		a.started, a.next, a.highest = true, p.SequenceNumber, p.SequenceNumber
 	}
 	if before(p.SequenceNumber, a.next) {
 		return nil // late duplicate or part of a frame given up on
 	}
 	a.pkts[p.SequenceNumber] = p
+	if before(a.highest, p.SequenceNumber) {
+		a.highest = p.SequenceNumber
+	}
 	var out []assembled
-	lost := false
+	if p.Marker && a.incomplete() {
+		// A hole holds up delivery. If this packet completes a keyframe, the frames
+		// before it are of no use any more: jump to it now rather than after resyncAfter.
+		if head, ok := a.keyframeEndingAt(p); ok && before(a.next, head) {
+			a.skipTo(head)
+			a.lostPending = true
+		}
+	}
 	for {
 		f, ok := a.build()
 		if ok {
 			a.stuckSince = time.Time{}
-			f.lost = lost
-			lost = false
-			if f.data != nil {
-				out = append(out, f)
+			if f.data == nil {
+				a.lostPending = true // consumed but undecodable: the chain is broken too
+				continue
 			}
+			f.lost, a.lostPending = a.lostPending, false
+			out = append(out, f)
 			continue
 		}
 		if len(a.pkts) == 0 {
+			return out
+		}
+		if len(a.pkts) == int(a.highest-a.next)+1 {
+			// No hole, the frame is still arriving (a big frame on a slow link takes
+			// longer than resyncAfter): not stuck.
+			a.stuckSince = time.Time{}
 			return out
 		}
 		if a.stuckSince.IsZero() {
@@ -76,7 +101,7 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 		if !a.resync() {
 			return out
 		}
-		lost = true
+		a.lostPending = true
 		a.stuckSince = time.Time{}
 	}
 }
@@ -103,6 +128,7 @@ func (a *assembler) build() (assembled, bool) {
 	}
 	f := assembled{timestamp: first.Timestamp}
 	ok := a.dep.IsPartitionHead(first.Payload)
+	f.key = ok && isKeyframe(a.dep, first.Payload)
 	for i := 0; i < n; i++ {
 		seq := a.next + uint16(i)
 		if ok {
@@ -121,6 +147,91 @@ func (a *assembler) build() (assembled, bool) {
 	return f, true
 }
 
+// incomplete reports whether the frame at next is missing a packet (it does not end in a
+// marker with one timestamp throughout).
+func (a *assembler) incomplete() bool {
+	first := a.pkts[a.next]
+	if first == nil {
+		return true
+	}
+	for seq, n := a.next, 0; n <= a.maxPackets; seq, n = seq+1, n+1 {
+		p := a.pkts[seq]
+		if p == nil || p.Timestamp != first.Timestamp {
+			return true
+		}
+		if p.Marker {
+			return false
+		}
+	}
+	return true
+}
+
+// keyframeEndingAt reports whether last (a marker packet) ends a complete keyframe, and
+// the sequence number of its first packet.
+func (a *assembler) keyframeEndingAt(last *rtp.Packet) (uint16, bool) {
+	seq := last.SequenceNumber
+	for n := 0; n < a.maxPackets; n++ {
+		prev := a.pkts[seq-1]
+		if prev == nil || prev.Timestamp != last.Timestamp {
+			break
+		}
+		seq--
+	}
+	head := a.pkts[seq]
+	if prev := a.pkts[seq-1]; prev == nil && seq != a.next {
+		// The packet before is missing: it may belong to this frame.
+		if !a.dep.IsPartitionHead(head.Payload) {
+			return 0, false
+		}
+	}
+	if !a.dep.IsPartitionHead(head.Payload) || !isKeyframe(a.dep, head.Payload) {
+		return 0, false
+	}
+	return seq, true
+}
+
+// skipTo drops everything before head, counting it lost, and makes head the next frame.
+func (a *assembler) skipTo(head uint16) {
+	for seq := range a.pkts {
+		if before(seq, head) {
+			delete(a.pkts, seq)
+		}
+	}
+	a.lostPackets += int(head - a.next)
+	a.next = head
+	a.stuckSince = time.Time{}
+}
+
+// isKeyframe reports whether payload, the first RTP payload of a frame, starts a keyframe:
+// VP8's P bit clear, VP9's descriptor without inter-picture prediction, or an H.264 IDR
+// slice or sequence parameter set.
+func isKeyframe(dep rtp.Depacketizer, payload []byte) bool {
+	switch dep.(type) {
+	case *codecs.VP8Packet:
+		var p codecs.VP8Packet
+		b, err := p.Unmarshal(payload)
+		return err == nil && len(b) > 0 && b[0]&1 == 0
+	case *codecs.VP9Packet:
+		var p codecs.VP9Packet
+		_, err := p.Unmarshal(payload)
+		return err == nil && p.B && !p.P
+	case *codecs.H264Packet:
+		var p codecs.H264Packet
+		b, err := p.Unmarshal(payload)
+		if err != nil {
+			return false
+		}
+		for i := 0; i+3 < len(b); i++ {
+			if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
+				if t := b[i+3] & 0x1f; t == 5 || t == 7 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // resync gives up on the hole at next and moves to the earliest buffered frame start.
 func (a *assembler) resync() bool {
 	var best uint16
@@ -137,15 +248,15 @@ func (a *assembler) resync() bool {
 		a.lostPackets += len(a.pkts)
 		clear(a.pkts)
 		a.started = false
+		a.lostPending = true
 		return false
 	}
 	for seq := range a.pkts {
 		if before(seq, best) {
 			delete(a.pkts, seq)
-			a.lostPackets++
 		}
 	}
-	a.lostPackets += int(best - a.next)
+	a.lostPackets += int(best - a.next) // every sequence number skipped, received or not
 	a.next = best
 	return true
 }

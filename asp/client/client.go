@@ -9,6 +9,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -182,6 +183,7 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Conn, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
+	asp.LargeSocketBuffers(&se)
 	if opts.SettingEngine != nil {
 		opts.SettingEngine(&se)
 	}
@@ -414,6 +416,11 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 	var seq uint64
 	c.videoSSRC.Store(uint32(tr.SSRC()))
 	var lastPLI time.Time
+	// needKey: a loss or a decode error broke the chain of reference frames; only a
+	// keyframe mends it, so the request is repeated until one comes (a single PLI can be
+	// lost on the same bad path, and a decoder fed broken references shows garbage
+	// without an error to ask again).
+	needKey := false
 	pli := func() {
 		if time.Since(lastPLI) < 300*time.Millisecond {
 			return
@@ -422,7 +429,18 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 		_ = c.sendPLI()
 	}
 	for {
+		if needKey { // wake to ask again even when nothing arrives (a still screen)
+			_ = tr.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		} else {
+			_ = tr.SetReadDeadline(time.Time{})
+		}
 		pkt, _, err := tr.ReadRTP()
+		if needKey {
+			pli() // at most every 300 ms
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			continue
+		}
 		if err != nil {
 			return
 		}
@@ -431,13 +449,21 @@ func (c *Conn) readVideo(tr *webrtc.TrackRemote) {
 		c.packetsLost.Add(uint64(asm.lostPackets - lostBefore))
 		for _, s := range frames {
 			received := time.Now()
+			if s.key {
+				needKey = false
+			}
 			if s.lost {
+				c.log.Debug("video resync after loss", "lost_packets", asm.lostPackets, "seq", pkt.SequenceNumber, "buffered", len(asm.pkts))
 				c.resyncs.Add(1)
-				pli()
+				if !s.key { // a keyframe after the loss already mends it
+					needKey = true
+					pli()
+				}
 			}
 			img, err := dec.Decode(s.data)
 			if err != nil {
 				c.decodeErrors.Add(1)
+				needKey = true
 				pli()
 				continue
 			}

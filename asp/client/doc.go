@@ -6,5 +6,9 @@
 // latency can be measured. Input events, typed text, clicks and clipboard text go up through
 // methods; cursor updates and clipboard text come down on channels. A lost packet that NACK
 // does not recover, or a frame that fails to decode, makes the client send a PLI for a
-// keyframe. Close frees the peer connection, the decoder and every goroutine.
+// keyframe, repeated every 300 ms until one arrives; a complete keyframe behind a hole is
+// delivered at once, and a big frame still arriving on a slow link is waited for. The UDP
+// sockets get large buffers and the SRTP replay window holds a 1080p keyframe's
+// retransmissions (asp.LargeSocketBuffers). Close frees the peer connection, the decoder
+// and every goroutine.
 package client

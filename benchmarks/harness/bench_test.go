@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadowless-dev/shadowless/benchmarks/netem"
 	"github.com/shadowless-dev/shadowless/internal/testenv"
 )
 
@@ -49,4 +50,28 @@ func BenchmarkPair(b *testing.B) {
 			b.Fatal("unpaired frames")
 		}
 	}
+}
+
+// BenchmarkLossBurst1080p streams the web scenario at 1920x1080 over a 10 Mbit/s link with
+// 20 ms of round trip, drops 10% of the packets both ways for one second, and reports how
+// long after the burst the decoded picture matched the captured one again (ms_to_whole;
+// the goal is under 1000), with the frames broken around it and the keyframes sent.
+func BenchmarkLossBurst1080p(b *testing.B) {
+	testenv.LookPath(b, "Xvfb")
+	var res *Result
+	for b.Loop() {
+		var err error
+		res, err = Run(context.Background(), Config{Scenario: "web", Duration: 8 * time.Second, SkipQuality: true,
+			Net:       netem.Spec{RateBps: 10_000_000, Delay: 20 * time.Millisecond},
+			LossBurst: LossBurst{At: 3 * time.Second, Length: time.Second, Loss: 0.10}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	lb := res.LossBurst
+	b.ReportMetric(lb.MS, "ms_to_whole")
+	b.ReportMetric(float64(lb.Broken), "broken_frames")
+	b.ReportMetric(float64(lb.Keyframes), "keyframes")
+	b.ReportMetric(float64(lb.RelayLost), "dropped_packets")
+	b.ReportMetric(res.LatencyMS.P95, "ms-p95")
 }

@@ -23,6 +23,11 @@ type Config struct {
 	Seed uint64
 	// Net, when not zero, puts an emulated network between client and server.
 	Net netem.Spec
+	// LossBurst, when set, drops packets on the emulated network for a while during the
+	// measurement (an unlimited path when Net is zero) and measures how long the picture
+	// takes to be whole again (Result.LossBurst). The measurement must last until
+	// LossBurst.At + Length + 3 s.
+	LossBurst LossBurst
 	// BitrateKbps is the encoder's target (default: the server's, 4000).
 	BitrateKbps int
 	// MaxFPS caps the capture rate (default 60).

@@ -46,11 +46,21 @@ type recorder struct {
 	window     [2]time.Time // only frames captured inside are sampled
 	refs       map[uint64]*image.YCbCr
 	sampled    map[uint32]bool // stamp frame numbers of sampled frames
+
+	// Around a loss burst: thumbnails of every captured frame by stamp frame number.
+	burstWin  [2]time.Time
+	burstSize image.Point
+	burstRefs map[uint32][]thumb // several captures can carry one stamp (a frame drawn in steps)
+}
+
+// inBurstWindow reports whether t is inside the span judged around a loss burst.
+func inBurstWindow(win [2]time.Time, t time.Time) bool {
+	return !win[0].IsZero() && !t.Before(win[0]) && !t.After(win[1])
 }
 
 func newRecorder(every, maxWindows int) *recorder {
 	return &recorder{every: every, maxWindows: maxWindows, refs: map[uint64]*image.YCbCr{}, sampled: map[uint32]bool{},
-		bySeq: map[uint64]*captureRecord{}}
+		bySeq: map[uint64]*captureRecord{}, burstRefs: map[uint32][]thumb{}}
 }
 
 func (r *recorder) setWindow(from, to time.Time) {
@@ -83,6 +93,17 @@ func (s recSource) Next(ctx context.Context) (capture.Frame, error) {
 		rec.stamp, rec.stamped = st, true
 	}
 	s.r.mu.Lock()
+	win, size := s.r.burstWin, s.r.burstSize
+	s.r.mu.Unlock()
+	var th *thumb
+	if rec.stamped && inBurstWindow(win, rec.captured) {
+		t := makeThumb(f.Image, size.X, size.Y)
+		th = &t
+	}
+	s.r.mu.Lock()
+	if th != nil {
+		s.r.burstRefs[rec.stamp.Frame] = append(s.r.burstRefs[rec.stamp.Frame], *th)
+	}
 	s.r.records = append(s.r.records, rec)
 	s.r.bySeq[rec.seq] = rec
 	s.r.last = rec

@@ -69,6 +69,9 @@ type Pipeline struct {
 	Decode  Summary `json:"decode"`
 	// Total: captured → decoded.
 	Total Summary `json:"total"`
+	// FrameBytes is the size of the frames the server sent (kB), refinements and
+	// keyframes included: the single-frame VBV at work.
+	FrameKB Summary `json:"frame_kb"`
 	// ServerEncodeMS is the encoder's own time per frame as the server reports it in its
 	// once-a-second stats (mean of those means over the window): the pure encode part of
 	// Encode, which also holds conversion wait, packetization and sending.
@@ -101,7 +104,8 @@ type Frames struct {
 	Dropped          int `json:"dropped"`
 	NotCaptured      int `json:"not_captured"`
 	LostAfterCapture int `json:"lost_after_capture"`
-	// DecodeErrors, ClientDropped and PacketsLost come from the client's counters.
+	// DecodeErrors, ClientDropped and PacketsLost come from the client's counters, over
+	// the measurement window (the warm-up's are not counted).
 	DecodeErrors  uint64 `json:"decode_errors"`
 	ClientDropped uint64 `json:"client_dropped"`
 	// PacketsLost: RTP packets the client gave up on (not recovered by NACK in time).
@@ -203,4 +207,21 @@ type Result struct {
 	QualityNote string `json:"quality_note"`
 	CPU         CPU    `json:"cpu"`
 	Series      Series `json:"series"`
+	// Relay counts what the emulated network carried and dropped in the measurement
+	// window (nil without one): random and burst losses, and tail drops at the bottleneck
+	// queue, the sign of a sender overrunning the link.
+	Relay *RelayStats `json:"relay,omitempty"`
+	// LossBurst is what a scheduled loss burst did (Config.LossBurst), nil without one.
+	LossBurst *Recovery `json:"loss_burst,omitempty"`
+}
+
+// RelayStats is the emulated network's counters over the measurement window, per direction
+// (down: server to client).
+type RelayStats struct {
+	DownPackets    uint64 `json:"down_packets"`
+	DownLost       uint64 `json:"down_lost"`
+	DownQueueDrops uint64 `json:"down_queue_drops"`
+	UpPackets      uint64 `json:"up_packets"`
+	UpLost         uint64 `json:"up_lost"`
+	UpQueueDrops   uint64 `json:"up_queue_drops"`
 }

@@ -51,6 +51,9 @@ type run struct {
 	answer  chan struct{}
 	// encodeMicros are the server's per-second mean encode times.
 	encodeMicros []float64
+	// Around a loss burst: the span judged and the frames decoded in it.
+	burstWin    [2]time.Time
+	burstFrames []burstFrame
 }
 
 // Run performs one benchmark: Xvfb, the workload, an asp server and the Go client over
@@ -66,6 +69,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if _, err := codec.NewDecoder(cfg.Codec); err != nil {
 			return nil, fmt.Errorf("harness: codec %s: %w", cfg.Codec, err)
 		}
+	}
+	if b := cfg.LossBurst; !b.IsZero() && b.At+b.Length+recoveryWindow > cfg.Duration {
+		return nil, fmt.Errorf("harness: a loss burst at %v of %v needs a measurement of at least %v (have %v)",
+			b.At, b.Length, b.At+b.Length+recoveryWindow, cfg.Duration)
 	}
 	r := &run{cfg: cfg, sc: sc, rec: newRecorder(cfg.QualityEvery, cfg.MaxQualityWindows), answer: make(chan struct{}, 1)}
 	return r.run(ctx)
@@ -112,7 +119,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	defer srv.Close()
 	var handler http.Handler = srv
 	var relay *netem.Relay
-	if !cfg.Net.IsZero() {
+	if !cfg.Net.IsZero() || !cfg.LossBurst.IsZero() {
 		if relay, err = netem.NewRelay(cfg.Net, cfg.Seed); err != nil {
 			return nil, fmt.Errorf("harness: %w", err)
 		}
@@ -158,9 +165,18 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	start := time.Now()
 	end := start.Add(cfg.Duration)
 	r.rec.setWindow(start, end)
+	var burstDone chan burstCounters
+	if b := cfg.LossBurst; !b.IsZero() {
+		burstDone = r.scheduleBurst(ctx, conn, relay, start)
+	}
 	stampStart := wl.Stamp()
 	cpu0 := readCPU(xs.Pid())
 	stats0 := conn.Stats()
+	counters0 := conn.Counters()
+	var relay0 netem.Stats
+	if relay != nil {
+		relay0 = relay.Stats()
+	}
 	if err := r.probeLoop(ctx, conn, start, end); err != nil {
 		return nil, err
 	}
@@ -172,6 +188,14 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		relayStats = relay.Stats()
 	}
 	counters := conn.Counters()
+	var bc burstCounters
+	if burstDone != nil {
+		select {
+		case bc = <-burstDone:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	codecName := conn.Welcome().Codec
 	if err := wl.Err(); err != nil {
 		return nil, fmt.Errorf("harness: workload failed: %w", err)
@@ -188,15 +212,28 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		DurationS: cfg.Duration.Seconds()}
 	if !cfg.Net.IsZero() {
 		res.Net = cfg.Net.String()
-		res.Bitrate.WireAvg = float64(relayStats.DownBytes+relayStats.UpBytes) * 8 / 1000 / cfg.Duration.Seconds()
+		res.Bitrate.WireAvg = float64(relayStats.DownBytes+relayStats.UpBytes-relay0.DownBytes-relay0.UpBytes) * 8 / 1000 / cfg.Duration.Seconds()
 	}
-	res.Frames.DecodeErrors, res.Frames.ClientDropped = counters.DecodeErrors, counters.FramesDropped
-	res.Frames.PacketsLost = counters.PacketsLost
+	if relay != nil {
+		res.Relay = &RelayStats{
+			DownPackets: relayStats.DownPackets - relay0.DownPackets, DownLost: relayStats.DownLost - relay0.DownLost,
+			DownQueueDrops: relayStats.DownQueueDrops - relay0.DownQueueDrops,
+			UpPackets:      relayStats.UpPackets - relay0.UpPackets, UpLost: relayStats.UpLost - relay0.UpLost,
+			UpQueueDrops: relayStats.UpQueueDrops - relay0.UpQueueDrops,
+		}
+	}
+	res.Frames.DecodeErrors = counters.DecodeErrors - counters0.DecodeErrors
+	res.Frames.ClientDropped = counters.FramesDropped - counters0.FramesDropped
+	res.Frames.PacketsLost = counters.PacketsLost - counters0.PacketsLost
 	res.Frames.ServerSent, res.Frames.ServerDropped = stats1.Frames-stats0.Frames, stats1.Dropped-stats0.Dropped
 	res.Frames.Drawn = workload.FrameDiff(stampStart.Frame, stampEnd.Frame)
 	res.Frames.DrawnFPS = float64(res.Frames.Drawn) / cfg.Duration.Seconds()
 	res.CPU = cpu1.sub(cpu0, cfg.Duration)
 	r.analyze(res, start, end, responses)
+	res.Pipeline.FrameKB = r.frameSizes(start, end)
+	if burstDone != nil {
+		res.LossBurst = r.recovery(bc, relayStats)
+	}
 	if res.Frames.Delivered > 0 {
 		res.CPU.PerFrameMS = (res.CPU.ProcessSeconds + res.CPU.XvfbSeconds) * 1000 / float64(res.Frames.Delivered)
 	}
@@ -229,7 +266,12 @@ func (r *run) snapshotFrames() []*clientFrame {
 
 // readFrames records every decoded frame and answers the probe that waits for it.
 func (r *run) readFrames(conn *client.Conn) {
+	w, h := r.cfg.Width&^1, r.cfg.Height&^1
 	for f := range conn.Frames() {
+		if f.Image != nil && (f.Image.Rect.Dx() != w || f.Image.Rect.Dy() != h) {
+			// The server lowered the size; the client shows it enlarged.
+			f.Image = upscaleNearest(f.Image, w, h)
+		}
 		cf := &clientFrame{received: f.Received, decoded: f.Decoded, rtp: f.RTPTimestamp, bytes: f.Bytes}
 		if st, err := workload.ReadStamp(f.Image); err == nil {
 			cf.stamp, cf.stamped = st, true
@@ -238,6 +280,17 @@ func (r *run) readFrames(conn *client.Conn) {
 			}
 		}
 		r.mu.Lock()
+		win := r.burstWin
+		r.mu.Unlock()
+		var bf *burstFrame
+		if inBurstWindow(win, f.Decoded) {
+			bf = &burstFrame{decoded: f.Decoded, stamped: cf.stamped, frame: cf.stamp.Frame,
+				th: makeThumb(f.Image, r.cfg.Width&^1, r.cfg.Height&^1)}
+		}
+		r.mu.Lock()
+		if bf != nil {
+			r.burstFrames = append(r.burstFrames, *bf)
+		}
 		r.frames = append(r.frames, cf)
 		if p := r.waiting; p != nil && cf.stamped && int8(cf.stamp.Response-p.expected) >= 0 {
 			p.frame = cf
@@ -385,4 +438,17 @@ func errOr(err, def error) error {
 		return err
 	}
 	return def
+}
+
+// frameSizes summarises the sizes (kB) of the frames the server sent between start and end.
+func (r *run) frameSizes(start, end time.Time) Summary {
+	r.rec.mu.Lock()
+	defer r.rec.mu.Unlock()
+	var kb []float64
+	for _, ev := range r.rec.events {
+		if !ev.Dropped && !ev.EncodeEnd.Before(start) && ev.EncodeEnd.Before(end) {
+			kb = append(kb, float64(ev.Bytes)/1000)
+		}
+	}
+	return summarize(kb)
 }

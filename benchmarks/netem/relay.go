@@ -27,10 +27,11 @@ type Relay struct {
 	once     sync.Once
 }
 
-// Stats counts what crossed the relay in each direction.
+// Stats counts what crossed the relay in each direction. Lost includes BurstLost, the
+// packets a loss burst (SetBurst) dropped.
 type Stats struct {
-	UpPackets, UpBytes, UpLost, UpQueueDrops         uint64
-	DownPackets, DownBytes, DownLost, DownQueueDrops uint64
+	UpPackets, UpBytes, UpLost, UpQueueDrops, UpBurstLost           uint64
+	DownPackets, DownBytes, DownLost, DownQueueDrops, DownBurstLost uint64
 }
 
 // NewRelay opens the two loopback sockets of a relay for sp; seed makes the losses
@@ -75,9 +76,19 @@ func (r *Relay) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return Stats{
-		UpPackets: r.up.Packets, UpBytes: r.up.Bytes, UpLost: r.up.Lost, UpQueueDrops: r.up.QueueDrops,
+		UpPackets: r.up.Packets, UpBytes: r.up.Bytes, UpLost: r.up.Lost, UpQueueDrops: r.up.QueueDrops, UpBurstLost: r.up.BurstLost,
 		DownPackets: r.down.Packets, DownBytes: r.down.Bytes, DownLost: r.down.Lost, DownQueueDrops: r.down.QueueDrops,
+		DownBurstLost: r.down.BurstLost,
 	}
+}
+
+// SetBurst schedules a loss burst in both directions: packets arriving at the relay from
+// b.From to b.To are lost with probability b.Loss.
+func (r *Relay) SetBurst(b Burst) {
+	r.mu.Lock()
+	r.up.SetBurst(b)
+	r.down.SetBurst(b)
+	r.mu.Unlock()
 }
 
 type pending struct {

@@ -26,6 +26,7 @@ type benchFlags struct {
 	width, height    int
 	seed             uint64
 	net              string
+	lossBurst        string
 	bitrate          int
 	maxFPS           int
 	qualityEvery     int
@@ -63,12 +64,18 @@ second.
 
 --net RATE,DELAY,LOSS emulates a network with a UDP relay on 127.0.0.1: RATE per
 direction (tc units: kbit, mbit), DELAY added to the round trip (half each way), LOSS per
-direction (e.g. 0.5%).
+direction (e.g. 0.5%), and an optional fourth field the bottleneck queue as a time at RATE
+(default 200ms).
+
+--loss-burst LENGTH,LOSS[,AT] drops packets in both directions for LENGTH from AT into the
+measurement (default 3s), e.g. 1s,10%, and reports how long after the burst the decoded
+picture matched the captured one again (loss_burst in the JSON).
 
 --workload-only SCENARIO --display :N just plays a workload on an existing display until
 interrupted (for demos).`,
 		Example: `  shadowless bench fileops --duration 20s --json fileops.json --plot plots/
   shadowless bench web --codec VP8 --net 10mbit,20ms,0.5%
+  shadowless bench web --duration 10s --net 10mbit,20ms,0% --loss-burst 1s,10%,3s
   shadowless bench all --duration 15s --out bench-results/scenarios
   shadowless bench --workload-only video-60 --display :1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -83,6 +90,7 @@ interrupted (for demos).`,
 	fl.IntVar(&f.height, "height", 1080, "screen height")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the workload content and the input probes")
 	fl.StringVar(&f.net, "net", "", "emulated network RATE,DELAY,LOSS, e.g. 10mbit,20ms,0.5%")
+	fl.StringVar(&f.lossBurst, "loss-burst", "", "a burst of loss LENGTH,LOSS[,AT], e.g. 1s,10%,3s: reports the time until the picture is whole again")
 	fl.IntVar(&f.bitrate, "bitrate", 0, "encoder target in kbit/s (default: the server's)")
 	fl.IntVar(&f.maxFPS, "max-fps", 60, "capture frame rate cap")
 	fl.IntVar(&f.qualityEvery, "quality-every", 15, "score a window of 3 captured frames every N captured frames")
@@ -145,6 +153,13 @@ func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []stri
 			return err
 		}
 	}
+	var burst harness.LossBurst
+	if f.lossBurst != "" {
+		var err error
+		if burst, err = harness.ParseLossBurst(f.lossBurst); err != nil {
+			return err
+		}
+	}
 	if f.out != "" {
 		if err := os.MkdirAll(f.out, 0o755); err != nil {
 			return err
@@ -168,7 +183,7 @@ func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []stri
 		}
 		fmt.Fprintln(stderr)
 		cfg := harness.Config{Scenario: sc, Duration: f.duration, Warmup: f.warmup, Codec: codec.Codec(strings.ToUpper(f.codec)),
-			Width: f.width, Height: f.height, Seed: f.seed, Net: spec, BitrateKbps: f.bitrate, MaxFPS: f.maxFPS,
+			Width: f.width, Height: f.height, Seed: f.seed, Net: spec, LossBurst: burst, BitrateKbps: f.bitrate, MaxFPS: f.maxFPS,
 			QualityEvery: f.qualityEvery, SkipQuality: f.noQuality, Logger: log,
 			Progress: func(p harness.Progress) {
 				fmt.Fprintf(stderr, "   %s %3.0fs/%.0fs  %5.1f fps  %7.0f kbit/s  probes answered %d  last latency %v\n",
@@ -189,6 +204,10 @@ func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []stri
 		}
 		fmt.Fprintf(stderr, "   done in %v: latency p50 %.1f ms p95 %.1f ms, %.0f kbit/s, %.1f fps, VMAF %.1f\n",
 			time.Since(start).Round(time.Second), res.LatencyMS.P50, res.LatencyMS.P95, res.Bitrate.Avg, res.FPS, res.VMAF.Mean)
+		if lb := res.LossBurst; lb != nil {
+			fmt.Fprintf(stderr, "   loss burst %s: %d packets dropped, %d given up by the client, %d/%d frames broken, %d keyframes; whole again %.0f ms after the burst (recovered %v)\n",
+				lb.Burst, lb.RelayLost, lb.ClientPacketsLost, lb.Broken, lb.Frames, lb.Keyframes, lb.MS, lb.Recovered)
+		}
 		results = append(results, res)
 		if f.out != "" {
 			if err := harness.WriteJSON(filepath.Join(f.out, sc+".json"), res); err != nil {

@@ -1,0 +1,144 @@
+package asp
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+
+	"github.com/shadowless-dev/shadowless/asp/adapt"
+)
+
+// deliveryHistory is how many sent packets the delivery meter remembers by transport-wide
+// sequence number.
+const deliveryHistory = 4096
+
+// deliveryMeter is an interceptor that feeds adapt.DeliveryMeter: it notes the size of
+// every packet sent under its transport-wide sequence number, and reads the receiver's
+// transport-wide feedback for their arrival times.
+type deliveryMeter struct {
+	interceptor.NoOp
+
+	mu    sync.Mutex
+	sizes [deliveryHistory]struct {
+		seq  uint16
+		size int
+		ok   bool
+	}
+	meter adapt.DeliveryMeter
+	now   func() time.Time
+}
+
+func newDeliveryMeter() *deliveryMeter { return &deliveryMeter{now: time.Now} }
+
+// NewInterceptor implements interceptor.Factory: one peer connection, one meter.
+func (d *deliveryMeter) NewInterceptor(string) (interceptor.Interceptor, error) { return d, nil }
+
+// rate returns the delivered rate in bits per second (0: not measured lately).
+func (d *deliveryMeter) rate() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.meter.Rate(d.now())
+}
+
+// BindLocalStream notes the size of every packet of a stream that carries transport-wide
+// sequence numbers.
+func (d *deliveryMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	id := 0
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			id = e.ID
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if ext := h.GetExtension(uint8(id)); len(ext) >= 2 {
+			seq := binary.BigEndian.Uint16(ext)
+			d.mu.Lock()
+			s := &d.sizes[seq%deliveryHistory]
+			s.seq, s.size, s.ok = seq, h.MarshalSize()+len(payload), true
+			d.mu.Unlock()
+		}
+		return w.Write(h, payload, a)
+	})
+}
+
+// BindRTCPReader reads transport-wide feedback.
+func (d *deliveryMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		i, attr, err := r.Read(b, a)
+		if err != nil {
+			return 0, nil, err
+		}
+		if attr == nil {
+			attr = make(interceptor.Attributes)
+		}
+		pkts, err := attr.GetRTCPPackets(b[:i])
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, p := range pkts {
+			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+				d.feedback(fb)
+			}
+		}
+		return i, attr, nil
+	})
+}
+
+// feedback turns one transport-wide feedback into arrival times and sizes for the meter.
+func (d *deliveryMeter) feedback(fb *rtcp.TransportLayerCC) {
+	arrivals, seqs := tccArrivals(fb)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sizes := make([]int, 0, len(seqs))
+	known := arrivals[:0:0]
+	for i, seq := range seqs {
+		s := d.sizes[seq%deliveryHistory]
+		if s.ok && s.seq == seq {
+			known = append(known, arrivals[i])
+			sizes = append(sizes, s.size)
+		}
+	}
+	d.meter.Feedback(d.now(), known, sizes)
+}
+
+// tccArrivals expands a transport-wide feedback into the arrival time (receiver clock) and
+// sequence number of each packet it reports received.
+func tccArrivals(fb *rtcp.TransportLayerCC) ([]time.Duration, []uint16) {
+	var statuses []uint16
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for range c.RunLength {
+				statuses = append(statuses, c.PacketStatusSymbol)
+			}
+		case *rtcp.StatusVectorChunk:
+			statuses = append(statuses, c.SymbolList...)
+		}
+	}
+	statuses = statuses[:min(len(statuses), int(fb.PacketStatusCount))]
+	t := time.Duration(fb.ReferenceTime) * 64 * time.Millisecond
+	var arrivals []time.Duration
+	var seqs []uint16
+	di := 0
+	for i, st := range statuses {
+		if st != rtcp.TypeTCCPacketReceivedSmallDelta && st != rtcp.TypeTCCPacketReceivedLargeDelta {
+			continue
+		}
+		if di >= len(fb.RecvDeltas) {
+			break
+		}
+		t += time.Duration(fb.RecvDeltas[di].Delta) * time.Microsecond
+		di++
+		arrivals = append(arrivals, t)
+		seqs = append(seqs, fb.BaseSequenceNumber+uint16(i))
+	}
+	return arrivals, seqs
+}

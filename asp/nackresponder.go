@@ -1,0 +1,181 @@
+package asp
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/shadowless-dev/shadowless/asp/adapt"
+)
+
+// nackHistory is how many sent packets the responder keeps per stream: 4096 packets of
+// 1150 bytes are adapt.RetransmitPolicy's MaxAge (1 s) at up to 35 Mbit/s.
+const nackHistory = 4096
+
+// nackResponder answers the receiver's NACKs (RFC 4585 generic NACK) with copies of the
+// packets it asks for, as pion's responder does, but through adapt.RetransmitPolicy: each
+// packet at most once per MinGap, none older than MaxAge, within a budget that follows
+// the bandwidth estimate (setEstimate), so that NACKs repeated while a copy still waits
+// in a bottleneck queue do not become a retransmission storm.
+type nackResponder struct {
+	interceptor.NoOp
+	estimate atomic.Int64
+
+	mu      sync.Mutex
+	policy  adapt.RetransmitPolicy
+	streams map[uint32]*nackStream
+	now     func() time.Time
+	resent  atomic.Uint64
+	refused atomic.Uint64
+	// onLoss, when set, is called (outside the lock) for every NACK: the receiver lost
+	// packets. onResent, when set, is told the bytes of the copies sent for it, which take
+	// the link like new frames do.
+	onLoss   func()
+	onResent func(bytes int)
+}
+
+type nackStream struct {
+	w    interceptor.RTPWriter
+	ring [nackHistory]sentPacket
+}
+
+type sentPacket struct {
+	hdr     rtp.Header
+	payload []byte
+	sent    time.Time
+	resent  time.Time
+	ok      bool
+}
+
+// registerNackResponder registers NACK feedback for video with me and a nackResponder,
+// nearest the network, with ir. The server receives no video, so it needs no generator.
+func registerNackResponder(me *webrtc.MediaEngine, ir *interceptor.Registry) (*nackResponder, error) {
+	for _, fb := range []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}} {
+		me.RegisterFeedback(fb, webrtc.RTPCodecTypeVideo)
+	}
+	n := newNackResponder()
+	ir.Add(n)
+	return n, nil
+}
+
+func newNackResponder() *nackResponder {
+	return &nackResponder{streams: map[uint32]*nackStream{}, now: time.Now}
+}
+
+// NewInterceptor implements interceptor.Factory: one peer connection, one responder.
+func (n *nackResponder) NewInterceptor(string) (interceptor.Interceptor, error) { return n, nil }
+
+// setEstimate passes the bandwidth estimate (bits per second) to the retransmission budget.
+func (n *nackResponder) setEstimate(bps int64) { n.estimate.Store(bps) }
+
+// BindLocalStream keeps a copy of every packet sent on a stream that takes NACKs.
+func (n *nackResponder) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	nacks := false
+	for _, fb := range info.RTCPFeedback {
+		if fb.Type == "nack" && fb.Parameter == "" {
+			nacks = true
+		}
+	}
+	if !nacks {
+		return w
+	}
+	st := &nackStream{w: w}
+	n.mu.Lock()
+	n.streams[info.SSRC] = st
+	n.mu.Unlock()
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		n.mu.Lock()
+		p := &st.ring[h.SequenceNumber%nackHistory]
+		p.hdr = *h
+		p.hdr.Extensions = append([]rtp.Extension(nil), h.Extensions...)
+		p.payload = append(p.payload[:0], payload...)
+		p.sent, p.resent, p.ok = n.now(), time.Time{}, true
+		n.mu.Unlock()
+		return w.Write(h, payload, a)
+	})
+}
+
+// UnbindLocalStream forgets the stream.
+func (n *nackResponder) UnbindLocalStream(info *interceptor.StreamInfo) {
+	n.mu.Lock()
+	delete(n.streams, info.SSRC)
+	n.mu.Unlock()
+}
+
+// BindRTCPReader answers the NACKs in the RTCP coming in.
+func (n *nackResponder) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		i, attr, err := r.Read(b, a)
+		if err != nil {
+			return 0, nil, err
+		}
+		if attr == nil {
+			attr = make(interceptor.Attributes)
+		}
+		pkts, err := attr.GetRTCPPackets(b[:i])
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, p := range pkts {
+			if nack, ok := p.(*rtcp.TransportLayerNack); ok {
+				n.answer(nack)
+			}
+		}
+		return i, attr, nil
+	})
+}
+
+// answer sends again what the policy allows of what nack asks for. The copies are written
+// outside the lock, in sequence order.
+func (n *nackResponder) answer(nack *rtcp.TransportLayerNack) {
+	type out struct {
+		hdr     rtp.Header
+		payload []byte
+	}
+	var send []out
+	n.mu.Lock()
+	st := n.streams[nack.MediaSSRC]
+	if st == nil {
+		n.mu.Unlock()
+		return
+	}
+	now := n.now()
+	n.policy.SetEstimate(n.estimate.Load())
+	for _, pair := range nack.Nacks {
+		pair.Range(func(seq uint16) bool {
+			p := &st.ring[seq%nackHistory]
+			if !p.ok || p.hdr.SequenceNumber != seq {
+				return true
+			}
+			if !n.policy.Allow(now, p.sent, p.resent, len(p.payload)+p.hdr.MarshalSize()) {
+				n.refused.Add(1)
+				return true
+			}
+			p.resent = now
+			h := p.hdr
+			h.Extensions = append([]rtp.Extension(nil), p.hdr.Extensions...)
+			send = append(send, out{h, append([]byte(nil), p.payload...)})
+			return true
+		})
+	}
+	w, onLoss, onResent := st.w, n.onLoss, n.onResent
+	n.mu.Unlock()
+	if onLoss != nil {
+		onLoss()
+	}
+	bytes := 0
+	for _, o := range send {
+		if _, err := w.Write(&o.hdr, o.payload, nil); err == nil {
+			n.resent.Add(1)
+			bytes += o.hdr.MarshalSize() + len(o.payload)
+		}
+	}
+	if onResent != nil && bytes > 0 {
+		onResent(bytes)
+	}
+}
