@@ -49,6 +49,9 @@ func WithRefine(after time.Duration) Option {
 }
 
 const (
+	// motionMaxKbps is the most video mode and game mode spend at 1080p (scaled by pixel
+	// count), kept under 8 Mbit/s with libvpx's overshoot and the packet headers.
+	motionMaxKbps = 6500
 	// adaptInterval is how often the estimate is turned into an encoder target.
 	adaptInterval = 150 * time.Millisecond
 	// estimateHeadroom is how far above what was really sent the estimate may be used.
@@ -146,6 +149,10 @@ type adaptation struct {
 	// congestedAt is when the estimate last fell: the estimator saw queueing delay grow or
 	// loss, so the link, not the application, limits the session (zero: never).
 	congestedAt time.Time
+	// ramp raises the estimate faster than GCC in video and game mode; lost says the
+	// receiver reported loss since the last update.
+	ramp adapt.Ramp
+	lost bool
 }
 
 // refineQuantizers returns the quantiser range of the next refinement frame on the codec's
@@ -223,11 +230,30 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	if a.est != nil {
 		est = int64(a.est.GetTargetBitrate())
 	}
-	if a.estimate > 0 && est*100 < a.estimate*97 {
+	fell := a.estimate > 0 && est*100 < a.estimate*97
+	if fell {
 		a.congestedAt = now
 	}
 	a.estimate = est
-	a.capped = adapt.CapEstimate(est, int64(a.sentEMA), a.floorBps, estimateHeadroom)
+	// Video and game mode ramp up faster than GCC and keep 60 fps on the motion ladder;
+	// office keeps GCC's pace, its bursts are rare and its rate low.
+	motion := a.mode == adapt.ModeVideo || a.mode == adapt.ModeGame
+	use := est
+	if motion {
+		ev := adapt.RampClear
+		switch {
+		case a.lost:
+			ev = adapt.RampLoss
+		case fell:
+			ev = adapt.RampFell
+		}
+		use = a.ramp.Update(now, est, ev)
+	} else {
+		a.ramp.Reset(est)
+	}
+	a.lost = false
+	a.rc.SetMotion(motion)
+	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, estimateHeadroom)
 	if a.delivery != nil {
 		a.deliveredBps = a.delivery.rate()
 	}
@@ -235,6 +261,9 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 		a.nacks.setEstimate(max(est, a.deliveredBps))
 	}
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
+	if motion {
+		video = min(video, int64(motionMaxKbps*1000*float64(w*h)/(1920*1080)))
+	}
 	a.target = a.rc.Update(now, video)
 	return a.target, data
 }
@@ -431,6 +460,7 @@ func (a *adaptation) linkLimited(now time.Time) bool {
 func (a *adaptation) lossSeen() {
 	a.mu.Lock()
 	a.congestedAt = time.Now()
+	a.lost = true
 	a.mu.Unlock()
 }
 
