@@ -68,6 +68,21 @@ const (
 	linkUtilisation = 0.85
 )
 
+// motionFrameBudget is k of the single-frame VBV in video and game mode. A video's scene
+// cut (the bench's workload jumps 2 s ahead on every input probe) changes every pixel, and
+// with frameBudget's 2 frames libvpx coded it at its coarsest quantiser: VMAF fell to
+// 50–70 for several frames after each cut. Five frame intervals at 6.5 Mbit/s are 68 kB,
+// 80 ms of that rate; over a slow link the frame pacer still holds the frames after it.
+const motionFrameBudget = 5
+
+// frameBudgetFor returns k of the single-frame VBV for a scene mode.
+func frameBudgetFor(m adapt.Mode) float64 {
+	if m == adapt.ModeVideo || m == adapt.ModeGame {
+		return motionFrameBudget
+	}
+	return frameBudget
+}
+
 // gccEstimator registers pion's GCC on ir for one peer connection and returns a func that
 // yields its estimator once the peer connection exists. The pacer is pion's no-op pacer:
 // the leaky-bucket one delays every packet behind a queue (hundreds of ms at low rates), and

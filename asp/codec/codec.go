@@ -96,6 +96,14 @@ type SpeedSetter interface {
 	SetSpeed(speed int) error
 }
 
+// FrameRatioSetter is implemented by encoders that can change EncoderConfig.MaxFrameRatio
+// while the stream runs (libvpx resizes its rate-control buffer at the next frame). Only
+// a stream opened with a ratio above zero can change it, to another ratio above zero.
+// Verified for VP8; VP9 accepts the new buffer size, but its frame sizes did not follow.
+type FrameRatioSetter interface {
+	SetMaxFrameRatio(ratio float64) error
+}
+
 // Decoder decompresses packets produced by an Encoder of the same codec. It is not safe for
 // concurrent use.
 type Decoder interface {

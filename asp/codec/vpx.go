@@ -424,6 +424,26 @@ func (e *vpxEncoder) SetBitrate(kbps int) error {
 	return nil
 }
 
+// SetMaxFrameRatio changes the single-frame VBV (EncoderConfig.MaxFrameRatio) from the
+// next frame on.
+func (e *vpxEncoder) SetMaxFrameRatio(ratio float64) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
+	if e.c == nil {
+		return ErrClosed
+	}
+	if e.cfg.MaxFrameRatio <= 0 || ratio <= 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0) {
+		return fmt.Errorf("%w: max frame ratio %g on a stream opened with %g", ErrInvalidConfig, ratio, e.cfg.MaxFrameRatio)
+	}
+	old, oldRatio := e.c.cfg, e.cfg.MaxFrameRatio
+	e.cfg.MaxFrameRatio = ratio
+	e.setRate(e.cfg.BitrateKbps, e.cfg.FrameRate)
+	if err := C.sl_venc_apply(e.c); err != C.VPX_CODEC_OK {
+		e.c.cfg, e.cfg.MaxFrameRatio = old, oldRatio
+		return fmt.Errorf("codec: %s set max frame ratio %g: %s", e.cfg.Codec, ratio, C.GoString(C.sl_venc_error(e.c)))
+	}
+	return e.applyIntraLimit()
+}
+
 func (e *vpxEncoder) SetFrameRate(fps float64) error {
 	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
