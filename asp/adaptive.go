@@ -51,7 +51,7 @@ func WithRefine(after time.Duration) Option {
 const (
 	// motionMaxKbps is the most video mode and game mode spend at 1080p (scaled by pixel
 	// count), kept under 8 Mbit/s with libvpx's overshoot and the packet headers.
-	motionMaxKbps = 6500
+	motionMaxKbps = 7500
 	// adaptInterval is how often the estimate is turned into an encoder target.
 	adaptInterval = 150 * time.Millisecond
 	// estimateHeadroom is how far above what was really sent the estimate may be used.
@@ -251,22 +251,23 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	}
 	a.estimate = est
 	// Video and game mode ramp up faster than GCC and keep 60 fps on the motion ladder;
-	// office keeps GCC's pace, its bursts are rare and its rate low.
+	// office keeps GCC's pace, its bursts are rare and its rate low. The ramp runs in
+	// office too, so that a video that starts (the classifier needs a second to see it)
+	// finds it already up.
 	motion := a.mode == adapt.ModeVideo || a.mode == adapt.ModeGame
-	use := est
-	if motion {
-		ev := adapt.RampClear
-		switch {
-		case a.lost:
-			ev = adapt.RampLoss
-		case fell:
-			ev = adapt.RampFell
-		}
-		use = a.ramp.Update(now, est, ev)
-	} else {
-		a.ramp.Reset(est)
+	ev := adapt.RampClear
+	switch {
+	case a.lost:
+		ev = adapt.RampLoss
+	case fell:
+		ev = adapt.RampFell
 	}
 	a.lost = false
+	a.ramp.Max = int64(float64(maxKbps) * 1000 / linkUtilisation)
+	use := a.ramp.Update(now, est, ev)
+	if !motion {
+		use = est
+	}
 	a.rc.SetMotion(motion)
 	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, estimateHeadroom)
 	if a.delivery != nil {
