@@ -68,16 +68,24 @@ const (
 	linkUtilisation = 0.85
 )
 
-// motionFrameBudget is k of the single-frame VBV in video and game mode. A video's scene
-// cut (the bench's workload jumps 2 s ahead on every input probe) changes every pixel, and
-// with frameBudget's 2 frames libvpx coded it at its coarsest quantiser: VMAF fell to
-// 50–70 for several frames after each cut. Five frame intervals at 6.5 Mbit/s are 68 kB,
-// 80 ms of that rate; over a slow link the frame pacer still holds the frames after it.
+// motionFrameBudget is k of the single-frame VBV in video and game mode on a fast link
+// (fastLinkBps). A video's scene cut (the bench's workload jumps 2 s ahead on every input
+// probe) changes every pixel, and with frameBudget's 2 frames libvpx coded it at its
+// coarsest quantiser: VMAF fell to 50–70 for several frames after each cut. Five frame
+// intervals at 7.5 Mbit/s are 78 kB, 80 ms of a 8 Mbit/s link.
 const motionFrameBudget = 5
 
-// frameBudgetFor returns k of the single-frame VBV for a scene mode.
-func frameBudgetFor(m adapt.Mode) float64 {
-	if m == adapt.ModeVideo || m == adapt.ModeGame {
+// fastLinkBps is the capped estimate from which video and game mode take
+// motionFrameBudget: below it (the 2 Mbit/s link), a 5-interval frame would hold the
+// link long enough to show in the latency of the next click.
+const fastLinkBps = 5_000_000
+
+// frameRatio returns k of the single-frame VBV for a scene mode: motionFrameBudget in
+// video and game mode on a fast link, else frameBudget.
+func (a *adaptation) frameRatio(m adapt.Mode) float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if (m == adapt.ModeVideo || m == adapt.ModeGame) && a.capped >= fastLinkBps {
 		return motionFrameBudget
 	}
 	return frameBudget

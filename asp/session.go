@@ -539,11 +539,6 @@ func (s *session) captureLoop() {
 			// libvpx takes the new range at the next frame; OpenH264 re-initialises (the next
 			// frame is an IDR), which the classifier's hysteresis keeps rare.
 			setQ(quantizers(adapt.ProfileFor(mode)))
-			if fr, ok := enc.(codec.FrameRatioSetter); ok && enc.Config().MaxFrameRatio > 0 {
-				if err := fr.SetMaxFrameRatio(frameBudgetFor(mode)); err != nil {
-					s.log.Debug("set max frame ratio", "error", err)
-				}
-			}
 		}
 	}
 	// refineFrame sends the last picture again at near-lossless quality. libvpx codes it as
@@ -673,7 +668,7 @@ func (s *session) captureLoop() {
 			// OpenH264 cannot cap a frame; its VBV skips the frames after one that
 			// overshot, and a 1080p IDR over the budget is skipped again and again, so
 			// H.264 runs without it (its own rate control, max bitrate 1.5 × target).
-			ratio := frameBudgetFor(mode)
+			ratio := s.adapt.frameRatio(mode)
 			if s.codec == codec.H264 {
 				ratio = 0
 			}
@@ -698,6 +693,13 @@ func (s *session) captureLoop() {
 			if t.BitrateKbps > 0 && (t.BitrateKbps*20 < c.BitrateKbps*19 || t.BitrateKbps*20 > c.BitrateKbps*21) {
 				if err := enc.SetBitrate(t.BitrateKbps); err != nil {
 					s.log.Debug("set bitrate", "error", err)
+				}
+			}
+			if fr, ok := enc.(codec.FrameRatioSetter); ok && c.MaxFrameRatio > 0 {
+				if r := s.adapt.frameRatio(mode); r != c.MaxFrameRatio {
+					if err := fr.SetMaxFrameRatio(r); err != nil {
+						s.log.Debug("set max frame ratio", "error", err)
+					}
 				}
 			}
 			if float64(fps) != c.FrameRate {
