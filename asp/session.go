@@ -696,9 +696,18 @@ func (s *session) captureLoop() {
 				}
 			}
 			if fr, ok := enc.(codec.FrameRatioSetter); ok && c.MaxFrameRatio > 0 {
-				if r := s.adapt.frameRatio(mode); r != c.MaxFrameRatio {
+				// Video on a fast link: room for a scene cut, coded as camera content
+				// (libvpx's screen mode 2 would drop the cut and code the next frame at
+				// the coarsest quantiser).
+				r := s.adapt.frameRatio(mode)
+				if r != c.MaxFrameRatio {
 					if err := fr.SetMaxFrameRatio(r); err != nil {
 						s.log.Debug("set max frame ratio", "error", err)
+					}
+				}
+				if cs, ok := enc.(codec.ContentSetter); ok && c.ScreenContent != (r == frameBudget) {
+					if err := cs.SetScreenContent(r == frameBudget); err != nil {
+						s.log.Debug("set screen content", "error", err)
 					}
 				}
 			}

@@ -487,3 +487,35 @@ func TestSetMaxFrameRatio(t *testing.T) {
 		})
 	}
 }
+
+// TestSetScreenContentCodesSceneCut covers VP8 with the single-frame VBV: as screen content
+// (libvpx's screen content mode 2) a frame whose every pixel changed is held smaller (or,
+// when it overshoots far enough, dropped and the next coded at the coarsest quantiser);
+// after SetScreenContent(false) the same cut gets more of its budget.
+func TestSetScreenContentCodesSceneCut(t *testing.T) {
+	cut := func(i int) *image.YCbCr {
+		p := desktop(320, 240, i, still)
+		for j := range p.Y {
+			p.Y[j] = 255 - p.Y[j]
+		}
+		return p
+	}
+	sizes := map[bool]int{}
+	for _, screen := range []bool{true, false} {
+		cfg := smallConfig(codec.VP8)
+		cfg.BitrateKbps = 300
+		cfg.MaxFrameRatio = 2
+		enc := newEncoder(t, cfg)
+		require.NoError(t, enc.(codec.ContentSetter).SetScreenContent(screen))
+		assert.Equal(t, screen, enc.Config().ScreenContent)
+		for i := range 15 {
+			_, err := enc.Encode(desktop(320, 240, i, still), frameTime(i), i == 0)
+			require.NoError(t, err)
+		}
+		pkt, err := enc.Encode(cut(15), frameTime(15), false)
+		require.NoError(t, err)
+		sizes[screen] = len(pkt.Data)
+	}
+	t.Logf("scene cut: %d B as screen content, %d B as video", sizes[true], sizes[false])
+	assert.Greater(t, sizes[false], sizes[true])
+}
