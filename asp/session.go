@@ -668,7 +668,7 @@ func (s *session) captureLoop() {
 			// OpenH264 cannot cap a frame; its VBV skips the frames after one that
 			// overshot, and a 1080p IDR over the budget is skipped again and again, so
 			// H.264 runs without it (its own rate control, max bitrate 1.5 × target).
-			ratio := float64(frameBudget)
+			ratio := s.adapt.frameRatio(mode)
 			if s.codec == codec.H264 {
 				ratio = 0
 			}
@@ -693,6 +693,22 @@ func (s *session) captureLoop() {
 			if t.BitrateKbps > 0 && (t.BitrateKbps*20 < c.BitrateKbps*19 || t.BitrateKbps*20 > c.BitrateKbps*21) {
 				if err := enc.SetBitrate(t.BitrateKbps); err != nil {
 					s.log.Debug("set bitrate", "error", err)
+				}
+			}
+			if fr, ok := enc.(codec.FrameRatioSetter); ok && c.MaxFrameRatio > 0 {
+				// Video on a fast link: room for a scene cut, coded as camera content
+				// (libvpx's screen mode 2 would drop the cut and code the next frame at
+				// the coarsest quantiser).
+				r := s.adapt.frameRatio(mode)
+				if r != c.MaxFrameRatio {
+					if err := fr.SetMaxFrameRatio(r); err != nil {
+						s.log.Debug("set max frame ratio", "error", err)
+					}
+				}
+				if cs, ok := enc.(codec.ContentSetter); ok && c.ScreenContent != (r == frameBudget) {
+					if err := cs.SetScreenContent(r == frameBudget); err != nil {
+						s.log.Debug("set screen content", "error", err)
+					}
 				}
 			}
 			if float64(fps) != c.FrameRate {

@@ -77,6 +77,19 @@ var ladder = []step{
 	{0, 10, 0.5},
 }
 
+// motionLadder is the ladder of video and game mode, where a steady frame rate matters
+// more than detail: 60 fps down to about 1 Mbit/s at 1080p, so that a session that starts
+// at 1.5 Mbit/s (1275 kbit/s of video after linkUtilisation) plays at 60 fps from its first
+// second, and only a real fall of the estimate lowers the frame rate.
+var motionLadder = []step{
+	{1000, 60, 1},
+	{500, 30, 1},
+	{300, 20, 1},
+	{200, 15, 1},
+	{120, 15, 0.75},
+	{0, 10, 0.5},
+}
+
 // RateController turns a video bandwidth share into an encoder Target: the bitrate follows
 // the estimate, and as it falls the frame rate and then the resolution step down, so the
 // picture stays sharp rather than smeared. It moves down at once and up only after the
@@ -84,6 +97,8 @@ var ladder = []step{
 // concurrent use.
 type RateController struct {
 	cfg      RateConfig
+	ladder   []step
+	kbps     int // the last Update's bitrate
 	step     int
 	upSince  time.Time // when the estimate first allowed a higher step, zero when it does not
 	scaleCap float64   // SetScaleCap; 0 means 1
@@ -101,13 +116,32 @@ func NewRateController(cfg RateConfig) *RateController {
 	if cfg.UpgradeAfter == 0 {
 		cfg.UpgradeAfter = 2 * time.Second
 	}
-	return &RateController{cfg: cfg}
+	return &RateController{cfg: cfg, ladder: ladder}
+}
+
+// SetMotion switches between the office ladder and the motion ladder (video and game
+// mode). The step is chosen again at once for the last bitrate, up or down: the scene
+// classifier already has its own hysteresis, and waiting UpgradeAfter would run the
+// first seconds of a video at the office ladder's frame rate.
+func (r *RateController) SetMotion(motion bool) {
+	l := ladder
+	if motion {
+		l = motionLadder
+	}
+	if &l[0] == &r.ladder[0] {
+		return
+	}
+	r.ladder = l
+	if r.kbps > 0 {
+		r.step, r.upSince = r.stepFor(r.kbps), time.Time{}
+	}
 }
 
 // Update takes the video share of the estimate (bits per second) at time now and returns
 // the target.
 func (r *RateController) Update(now time.Time, videoBps int64) Target {
 	kbps := clampInt(int(videoBps/1000), r.cfg.MinKbps, r.cfg.MaxKbps)
+	r.kbps = kbps
 	want := r.stepFor(kbps)
 	switch {
 	case want > r.step: // worse: move down at once
@@ -122,7 +156,7 @@ func (r *RateController) Update(now time.Time, videoBps int64) Target {
 	default:
 		r.upSince = time.Time{}
 	}
-	s := ladder[r.step]
+	s := r.ladder[r.step]
 	fps := min(s.fps, r.cfg.MaxFPS)
 	scale := s.scale
 	if r.scaleCap > 0 {
@@ -141,13 +175,87 @@ func (r *RateController) Update(now time.Time, videoBps int64) Target {
 // stepFor returns the highest ladder rung the bitrate affords at this capture size.
 func (r *RateController) stepFor(kbps int) int {
 	pixels := float64(r.cfg.Width*r.cfg.Height) / (1920 * 1080)
-	for i, s := range ladder {
+	for i, s := range r.ladder {
 		if float64(kbps) >= float64(s.minKbpsAt1080p)*pixels {
 			return i
 		}
 	}
-	return len(ladder) - 1
+	return len(r.ladder) - 1
 }
+
+// Ramp finds the room of a fast link faster than pion's GCC, which grows its estimate some
+// 8% a second and has no probing: from a 1.5 Mbit/s start it needs 20 s to reach what a
+// 1080p video needs on loopback or a LAN. While nothing points at congestion, the ramp's
+// level grows by Growth a second from the estimate (multiplicative increase, as GCC's own
+// probing doubles), and the larger of level and estimate is used. When the estimate falls
+// (GCC saw queueing delay grow) the level backs off by Backoff and holds for Hold; when the
+// receiver lost packets it falls to the estimate. The caller still caps the result to a
+// multiple of what was really sent (CapEstimate), so an idle sender does not ramp up a
+// link it never tried. Pure logic; not safe for concurrent use.
+type Ramp struct {
+	// Growth is the factor the level grows by per second (default 2); Backoff the factor
+	// it falls by when the estimate falls (default 0.7); Hold how long it does not grow
+	// after a fall or a loss (default 1 s).
+	Growth, Backoff float64
+	Hold            time.Duration
+	// Max bounds the level in bits per second (0: unbounded).
+	Max int64
+
+	level     float64
+	last      time.Time
+	heldUntil time.Time
+}
+
+// RampEvent is what the caller saw of the link since the last Update.
+type RampEvent uint8
+
+// Ramp events.
+const (
+	// RampClear: nothing points at congestion.
+	RampClear RampEvent = iota
+	// RampFell: the estimator lowered its estimate (queueing delay grew).
+	RampFell
+	// RampLoss: the receiver reported lost packets.
+	RampLoss
+)
+
+func (r *Ramp) defaults() {
+	if r.Growth <= 0 {
+		r.Growth = 2
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = 0.7
+	}
+	if r.Hold <= 0 {
+		r.Hold = time.Second
+	}
+}
+
+// Update takes the estimator's estimate (bits per second) at now and what the link showed,
+// and returns the estimate to use: never below the estimator's.
+func (r *Ramp) Update(now time.Time, estimate int64, ev RampEvent) int64 {
+	r.defaults()
+	est := float64(estimate)
+	switch ev {
+	case RampLoss:
+		r.level, r.heldUntil = est, now.Add(r.Hold)
+	case RampFell:
+		r.level, r.heldUntil = r.level*r.Backoff, now.Add(r.Hold)
+	default:
+		if !r.last.IsZero() && now.After(r.last) && !now.Before(r.heldUntil) {
+			r.level *= math.Pow(r.Growth, now.Sub(r.last).Seconds())
+		}
+	}
+	r.last = now
+	r.level = max(r.level, est)
+	if r.Max > 0 {
+		r.level = min(r.level, float64(max(r.Max, estimate)))
+	}
+	return int64(r.level)
+}
+
+// Reset drops the level to the estimate, as when the ramp is not in use.
+func (r *Ramp) Reset(estimate int64) { r.level, r.last = float64(estimate), time.Time{} }
 
 // MaxFrameBytes is the single-frame VBV: bitrate / fps × k, in bytes.
 func MaxFrameBytes(kbps, fps int, k float64) int {

@@ -140,3 +140,61 @@ func TestSizeGovernor(t *testing.T) {
 	assert.Equal(t, 0.75, g.Scale())
 	assert.False(t, g.Frame(at(20_000), 1, 0), "no budget, no decision")
 }
+
+func TestRampGrowsMultiplicativelyWhileClear(t *testing.T) {
+	r := Ramp{Max: 20_000_000}
+	now := time.Unix(0, 0)
+	assert.EqualValues(t, 1_500_000, r.Update(now, 1_500_000, RampClear), "starts at the estimate")
+	for range 10 {
+		now = now.Add(100 * time.Millisecond)
+		r.Update(now, 1_550_000, RampClear)
+	}
+	assert.InDelta(t, 3_000_000, r.Update(now, 1_550_000, RampClear), 50_000, "doubles in a second, GCC's 8% would be 1.6 Mbit/s")
+	for range 50 {
+		now = now.Add(100 * time.Millisecond)
+		r.Update(now, 1_600_000, RampClear)
+	}
+	assert.EqualValues(t, 20_000_000, r.Update(now, 1_600_000, RampClear), "bounded by Max")
+	assert.EqualValues(t, 25_000_000, r.Update(now, 25_000_000, RampClear), "never below the estimate")
+}
+
+func TestRampBacksOffAndHolds(t *testing.T) {
+	r := Ramp{}
+	now := time.Unix(0, 0)
+	r.Update(now, 1_000_000, RampClear)
+	now = now.Add(2 * time.Second)
+	assert.EqualValues(t, 4_000_000, r.Update(now, 1_000_000, RampClear))
+
+	now = now.Add(100 * time.Millisecond)
+	assert.EqualValues(t, 2_800_000, r.Update(now, 900_000, RampFell), "the estimate fell: back off by 0.7")
+	now = now.Add(900 * time.Millisecond)
+	assert.EqualValues(t, 2_800_000, r.Update(now, 900_000, RampClear), "held for a second")
+	now = now.Add(500 * time.Millisecond)
+	assert.Greater(t, r.Update(now, 900_000, RampClear), int64(2_800_000), "grows again after the hold")
+
+	assert.EqualValues(t, 900_000, r.Update(now, 900_000, RampLoss), "loss: down to the estimate")
+	now = now.Add(500 * time.Millisecond)
+	assert.EqualValues(t, 900_000, r.Update(now, 900_000, RampClear), "and held")
+
+	r.Reset(700_000)
+	assert.EqualValues(t, 700_000, r.Update(now, 700_000, RampClear), "reset: back to the estimate")
+}
+
+func TestRateControllerMotionLadderKeeps60FPS(t *testing.T) {
+	rc := NewRateController(RateConfig{Width: 1920, Height: 1080, MaxFPS: 60, MinKbps: 100, MaxKbps: 20_000})
+	now := time.Unix(0, 0)
+	assert.Equal(t, 30, rc.Update(now, 1_275_000).FPS, "office: 1275 kbit/s is below the 60 fps rung")
+
+	rc.SetMotion(true)
+	assert.Equal(t, 60, rc.Update(now, 1_275_000).FPS, "video: 60 fps at once, no UpgradeAfter wait")
+	assert.Equal(t, 60, rc.Update(now, 1_000_000).FPS)
+	assert.Equal(t, 30, rc.Update(now, 900_000).FPS, "a real fall still lowers the frame rate")
+
+	rc.SetMotion(false)
+	tgt := rc.Update(now, 900_000)
+	assert.Equal(t, 30, tgt.FPS, "back on the office ladder")
+	rc.Update(now, 1_275_000)
+	rc.SetMotion(true)
+	rc.SetMotion(false)
+	assert.Equal(t, 30, rc.Update(now, 1_275_000).FPS, "switching back re-evaluates downwards at once")
+}

@@ -96,6 +96,23 @@ type SpeedSetter interface {
 	SetSpeed(speed int) error
 }
 
+// FrameRatioSetter is implemented by encoders that can change EncoderConfig.MaxFrameRatio
+// while the stream runs (libvpx resizes its rate-control buffer at the next frame). Only
+// a stream opened with a ratio above zero can change it, to another ratio above zero.
+// Verified for VP8; VP9 accepts the new buffer size, but its frame sizes did not follow.
+type FrameRatioSetter interface {
+	SetMaxFrameRatio(ratio float64) error
+}
+
+// ContentSetter is implemented by encoders that can change EncoderConfig.ScreenContent
+// while the stream runs. For VP8 it also decides libvpx's overshoot handling: a screen
+// stream with a single-frame VBV (screen content mode 2) drops a frame that overshoots
+// its budget and codes the next one at the coarsest quantiser, which is what a scene cut
+// of a video does; a camera-content stream codes the cut within its VBV instead.
+type ContentSetter interface {
+	SetScreenContent(screen bool) error
+}
+
 // Decoder decompresses packets produced by an Encoder of the same codec. It is not safe for
 // concurrent use.
 type Decoder interface {

@@ -455,3 +455,67 @@ func TestH264ConstrainedBaseline(t *testing.T) {
 	assert.Equal(t, byte(66), pkt.Data[5], "profile_idc baseline")
 	assert.NotZero(t, pkt.Data[6]&0x40, "constraint_set1_flag")
 }
+
+// TestSetMaxFrameRatio covers VP8, which sessions use in video mode: a larger ratio set
+// mid-stream lets a keyframe grow as one opened with it would, and a stream opened without
+// the VBV cannot take one. (VP9 accepts the call, but its keyframe size did not follow.)
+func TestSetMaxFrameRatio(t *testing.T) {
+	for _, c := range []codec.Codec{codec.VP8} {
+		t.Run(string(c), func(t *testing.T) {
+			sizes := map[float64]int{}
+			for _, ratio := range []float64{2, 8} {
+				cfg := smallConfig(c)
+				cfg.BitrateKbps = 200
+				cfg.MaxFrameRatio = 2
+				enc := newEncoder(t, cfg)
+				_ = averageSize(t, enc, video, 0, 10, 0)
+				fr, ok := enc.(codec.FrameRatioSetter)
+				require.True(t, ok)
+				require.NoError(t, fr.SetMaxFrameRatio(ratio))
+				assert.InDelta(t, ratio, enc.Config().MaxFrameRatio, 1e-9)
+				pkt, err := enc.Encode(desktop(320, 240, 10, video), frameTime(10), true)
+				require.NoError(t, err)
+				sizes[ratio] = len(pkt.Data)
+				require.ErrorIs(t, fr.SetMaxFrameRatio(0), codec.ErrInvalidConfig)
+				assert.InDelta(t, ratio, enc.Config().MaxFrameRatio, 1e-9, "a refused ratio leaves the old one")
+			}
+			assert.Greater(t, sizes[8], sizes[2])
+
+			cfg := smallConfig(c)
+			enc := newEncoder(t, cfg)
+			require.ErrorIs(t, enc.(codec.FrameRatioSetter).SetMaxFrameRatio(4), codec.ErrInvalidConfig)
+		})
+	}
+}
+
+// TestSetScreenContentCodesSceneCut covers VP8 with the single-frame VBV: as screen content
+// (libvpx's screen content mode 2) a frame whose every pixel changed is held smaller (or,
+// when it overshoots far enough, dropped and the next coded at the coarsest quantiser);
+// after SetScreenContent(false) the same cut gets more of its budget.
+func TestSetScreenContentCodesSceneCut(t *testing.T) {
+	cut := func(i int) *image.YCbCr {
+		p := desktop(320, 240, i, still)
+		for j := range p.Y {
+			p.Y[j] = 255 - p.Y[j]
+		}
+		return p
+	}
+	sizes := map[bool]int{}
+	for _, screen := range []bool{true, false} {
+		cfg := smallConfig(codec.VP8)
+		cfg.BitrateKbps = 300
+		cfg.MaxFrameRatio = 2
+		enc := newEncoder(t, cfg)
+		require.NoError(t, enc.(codec.ContentSetter).SetScreenContent(screen))
+		assert.Equal(t, screen, enc.Config().ScreenContent)
+		for i := range 15 {
+			_, err := enc.Encode(desktop(320, 240, i, still), frameTime(i), i == 0)
+			require.NoError(t, err)
+		}
+		pkt, err := enc.Encode(cut(15), frameTime(15), false)
+		require.NoError(t, err)
+		sizes[screen] = len(pkt.Data)
+	}
+	t.Logf("scene cut: %d B as screen content, %d B as video", sizes[true], sizes[false])
+	assert.Greater(t, sizes[false], sizes[true])
+}

@@ -238,13 +238,7 @@ func newVPXEncoder(cfg EncoderConfig) (Encoder, error) {
 		for t := threads; t > 1 && partitions < 3; t >>= 1 {
 			partitions++
 		}
-		screen := 0
-		if cfg.ScreenContent {
-			screen = 1
-		}
-		if cfg.MaxFrameRatio > 0 {
-			screen = 2 // drops and re-quantises frames that overshoot the budget
-		}
+		screen := e.screenMode()
 		ctrls = [][2]int{
 			{C.VP8E_SET_CPUUSED, e.cpuUsed()},
 			{C.VP8E_SET_NOISE_SENSITIVITY, 0},
@@ -422,6 +416,61 @@ func (e *vpxEncoder) SetBitrate(kbps int) error {
 	}
 	e.cfg.BitrateKbps = kbps
 	return nil
+}
+
+// screenMode is VP8's screen content mode for the configuration.
+func (e *vpxEncoder) screenMode() int {
+	switch {
+	case !e.cfg.ScreenContent:
+		return 0
+	case e.cfg.MaxFrameRatio > 0:
+		return 2 // drops and re-quantises frames that overshoot the budget
+	}
+	return 1
+}
+
+// SetScreenContent changes EncoderConfig.ScreenContent from the next frame on.
+func (e *vpxEncoder) SetScreenContent(screen bool) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
+	if e.c == nil {
+		return ErrClosed
+	}
+	old := e.cfg.ScreenContent
+	e.cfg.ScreenContent = screen
+	var err error
+	if e.vp9 {
+		content := C.VP9E_CONTENT_DEFAULT
+		if screen {
+			content = C.VP9E_CONTENT_SCREEN
+		}
+		err = e.setControl(C.VP9E_SET_TUNE_CONTENT, content)
+	} else {
+		err = e.setControl(C.VP8E_SET_SCREEN_CONTENT_MODE, e.screenMode())
+	}
+	if err != nil {
+		e.cfg.ScreenContent = old
+	}
+	return err
+}
+
+// SetMaxFrameRatio changes the single-frame VBV (EncoderConfig.MaxFrameRatio) from the
+// next frame on.
+func (e *vpxEncoder) SetMaxFrameRatio(ratio float64) error {
+	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
+	if e.c == nil {
+		return ErrClosed
+	}
+	if e.cfg.MaxFrameRatio <= 0 || ratio <= 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0) {
+		return fmt.Errorf("%w: max frame ratio %g on a stream opened with %g", ErrInvalidConfig, ratio, e.cfg.MaxFrameRatio)
+	}
+	old, oldRatio := e.c.cfg, e.cfg.MaxFrameRatio
+	e.cfg.MaxFrameRatio = ratio
+	e.setRate(e.cfg.BitrateKbps, e.cfg.FrameRate)
+	if err := C.sl_venc_apply(e.c); err != C.VPX_CODEC_OK {
+		e.c.cfg, e.cfg.MaxFrameRatio = old, oldRatio
+		return fmt.Errorf("codec: %s set max frame ratio %g: %s", e.cfg.Codec, ratio, C.GoString(C.sl_venc_error(e.c)))
+	}
+	return e.applyIntraLimit()
 }
 
 func (e *vpxEncoder) SetFrameRate(fps float64) error {

@@ -1,0 +1,55 @@
+package asp
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/shadowless-dev/shadowless/asp/adapt"
+)
+
+type fixedEstimate int
+
+func (f fixedEstimate) GetTargetBitrate() int { return int(f) }
+
+// run updates a for d in adaptInterval steps, sending at the target as an encoder would.
+func runAdapt(a *adaptation, now time.Time, d time.Duration) (time.Time, adapt.Target) {
+	var t adapt.Target
+	for end := now.Add(d); now.Before(end); now = now.Add(adaptInterval) {
+		a.mu.Lock()
+		sent := int64(a.target.BitrateKbps) * 1000
+		a.mu.Unlock()
+		t, _ = a.update(now, sent, 0, 1920, 1080, 60, 150, 8000)
+	}
+	return now, t
+}
+
+func newTestAdaptation(mode adapt.Mode) *adaptation {
+	return &adaptation{est: fixedEstimate(1_500_000), budget: adapt.DefaultBudget, floorBps: 1_500_000,
+		mode: mode, target: adapt.Target{BitrateKbps: 1500, FPS: 60}}
+}
+
+func TestVideoModeRampsPastGCCAndKeeps60FPS(t *testing.T) {
+	a := newTestAdaptation(adapt.ModeVideo)
+	now, tgt := runAdapt(a, time.Unix(0, 0), adaptInterval)
+	assert.Equal(t, 60, tgt.FPS, "video keeps 60 fps at the 1.5 Mbit/s start")
+	assert.InDelta(t, frameBudget, a.frameRatio(adapt.ModeVideo), 0, "a slow link keeps the 2-frame VBV")
+
+	now, tgt = runAdapt(a, now, 3*time.Second)
+	assert.Equal(t, motionMaxKbps, tgt.BitrateKbps, "GCC still says 1.5 Mbit/s; the ramp found the room")
+	assert.Equal(t, 60, tgt.FPS)
+	assert.InDelta(t, motionFrameBudget, a.frameRatio(adapt.ModeVideo), 0, "a fast link gives a scene cut room")
+	assert.InDelta(t, frameBudget, a.frameRatio(adapt.ModeOffice), 0)
+
+	a.lossSeen()
+	_, tgt = runAdapt(a, now, adaptInterval)
+	assert.LessOrEqual(t, tgt.BitrateKbps, 1500, "loss: back to GCC's estimate")
+}
+
+func TestOfficeModeKeepsGCCPace(t *testing.T) {
+	a := newTestAdaptation(adapt.ModeOffice)
+	_, tgt := runAdapt(a, time.Unix(0, 0), 3*time.Second)
+	assert.LessOrEqual(t, tgt.BitrateKbps, 1500, "office does not use the ramp")
+	assert.Equal(t, 30, tgt.FPS, "office ladder: 30 fps below 1.5 Mbit/s of video")
+}
