@@ -57,14 +57,14 @@ func TestPartSender(t *testing.T) {
 	assert.Equal(t, [2]int{0, 0}, func() [2]int { a, b := changedRows(prev, prev); return [2]int{a, b} }())
 
 	var sp partSender
-	// 160 rows × 320 px at 1 bit = 6400 B: within 1.5 × 5000, whole.
-	pic, partial, changed := sp.picture(prev, full, 5000, 1)
+	// 160 rows × 320 px at 3 bits = 19200 B: within capSpreadOver × 5000, whole.
+	pic, partial, changed := sp.picture(prev, full, 5000, 3)
 	assert.Same(t, full, pic)
 	assert.False(t, partial)
 	assert.InDelta(t, 160.0/h, changed, 1e-9)
-	// At 4 bits a pixel (25.6 kB) over a 5000 B budget: a band of about a fifth of the
+	// At 8 bits a pixel (51 kB) over a 5000 B budget: a band of about a tenth of the
 	// changed rows, whole macroblock rows, from the top of the change.
-	pic, partial, changed = sp.picture(prev, full, 5000, 4)
+	pic, partial, changed = sp.picture(prev, full, 5000, 8)
 	require.True(t, partial)
 	require.NotSame(t, full, pic)
 	a, b := changedRows(prev, pic)
@@ -78,23 +78,23 @@ func TestPartSender(t *testing.T) {
 	sp.sent(pic, true)
 	assert.Same(t, pic, sp.shown)
 	// The next part continues from what the decoder shows, in the other buffer.
-	pic2, partial2, _ := sp.picture(sp.shown, full, 5000, 4)
+	pic2, partial2, _ := sp.picture(sp.shown, full, 5000, 8)
 	require.True(t, partial2)
 	assert.NotSame(t, pic, pic2)
 	e, _ := changedRows(pic, pic2)
 	assert.Equal(t, b, e)
 	sp.sent(pic2, true)
 	// Once the rest fits, the whole picture goes and nothing is pending.
-	pic3, partial3, _ := sp.picture(sp.shown, full, 50000, 4)
+	pic3, partial3, _ := sp.picture(sp.shown, full, 50000, 8)
 	assert.Same(t, full, pic3)
 	assert.False(t, partial3)
 	sp.sent(pic3, false)
 	assert.Nil(t, sp.shown)
 	// Unknown or other-sized pictures go whole.
-	pic, partial, _ = sp.picture(nil, full, 5000, 4)
+	pic, partial, _ = sp.picture(nil, full, 5000, 8)
 	assert.Same(t, full, pic)
 	assert.False(t, partial)
 	small := image.NewYCbCr(image.Rect(0, 0, 160, 120), image.YCbCrSubsampleRatio420)
-	_, partial, _ = sp.picture(small, full, 5000, 4)
+	_, partial, _ = sp.picture(small, full, 5000, 8)
 	assert.False(t, partial)
 }
