@@ -441,21 +441,19 @@ func newPayloader(c codec.Codec) rtp.Payloader {
 func (s *session) captureLoop() {
 	defer s.wg.Done()
 	var (
-		enc        codec.Encoder
-		m          = s.srv.metrics
-		cfg        = s.srv.cfg
-		cls        = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
-		mode       = adapt.ModeOffice
-		last       *image.YCbCr // the last picture sent, at the encoded size
-		scaled     *image.YCbCr // the downscaled picture when the rate controller asks for less
-		redo       bool         // the encoder dropped the last picture: it must still go out
-		nextAt     time.Time    // frame pacing: no frame before this
-		fps        int          // the frame rate the encoder runs at
-		screen     image.Point  // the capture size the encoder was opened for
-		capNext    int          // the byte cap of the next frame (capGate), 0 for none
-		refuseNext bool         // the next frame may be refused when even its coarsest is too large
-		gate       capGate      // which frames risk their budget
-		parts      partSender   // changes too large for one frame, sent in parts
+		enc     codec.Encoder
+		m       = s.srv.metrics
+		cfg     = s.srv.cfg
+		cls     = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
+		mode    = adapt.ModeOffice
+		last    *image.YCbCr // the last picture sent, at the encoded size
+		scaled  *image.YCbCr // the downscaled picture when the rate controller asks for less
+		redo    bool         // the encoder dropped the last picture: it must still go out
+		nextAt  time.Time    // frame pacing: no frame before this
+		fps     int          // the frame rate the encoder runs at
+		screen  image.Point  // the capture size the encoder was opened for
+		capNext int          // the byte cap of the next frame (capGate), 0 for none
+		gate    capGate      // which frames risk their budget
 	)
 	defer func() {
 		if enc != nil {
@@ -478,8 +476,8 @@ func (s *session) captureLoop() {
 	send := func(img *image.YCbCr, captured time.Time, captureSeq uint64, kind string, key bool) bool {
 		pts := captured.Sub(s.begin)
 		t0 := time.Now()
-		pkt, err := gate.encode(enc, img, pts, key, capNext, refuseNext)
-		capNext, refuseNext = 0, false
+		pkt, err := encodeFrame(enc, img, pts, key, capNext)
+		capNext = 0
 		took := time.Since(t0)
 		ev := FrameEvent{CaptureSeq: captureSeq, Captured: captured, EncodeStart: t0, EncodeEnd: t0.Add(took),
 			Bytes: len(pkt.Data), Keyframe: pkt.Keyframe, Refine: kind == "refine"}
@@ -533,48 +531,6 @@ func (s *session) captureLoop() {
 		nextAt = s.adapt.paced(nextAt, ev.EncodeEnd, len(pkt.Data), fps, kind)
 		return true
 	}
-	// sendWithin sends full (a new picture, or the last one again) within the single-frame
-	// budget (vbv.go): a frame at risk is encoded capped, and a change that not even the
-	// coarsest quantiser fits goes out in parts, one a frame, the rest by the redo path.
-	sendWithin := func(full *image.YCbCr, captured time.Time, seq uint64, key bool, damage float64) bool {
-		pixels := full.Rect.Dx() * full.Rect.Dy()
-		for attempt := 0; ; attempt++ {
-			pic, partial := full, false
-			if !key {
-				capNext = gate.cap(enc.Config().BitrateKbps, fps, damage, pixels)
-				prev := parts.shown
-				if prev == nil {
-					prev = last
-				}
-				if capNext > 0 {
-					var changed float64
-					if pic, partial, changed = parts.picture(prev, full, capNext, gate.estimate()); changed > 0 {
-						damage = changed
-					}
-					// A whole picture that the encoder finds too large is refused once and
-					// sent in parts (prev known, same size) at the size it predicted.
-					refuseNext = !partial && attempt == 0 && prev != nil && prev != full &&
-						prev.Rect.Size() == full.Rect.Size()
-				}
-			}
-			before := s.bytes.Load()
-			if !send(pic, captured, seq, "delta", key) {
-				return false
-			}
-			if p := gate.refused(); p > 0 {
-				gate.learn(p, damage, pixels)
-				continue
-			}
-			if n := int(s.bytes.Load() - before); n > 0 {
-				if !key {
-					gate.frame(n, damage, pixels)
-				}
-				parts.sent(pic, partial)
-				redo = redo || partial
-			}
-			return true
-		}
-	}
 	setMode := func(next adapt.Mode) {
 		if next == mode {
 			return
@@ -596,7 +552,6 @@ func (s *session) captureLoop() {
 			setQ(s.adapt.refineQuantizers(s.codec))
 			defer setQ(quantizers(adapt.ProfileFor(mode)))
 		}
-		parts.shown = nil // the whole picture goes out
 		return send(last, now, 0, "refine", false)
 	}
 	// The capture half runs in its own goroutine (pipeline.go): it converts the next frame
@@ -632,7 +587,11 @@ func (s *session) captureLoop() {
 			} else {
 				due, at := s.adapt.keyframeDue(now)
 				if due || redo {
-					if !sendWithin(last, now, 0, due, 1) {
+					kind := "delta"
+					if due {
+						kind = "key"
+					}
+					if !send(last, now, 0, kind, due) {
 						return
 					}
 					continue
@@ -757,9 +716,15 @@ func (s *session) captureLoop() {
 			img = scaled
 		}
 		key, _ := s.adapt.keyframeDue(time.Now())
-		if !sendWithin(img, captured, f.seq, key, damageFraction(f.damage, w, h)) {
+		damage := damageFraction(f.damage, w, h)
+		capNext = gate.cap(enc.Config().BitrateKbps, fps, damage, tw*th)
+		sentBefore := s.bytes.Load()
+		if !send(img, captured, f.seq, "delta", key) {
 			slot.release(f.img)
 			return
+		}
+		if !key {
+			gate.frame(int(s.bytes.Load()-sentBefore), damage, tw*th)
 		}
 		// The picture sent becomes the last one; the capture buffer of the one before goes
 		// back to the capture goroutine.

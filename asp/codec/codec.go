@@ -2,7 +2,6 @@ package codec
 
 import (
 	"errors"
-	"fmt"
 	"image"
 	"math"
 	"time"
@@ -114,34 +113,8 @@ type Decoder interface {
 // coarser quantiser instead, so no more than about maxBytes leave for it unless even the
 // coarsest quantiser of the range cannot reach it. maxBytes <= 0 means no cap. It costs a
 // second encode, so callers use it for the frames at risk (a large change on a slow link).
-// With refuseOver above zero, a frame predicted to come out over refuseOver × maxBytes even
-// at the coarsest quantiser is not encoded at all: EncodeCapped returns an *OverBudgetError
-// (errors.Is ErrOverBudget) and the stream is as if it had not been called, so the caller
-// can send the change in parts.
 type CappedEncoder interface {
-	EncodeCapped(img *image.YCbCr, pts time.Duration, maxBytes int, refuseOver float64) (Packet, error)
-}
-
-// ErrOverBudget is what an *OverBudgetError matches with errors.Is.
-var ErrOverBudget = errors.New("codec: frame over budget at the coarsest quantiser")
-
-// OverBudgetError reports a frame CappedEncoder refused: Predicted is the size in bytes it
-// would have had at the coarsest quantiser, about.
-type OverBudgetError struct {
-	Predicted, MaxBytes int
-}
-
-func (e *OverBudgetError) Error() string {
-	return fmt.Sprintf("codec: frame of about %d bytes at the coarsest quantiser, budget %d", e.Predicted, e.MaxBytes)
-}
-
-// Is reports whether target is ErrOverBudget.
-func (e *OverBudgetError) Is(target error) bool { return target == ErrOverBudget }
-
-// PredictSize returns the size in bytes a frame that came out at size bytes with
-// quantiser q (libvpx 0–63) would have at quantiser to, by the model of CapQuantizer.
-func PredictSize(size, q, to int) int {
-	return int(float64(size) * math.Exp2(-float64(to-q)/capQHalving))
+	EncodeCapped(img *image.YCbCr, pts time.Duration, maxBytes int) (Packet, error)
 }
 
 // capQHalving is how many steps of libvpx's 0–63 quantiser halve a frame's size, about,

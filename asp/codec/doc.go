@@ -15,8 +15,8 @@
 // caller marks at risk: the picture is encoded as a trial with VP8_EFLAG_NO_UPD_LAST/GF/ARF
 // and NO_UPD_ENTROPY, which leaves the decoder's state as it was, and then for real with the
 // quantiser pinned, the trial's when it fitted, else one CapQuantizer predicts (about 8 steps
-// of 0-63 per halving). When not even the coarsest quantiser is predicted to fit, the frame
-// can be refused (OverBudgetError) for the caller to send the change in parts. VP9 keeps
+// of 0-63 per halving). When not even the coarsest quantiser fits, the frame goes out at it,
+// over the budget (a page of 1080p text). VP9 keeps
 // state those flags do not cover (cyclic refresh, frame contexts): a trial desynchronises
 // its decoder, so VP9 encodes once, capped by VP9E_SET_MAX_INTER_BITRATE_PCT. OpenH264 has
 // no VBV that caps one frame (it skips the frames after one that overshot) and does not

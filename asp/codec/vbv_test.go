@@ -75,7 +75,7 @@ func TestSceneCutWithinBudget(t *testing.T) {
 					var pkt codec.Packet
 					var err error
 					if ce, ok := enc.(codec.CappedEncoder); ok && capped {
-						pkt, err = ce.EncodeCapped(img, frameTime(i), budget, 0)
+						pkt, err = ce.EncodeCapped(img, frameTime(i), budget)
 					} else {
 						pkt, err = enc.Encode(img, frameTime(i), false)
 					}

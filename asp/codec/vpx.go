@@ -425,7 +425,7 @@ func (e *vpxEncoder) encode(img *image.YCbCr, pts time.Duration, ticks int64, du
 // else the one CapQuantizer predicts from the trial's size. The trial and the real frame
 // each take half the frame's duration, so libvpx's frame-rate estimate and its buffer
 // accounting see one frame interval in all.
-func (e *vpxEncoder) EncodeCapped(img *image.YCbCr, pts time.Duration, maxBytes int, refuseOver float64) (Packet, error) {
+func (e *vpxEncoder) EncodeCapped(img *image.YCbCr, pts time.Duration, maxBytes int) (Packet, error) {
 	if maxBytes <= 0 || e.vp9 {
 		// VP9 keeps more state than its reference and entropy flags cover (cyclic refresh,
 		// frame contexts): a trial there desynchronises the decoder. VP9 caps its frames
@@ -448,11 +448,6 @@ func (e *vpxEncoder) EncodeCapped(img *image.YCbCr, pts time.Duration, maxBytes 
 		q = int(C.sl_venc_last_q(e.c))
 		if q < 0 {
 			q = maxQ
-		}
-		if refuseOver > 0 {
-			if p := PredictSize(len(trial.Data), q, maxQ); float64(p) > refuseOver*float64(maxBytes) {
-				return Packet{}, &OverBudgetError{Predicted: p, MaxBytes: maxBytes}
-			}
 		}
 		q = CapQuantizer(q, len(trial.Data), maxBytes, minQ, maxQ)
 	}
