@@ -21,6 +21,10 @@ const (
 	// capMinBitsPerPixel keeps the estimate from sinking so low after many cheap frames
 	// (a blinking cursor over full-screen damage) that a page load is not seen coming.
 	capMinBitsPerPixel = 0.02
+	// capLearnMinPixels is the least change the estimate learns from: the bits of a typed
+	// character (a frame's own overhead over a few hundred pixels) say nothing about a
+	// page, and learning from them made every line of typing pay for a trial encode.
+	capLearnMinPixels = 100_000
 )
 
 // capGate decides which delta frames are worth a trial encode: those whose damaged pixels,
@@ -51,7 +55,7 @@ func (g *capGate) cap(kbps, fps int, damage float64, pixels int) int {
 
 // frame records a delta frame of n bytes that had damage of a picture of pixels.
 func (g *capGate) frame(n int, damage float64, pixels int) {
-	if n <= 0 || damage <= 0 || pixels <= 0 {
+	if n <= 0 || damage <= 0 || pixels <= 0 || damage*float64(pixels) < capLearnMinPixels {
 		return
 	}
 	b := float64(n) * 8 / (damage * float64(pixels))

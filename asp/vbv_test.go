@@ -30,9 +30,11 @@ func TestCapGate(t *testing.T) {
 	assert.Equal(t, budget, g.cap(1200, 15, 0.3, px))
 	// The floor: a tiny budget is raised to capFloorBytes.
 	assert.Equal(t, capFloorBytes, g.cap(100, 30, 1, px))
-	// Zero-sized (dropped) frames and frames without damage do not move the estimate.
+	// Zero-sized (dropped) frames, frames without damage and small changes (a typed
+	// character: 300 B for 200 pixels) do not move the estimate.
 	before := g.bpp
 	g.frame(0, 1, px)
 	g.frame(1000, 0, px)
+	g.frame(300, 200.0/px, px)
 	assert.Equal(t, before, g.bpp)
 }
