@@ -21,9 +21,10 @@ const (
 	// capMinBitsPerPixel keeps the estimate from sinking so low after many cheap frames
 	// (a blinking cursor over full-screen damage) that a page load is not seen coming.
 	capMinBitsPerPixel = 0.02
-	// capLearnMinPixels is the least change the estimate learns from (a 140×140 area): the bits of a typed
-	// character (a frame's own overhead over a few hundred pixels) say nothing about a
-	// page, and learning from them made every line of typing pay for a trial encode.
+	// capLearnMinPixels is the least change the estimate learns from (a 140×140 area):
+	// the bits of a typed character (a frame's own overhead over a few hundred pixels)
+	// say nothing about a page, and learning from them made every line of typing pay for
+	// a trial encode.
 	capLearnMinPixels = 20_000
 )
 
