@@ -26,7 +26,12 @@
 // bounded by WithBandwidth), caps the estimate at twice what it really sends, leaves the
 // data channels their share and lets a rate controller pick bitrate, then frame rate, then
 // picture size (a box-filtered downscale) for the encoder, with a single-frame VBV on
-// libvpx. Each frame's damage feeds a scene classifier (office, video, game) that sets the
+// libvpx. The VBV is enforced per frame where libvpx's rate control misses it (vbv.go): a
+// frame whose damage, at the bits per changed pixel recent frames cost, would exceed
+// bitrate/fps × 2 is encoded with codec.CappedEncoder (a trial that leaves the stream as
+// it was, then the real frame at a quantiser that fits); a change that not even the
+// coarsest quantiser fits goes out at it and the pacer spreads its cost over the frames
+// after it. Each frame's damage feeds a scene classifier (office, video, game) that sets the
 // frame-rate cap and quantiser range; a still office screen gets one refinement frame and
 // then costs nothing. The rate the bottleneck really delivers at is measured from the
 // transport-wide feedback (bytes over arrival span of a frame's packets); while it is

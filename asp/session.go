@@ -441,17 +441,19 @@ func newPayloader(c codec.Codec) rtp.Payloader {
 func (s *session) captureLoop() {
 	defer s.wg.Done()
 	var (
-		enc    codec.Encoder
-		m      = s.srv.metrics
-		cfg    = s.srv.cfg
-		cls    = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
-		mode   = adapt.ModeOffice
-		last   *image.YCbCr // the last picture sent, at the encoded size
-		scaled *image.YCbCr // the downscaled picture when the rate controller asks for less
-		redo   bool         // the encoder dropped the last picture: it must still go out
-		nextAt time.Time    // frame pacing: no frame before this
-		fps    int          // the frame rate the encoder runs at
-		screen image.Point  // the capture size the encoder was opened for
+		enc     codec.Encoder
+		m       = s.srv.metrics
+		cfg     = s.srv.cfg
+		cls     = adapt.NewClassifier(adapt.SceneConfig{RefineAfter: cfg.refine})
+		mode    = adapt.ModeOffice
+		last    *image.YCbCr // the last picture sent, at the encoded size
+		scaled  *image.YCbCr // the downscaled picture when the rate controller asks for less
+		redo    bool         // the encoder dropped the last picture: it must still go out
+		nextAt  time.Time    // frame pacing: no frame before this
+		fps     int          // the frame rate the encoder runs at
+		screen  image.Point  // the capture size the encoder was opened for
+		capNext int          // the byte cap of the next frame (capGate), 0 for none
+		gate    capGate      // which frames risk their budget
 	)
 	defer func() {
 		if enc != nil {
@@ -474,7 +476,8 @@ func (s *session) captureLoop() {
 	send := func(img *image.YCbCr, captured time.Time, captureSeq uint64, kind string, key bool) bool {
 		pts := captured.Sub(s.begin)
 		t0 := time.Now()
-		pkt, err := enc.Encode(img, pts, key)
+		pkt, err := encodeFrame(enc, img, pts, key, capNext)
+		capNext = 0
 		took := time.Since(t0)
 		ev := FrameEvent{CaptureSeq: captureSeq, Captured: captured, EncodeStart: t0, EncodeEnd: t0.Add(took),
 			Bytes: len(pkt.Data), Keyframe: pkt.Keyframe, Refine: kind == "refine"}
@@ -729,9 +732,15 @@ func (s *session) captureLoop() {
 			img = scaled
 		}
 		key, _ := s.adapt.keyframeDue(time.Now())
+		damage := damageFraction(f.damage, w, h)
+		capNext = gate.cap(enc.Config().BitrateKbps, fps, damage, tw*th)
+		sentBefore := s.bytes.Load()
 		if !send(img, captured, f.seq, "delta", key) {
 			slot.release(f.img)
 			return
+		}
+		if !key {
+			gate.frame(int(s.bytes.Load()-sentBefore), damage, tw*th)
 		}
 		// The picture sent becomes the last one; the capture buffer of the one before goes
 		// back to the capture goroutine.

@@ -3,6 +3,7 @@ package codec
 import (
 	"errors"
 	"image"
+	"math"
 	"time"
 )
 
@@ -121,4 +122,34 @@ type Decoder interface {
 	Decode(data []byte) (*image.YCbCr, error)
 	// Close releases the decoder.
 	Close() error
+}
+
+// CappedEncoder is implemented by encoders that can hold one delta frame to a size
+// (libvpx: VP8 and VP9). EncodeCapped encodes img as Encode does without a forced
+// keyframe, but when the frame would come out larger than maxBytes it is encoded at a
+// coarser quantiser instead, so no more than about maxBytes leave for it unless even the
+// coarsest quantiser of the range cannot reach it. maxBytes <= 0 means no cap. It costs a
+// second encode, so callers use it for the frames at risk (a large change on a slow link).
+type CappedEncoder interface {
+	EncodeCapped(img *image.YCbCr, pts time.Duration, maxBytes int) (Packet, error)
+}
+
+// capQHalving is how many steps of libvpx's 0–63 quantiser halve a frame's size, about,
+// for desktop content (measured on text and photo scene cuts with VP8 and VP9).
+const capQHalving = 8
+
+// capMargin is the share of the cap CapQuantizer aims at, since the size model is rough.
+const capMargin = 0.8
+
+// CapQuantizer returns the quantiser (libvpx 0–63) at which a frame that came out at size
+// bytes with quantiser q should fit maxBytes: q itself when it fits, otherwise q raised by
+// capQHalving steps per halving needed (aiming at capMargin × maxBytes), at least one step,
+// within minQ..maxQ.
+func CapQuantizer(q, size, maxBytes, minQ, maxQ int) int {
+	q = min(max(q, minQ), maxQ)
+	if maxBytes <= 0 || size <= maxBytes {
+		return q
+	}
+	steps := math.Ceil(capQHalving * math.Log2(float64(size)/(capMargin*float64(maxBytes))))
+	return min(max(q+int(steps), q+1, minQ), maxQ)
 }

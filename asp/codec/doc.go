@@ -9,6 +9,20 @@
 // while the stream runs (SetBitrate, SetFrameRate, QuantizerSetter). EncoderConfig.MaxFrameRatio
 // selects a single-frame VBV so that no frame is much larger than bitrate/fps.
 //
+// libvpx's own VBV does not hold a frame to its budget on a large change: its rate control
+// predicts the quantiser from the frames before, and a page of text after a quiet desktop
+// comes out 5-15 times over. CappedEncoder (VP8) makes the cap real for the frames the
+// caller marks at risk: the picture is encoded as a trial with VP8_EFLAG_NO_UPD_LAST/GF/ARF
+// and NO_UPD_ENTROPY, which leaves the decoder's state as it was, and then for real with the
+// quantiser pinned, the trial's when it fitted, else one CapQuantizer predicts (about 8 steps
+// of 0-63 per halving). When not even the coarsest quantiser fits, the frame goes out at it,
+// over the budget (a page of 1080p text). VP9 keeps
+// state those flags do not cover (cyclic refresh, frame contexts): a trial desynchronises
+// its decoder, so VP9 encodes once, capped by VP9E_SET_MAX_INTER_BITRATE_PCT. OpenH264 has
+// no VBV that caps one frame (it skips the frames after one that overshot) and does not
+// implement CappedEncoder: with H.264 a large change goes out whole, and the caller's pacing
+// spreads its cost over the frames after it.
+//
 // Decoders return Go-owned *image.YCbCr pictures (4:2:0) reused across calls; they reject
 // garbage with an error wrapping ErrCorrupt and never keep pointers into the caller's data.
 // No Go pointer is kept in C memory: input pictures are copied by the codec libraries during

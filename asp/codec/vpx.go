@@ -40,6 +40,13 @@ static vpx_codec_err_t sl_venc_ctrl(sl_venc *e, int id, int v) {
 	return vpx_codec_control_(&e->ctx, id, v);
 }
 
+// sl_venc_last_q reads the quantiser (0-63) of the last frame encoded; -1 on failure.
+static int sl_venc_last_q(sl_venc *e) {
+	int q = -1;
+	if (vpx_codec_control_(&e->ctx, VP8E_GET_LAST_QUANTIZER_64, &q) != VPX_CODEC_OK) return -1;
+	return q;
+}
+
 static vpx_codec_err_t sl_venc_apply(sl_venc *e) {
 	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
 }
@@ -357,6 +364,25 @@ func (e *vpxEncoder) setQuantizers(minQ, maxQ int) {
 }
 
 func (e *vpxEncoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) (Packet, error) {
+	var flags C.long
+	if forceKeyframe {
+		flags = C.VPX_EFLAG_FORCE_KF
+	}
+	return e.encode(img, pts, e.nextTicks(pts), e.duration, flags)
+}
+
+// nextTicks converts pts to the 90 kHz clock, later than every timestamp given before.
+func (e *vpxEncoder) nextTicks(pts time.Duration) int64 {
+	ticks := toTicks(pts)
+	if e.havePTS && ticks <= e.lastPTS {
+		ticks = e.lastPTS + 1 // libvpx needs increasing timestamps
+	}
+	e.lastPTS, e.havePTS = ticks, true
+	return ticks
+}
+
+// encode compresses img at ticks for dur ticks with the libvpx frame flags.
+func (e *vpxEncoder) encode(img *image.YCbCr, pts time.Duration, ticks int64, dur C.ulong, flags C.long) (Packet, error) {
 	defer runtime.KeepAlive(e) // the GC cleanup must not free e.c during a C call
 	if e.c == nil {
 		return Packet{}, ErrClosed
@@ -365,19 +391,10 @@ func (e *vpxEncoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe b
 	if err != nil {
 		return Packet{}, err
 	}
-	ticks := toTicks(pts)
-	if e.havePTS && ticks <= e.lastPTS {
-		ticks = e.lastPTS + 1 // libvpx needs increasing timestamps
-	}
-	e.lastPTS, e.havePTS = ticks, true
-	var flags C.long
-	if forceKeyframe {
-		flags = C.VPX_EFLAG_FORCE_KF
-	}
 	rc := C.sl_venc_encode(e.c, C.int(e.cfg.Width), C.int(e.cfg.Height),
 		(*C.uchar)(unsafe.Pointer(&img.Y[yOff])), (*C.uchar)(unsafe.Pointer(&img.Cb[cOff])),
 		(*C.uchar)(unsafe.Pointer(&img.Cr[cOff])), C.int(img.YStride), C.int(img.CStride),
-		C.longlong(ticks), e.duration, flags)
+		C.longlong(ticks), dur, flags)
 	runtime.KeepAlive(img)
 	if rc != C.VPX_CODEC_OK {
 		return Packet{}, fmt.Errorf("codec: %s encode: %s", e.cfg.Codec, C.GoString(C.sl_venc_error(e.c)))
@@ -392,6 +409,62 @@ func (e *vpxEncoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe b
 		p.Keyframe = p.Keyframe || e.c.out_key != 0
 	}
 	return p, nil
+}
+
+// EncodeCapped encodes a delta frame of at most about maxBytes (see CappedEncoder). With
+// VP8 the
+// picture is first encoded as a trial that updates neither the reference frames nor the
+// entropy context (VP8_EFLAG_NO_UPD_*), so the stream is as if it had not happened; then
+// it is encoded for real with the quantiser pinned: the trial's when the trial fitted,
+// else the one CapQuantizer predicts from the trial's size. The trial and the real frame
+// each take half the frame's duration, so libvpx's frame-rate estimate and its buffer
+// accounting see one frame interval in all.
+func (e *vpxEncoder) EncodeCapped(img *image.YCbCr, pts time.Duration, maxBytes int) (Packet, error) {
+	if maxBytes <= 0 || e.vp9 {
+		// VP9 keeps more state than its reference and entropy flags cover (cyclic refresh,
+		// frame contexts): a trial there desynchronises the decoder. VP9 caps its frames
+		// with VP9E_SET_MAX_INTER_BITRATE_PCT instead.
+		return e.Encode(img, pts, false)
+	}
+	half := max(e.duration/2, 1)
+	ticks := e.nextTicks(pts)
+	const noUpdate = C.VP8_EFLAG_NO_UPD_LAST | C.VP8_EFLAG_NO_UPD_GF | C.VP8_EFLAG_NO_UPD_ARF | C.VP8_EFLAG_NO_UPD_ENTROPY
+	trial, err := e.encode(img, pts, ticks, half, noUpdate)
+	if err != nil {
+		return Packet{}, err
+	}
+	if trial.Keyframe {
+		return trial, nil // a keyframe refreshes every reference: it is the real frame
+	}
+	minQ, maxQ := e.quantizerRange()
+	q := maxQ
+	if len(trial.Data) > 0 { // libvpx may drop the trial (overshoot): then the coarsest
+		q = int(C.sl_venc_last_q(e.c))
+		if q < 0 {
+			q = maxQ
+		}
+		q = CapQuantizer(q, len(trial.Data), maxBytes, minQ, maxQ)
+	}
+	defer runtime.KeepAlive(e)
+	saved := e.c.cfg
+	e.c.cfg.rc_min_quantizer = C.uint(q)
+	e.c.cfg.rc_max_quantizer = C.uint(q)
+	if rc := C.sl_venc_apply(e.c); rc != C.VPX_CODEC_OK {
+		e.c.cfg = saved
+		return Packet{}, fmt.Errorf("codec: %s pin quantiser %d: %s", e.cfg.Codec, q, C.GoString(C.sl_venc_error(e.c)))
+	}
+	e.lastPTS = ticks + int64(half)
+	p, err := e.encode(img, pts, e.lastPTS, half, 0)
+	e.c.cfg = saved
+	if rc := C.sl_venc_apply(e.c); rc != C.VPX_CODEC_OK && err == nil {
+		err = fmt.Errorf("codec: %s restore quantisers: %s", e.cfg.Codec, C.GoString(C.sl_venc_error(e.c)))
+	}
+	return p, err
+}
+
+// quantizerRange returns the quantiser range in force (0-63).
+func (e *vpxEncoder) quantizerRange() (int, int) {
+	return int(e.c.cfg.rc_min_quantizer), int(e.c.cfg.rc_max_quantizer)
 }
 
 // toTicks converts a duration to the 90 kHz clock without overflowing.
