@@ -197,8 +197,9 @@ func mergeDamage(a, b []image.Rectangle) []image.Rectangle {
 }
 
 // captureFrames is the capture half of the video pipeline: it waits for the source's next
-// frame, paced to the frame rate interval() returns and timed to the encoder (see
-// frameSlot.captureAt), copies it into a buffer of slot's and hands it over. It returns
+// frame, paced to the frame rate interval() returns (capture.Pacer, and never sooner than
+// minFrameGap after the last frame) and timed to the encoder (see frameSlot.captureAt),
+// copies it into a buffer of slot's and hands it over. It returns
 // when ctx ends or the source fails (the error goes to slot).
 func captureFrames(ctx context.Context, src capture.Source, slot *frameSlot, interval func() time.Duration, onStale func()) {
 	var p capture.Pacer

@@ -237,7 +237,7 @@ func TestCaptureFramesPaces(t *testing.T) {
 	cancel()
 	<-done
 	// A fast encoder and a screen that always changes: 50 frames per second (one may come
-	// half an interval early), not as many as the source can make.
+	// an eighth of an interval early), not as many as the source can make.
 	assert.GreaterOrEqual(t, elapsed, 9*20*time.Millisecond-10*time.Millisecond)
 	assert.LessOrEqual(t, src.count(), 11)
 }
