@@ -237,7 +237,83 @@ func TestCaptureFramesPaces(t *testing.T) {
 	cancel()
 	<-done
 	// A fast encoder and a screen that always changes: 50 frames per second (one may come
-	// half an interval early), not as many as the source can make.
+	// an eighth of an interval early), not as many as the source can make.
 	assert.GreaterOrEqual(t, elapsed, 9*20*time.Millisecond-10*time.Millisecond)
 	assert.LessOrEqual(t, src.count(), 11)
+}
+
+// splitRedrawSource is a screen redrawn every period in two parts a few milliseconds
+// apart, as a workload's redraw of a file list reaches the X server: each Next returns
+// once the next part is drawn, with the time it was grabbed.
+type splitRedrawSource struct {
+	capture.Source
+	start   time.Time
+	period  time.Duration
+	split   time.Duration
+	mu      sync.Mutex
+	parts   int // parts drawn so far that were not grabbed yet are coalesced
+	grabbed []time.Time
+	img     *image.YCbCr
+	seq     uint64
+}
+
+// drawnBy returns how many parts were drawn by t.
+func (s *splitRedrawSource) drawnBy(t time.Time) int {
+	d := t.Sub(s.start)
+	n := int(d/s.period) * 2
+	if d%s.period >= s.split {
+		n += 2
+	} else {
+		n++
+	}
+	return n
+}
+
+func (s *splitRedrawSource) Next(ctx context.Context) (capture.Frame, error) {
+	for {
+		now := time.Now()
+		s.mu.Lock()
+		if s.drawnBy(now) > s.parts {
+			s.parts = s.drawnBy(now)
+			s.seq++
+			s.grabbed = append(s.grabbed, now)
+			f := capture.Frame{Image: s.img, Captured: now, Seq: s.seq}
+			s.mu.Unlock()
+			return f, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return capture.Frame{}, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// TestCaptureFramesKeepsTheFrameGap: frames are never grabbed closer than minFrameGap
+// eighths of the interval, even right after a frame that came late (a still screen),
+// where the pacer's tolerance alone let the second part of a redraw go out as its own
+// frame half an interval after the first.
+func TestCaptureFramesKeepsTheFrameGap(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const interval = 40 * time.Millisecond
+	src := &splitRedrawSource{start: time.Now(), period: 120 * time.Millisecond, split: 20 * time.Millisecond,
+		img: image.NewYCbCr(image.Rect(0, 0, 16, 16), image.YCbCrSubsampleRatio420)}
+	slot := newFrameSlot()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		captureFrames(ctx, src, slot, func() time.Duration { return interval }, nil)
+	}()
+	encodeLoop(t, slot, 8, time.Millisecond)
+	cancel()
+	<-done
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	require.GreaterOrEqual(t, len(src.grabbed), 8)
+	for i := 1; i < len(src.grabbed); i++ {
+		gap := src.grabbed[i].Sub(src.grabbed[i-1])
+		assert.GreaterOrEqual(t, gap, interval*minFrameGap/8-time.Millisecond, "gap before frame %d", i)
+	}
 }
