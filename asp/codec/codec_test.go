@@ -519,37 +519,3 @@ func TestSetScreenContentCodesSceneCut(t *testing.T) {
 	t.Logf("scene cut: %d B as screen content, %d B as video", sizes[true], sizes[false])
 	assert.Greater(t, sizes[false], sizes[true])
 }
-
-// TestCameraContentDecodesAcrossSwitches covers VP8 leaving error-resilient mode with
-// SetScreenContent(false) and entering it again with SetScreenContent(true) in the middle
-// of a stream: the probabilities then carry over from frame to frame, and every frame must
-// still decode to the picture.
-func TestCameraContentDecodesAcrossSwitches(t *testing.T) {
-	cfg := smallConfig(codec.VP8)
-	cfg.BitrateKbps = 800
-	cfg.MaxFrameRatio = 5
-	cfg.ScreenContent = true
-	enc := newEncoder(t, cfg)
-	dec := newDecoder(t, codec.VP8)
-	tex := newPanTexture(640, 480)
-	cs := enc.(codec.ContentSetter)
-	for i := range 45 {
-		switch i {
-		case 10:
-			require.NoError(t, cs.SetScreenContent(false))
-		case 30:
-			require.NoError(t, cs.SetScreenContent(true))
-		}
-		src := tex.pan(320, 240, i)
-		pkt, err := enc.Encode(src, frameTime(i), i == 0)
-		require.NoError(t, err)
-		if len(pkt.Data) == 0 {
-			continue // dropped by the VBV: nothing to decode
-		}
-		img, err := dec.Decode(pkt.Data)
-		require.NoError(t, err, "frame %d", i)
-		require.NotNil(t, img, "frame %d", i)
-		assert.Greater(t, psnr(src, img), 28.0, "frame %d PSNR", i)
-	}
-	assert.True(t, enc.Config().ScreenContent)
-}

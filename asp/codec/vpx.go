@@ -446,36 +446,11 @@ func (e *vpxEncoder) SetScreenContent(screen bool) error {
 		err = e.setControl(C.VP9E_SET_TUNE_CONTENT, content)
 	} else {
 		err = e.setControl(C.VP8E_SET_SCREEN_CONTENT_MODE, e.screenMode())
-		if err == nil {
-			err = e.setErrorResilient(screen)
-		}
 	}
 	if err != nil {
 		e.cfg.ScreenContent = old
 	}
 	return err
-}
-
-// setErrorResilient turns VP8's error-resilient mode on or off from the next frame on.
-// Camera content (SetScreenContent(false): video on a fast link) runs without it, as
-// WebRTC runs single-layer VP8: error-resilient mode resets the entropy probabilities on
-// every frame, which costs some of the bits a 1080p60 video needs, and a lost frame breaks
-// the reference chain (NACK, then a keyframe) whether or not the probabilities carry on.
-func (e *vpxEncoder) setErrorResilient(on bool) error {
-	v := C.vpx_codec_er_flags_t(0)
-	if on {
-		v = C.VPX_ERROR_RESILIENT_DEFAULT
-	}
-	if e.c.cfg.g_error_resilient == v {
-		return nil
-	}
-	old := e.c.cfg
-	e.c.cfg.g_error_resilient = v
-	if err := C.sl_venc_apply(e.c); err != C.VPX_CODEC_OK {
-		e.c.cfg = old
-		return fmt.Errorf("codec: %s set error resilient %v: %s", e.cfg.Codec, on, C.GoString(C.sl_venc_error(e.c)))
-	}
-	return nil
 }
 
 // SetMaxFrameRatio changes the single-frame VBV (EncoderConfig.MaxFrameRatio) from the
