@@ -198,12 +198,18 @@ type Ramp struct {
 	// after a fall or a loss (default 1 s).
 	Growth, Backoff float64
 	Hold            time.Duration
+	// StartGrowth, when above Growth, is the growth a second until the link first shows
+	// congestion (a fall or a loss), as TCP's slow start: a session on a fast link reaches
+	// what it needs within its first second, and the first sign of a limit ends the fast
+	// phase for good (0: Growth throughout).
+	StartGrowth float64
 	// Max bounds the level in bits per second (0: unbounded).
 	Max int64
 
 	level     float64
 	last      time.Time
 	heldUntil time.Time
+	congested bool // a fall or a loss was seen: StartGrowth no longer applies
 }
 
 // RampEvent is what the caller saw of the link since the last Update.
@@ -238,12 +244,16 @@ func (r *Ramp) Update(now time.Time, estimate int64, ev RampEvent) int64 {
 	est := float64(estimate)
 	switch ev {
 	case RampLoss:
-		r.level, r.heldUntil = est, now.Add(r.Hold)
+		r.level, r.heldUntil, r.congested = est, now.Add(r.Hold), true
 	case RampFell:
-		r.level, r.heldUntil = r.level*r.Backoff, now.Add(r.Hold)
+		r.level, r.heldUntil, r.congested = r.level*r.Backoff, now.Add(r.Hold), true
 	default:
 		if !r.last.IsZero() && now.After(r.last) && !now.Before(r.heldUntil) {
-			r.level *= math.Pow(r.Growth, now.Sub(r.last).Seconds())
+			g := r.Growth
+			if !r.congested {
+				g = max(g, r.StartGrowth)
+			}
+			r.level *= math.Pow(g, now.Sub(r.last).Seconds())
 		}
 	}
 	r.last = now

@@ -1,6 +1,7 @@
 package adapt
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -156,6 +157,28 @@ func TestRampGrowsMultiplicativelyWhileClear(t *testing.T) {
 	}
 	assert.EqualValues(t, 20_000_000, r.Update(now, 1_600_000, RampClear), "bounded by Max")
 	assert.EqualValues(t, 25_000_000, r.Update(now, 25_000_000, RampClear), "never below the estimate")
+}
+
+func TestRampStartsFastUntilTheFirstCongestion(t *testing.T) {
+	r := Ramp{StartGrowth: 8, Max: 9_000_000}
+	now := time.Unix(0, 0)
+	r.Update(now, 1_500_000, RampClear)
+	now = now.Add(500 * time.Millisecond)
+	assert.InDelta(t, 1_500_000*math.Sqrt(8), r.Update(now, 1_500_000, RampClear), 1000, "8× a second at the start")
+	now = now.Add(500 * time.Millisecond)
+	assert.EqualValues(t, 9_000_000, r.Update(now, 1_500_000, RampClear), "at Max within a second")
+
+	now = now.Add(100 * time.Millisecond)
+	assert.EqualValues(t, 6_300_000, r.Update(now, 1_400_000, RampFell), "the first fall backs off as usual")
+	now = now.Add(900 * time.Millisecond)
+	assert.EqualValues(t, 6_300_000, r.Update(now, 1_400_000, RampClear), "held")
+	now = now.Add(300 * time.Millisecond)
+	assert.InDelta(t, 6_300_000*math.Pow(2, 0.3), r.Update(now, 1_400_000, RampClear), 1000, "then Growth (2×) for good")
+
+	slow := Ramp{StartGrowth: 8}
+	slow.Update(now, 1_000_000, RampLoss)
+	now = now.Add(2 * time.Second)
+	assert.EqualValues(t, 4_000_000, slow.Update(now, 1_000_000, RampClear), "a loss ends the fast start too")
 }
 
 func TestRampBacksOffAndHolds(t *testing.T) {
