@@ -733,7 +733,7 @@ func (s *session) captureLoop() {
 		}
 		key, _ := s.adapt.keyframeDue(time.Now())
 		damage := damageFraction(f.damage, w, h)
-		capNext = gate.cap(enc.Config().BitrateKbps, fps, damage, tw*th)
+		capNext = gate.cap(s.adapt.frameBudgetKbps(time.Now(), enc.Config().BitrateKbps), fps, damage, tw*th)
 		sentBefore := s.bytes.Load()
 		if !send(img, captured, f.seq, "delta", key) {
 			slot.release(f.img)
