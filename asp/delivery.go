@@ -71,6 +71,16 @@ func (d *deliveryMeter) BindLocalStream(info *interceptor.StreamInfo, w intercep
 
 // BindRTCPReader reads transport-wide feedback.
 func (d *deliveryMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return eachRTCP(r, func(p rtcp.Packet) {
+		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+			d.feedback(fb)
+		}
+	})
+}
+
+// eachRTCP wraps r so that every RTCP packet read through it is also handed to see, in
+// order, before the reader above gets the bytes.
+func eachRTCP(r interceptor.RTCPReader, see func(rtcp.Packet)) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		i, attr, err := r.Read(b, a)
 		if err != nil {
@@ -84,9 +94,7 @@ func (d *deliveryMeter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTC
 			return 0, nil, err
 		}
 		for _, p := range pkts {
-			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-				d.feedback(fb)
-			}
+			see(p)
 		}
 		return i, attr, nil
 	})

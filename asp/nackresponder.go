@@ -109,24 +109,10 @@ func (n *nackResponder) UnbindLocalStream(info *interceptor.StreamInfo) {
 
 // BindRTCPReader answers the NACKs in the RTCP coming in.
 func (n *nackResponder) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		i, attr, err := r.Read(b, a)
-		if err != nil {
-			return 0, nil, err
+	return eachRTCP(r, func(p rtcp.Packet) {
+		if nack, ok := p.(*rtcp.TransportLayerNack); ok {
+			n.answer(nack)
 		}
-		if attr == nil {
-			attr = make(interceptor.Attributes)
-		}
-		pkts, err := attr.GetRTCPPackets(b[:i])
-		if err != nil {
-			return 0, nil, err
-		}
-		for _, p := range pkts {
-			if nack, ok := p.(*rtcp.TransportLayerNack); ok {
-				n.answer(nack)
-			}
-		}
-		return i, attr, nil
 	})
 }
 
