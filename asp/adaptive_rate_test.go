@@ -54,21 +54,23 @@ func TestOfficeModeKeepsGCCPace(t *testing.T) {
 	assert.Equal(t, 30, tgt.FPS, "office ladder: 30 fps below 1.5 Mbit/s of video")
 }
 
-// A frame's budget follows the link once its delivery rate is measured, for paceHold: a
-// slow link keeps the encoder's target, a fast one lets an office session's redraw go whole.
+// A frame is capped only on a link that showed congestion within paceHold, and then to
+// the link's measured delivery rate when that is above the encoder's target.
 func TestFrameBudgetFollowsTheMeasuredLink(t *testing.T) {
 	a := newTestAdaptation(adapt.ModeOffice)
 	now := time.Unix(100, 0)
-	assert.Equal(t, 1300, a.frameBudgetKbps(now, 1300), "nothing measured: the encoder's target")
+	assert.Zero(t, a.frameBudgetKbps(now, 1300), "no congestion seen: no cap")
+
+	a.congestedAt = now
+	assert.Equal(t, 1300, a.frameBudgetKbps(now, 1300), "congested, nothing measured: the encoder's target")
 	var g capGate
 	assert.Positive(t, g.cap(a.frameBudgetKbps(now, 1300), 30, 0.5, 1920*1080), "half a 1080p screen is at risk at 1.3 Mbit/s")
 
 	a.linkBps, a.linkAt = 10_000_000, now
 	assert.Equal(t, 9000, a.frameBudgetKbps(now, 1300), "a 10 Mbit/s link: its pacing share")
 	assert.Zero(t, g.cap(a.frameBudgetKbps(now, 1300), 30, 0.5, 1920*1080), "the same redraw fits a 10 Mbit/s link")
-	assert.Equal(t, 9000, a.frameBudgetKbps(now.Add(paceHold), 1300), "held while the meter has nothing new")
-	assert.Equal(t, 1300, a.frameBudgetKbps(now.Add(paceHold+time.Second), 1300), "forgotten after paceHold")
-
 	a.linkBps = 1_000_000
 	assert.Equal(t, 1300, a.frameBudgetKbps(now, 1300), "a link slower than the target never raises the budget")
+
+	assert.Zero(t, a.frameBudgetKbps(now.Add(paceHold+time.Second), 1300), "congestion forgotten after paceHold")
 }
