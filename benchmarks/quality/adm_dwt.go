@@ -24,9 +24,9 @@ func admDwtVertGo(rows *[4][]uint16, lo, hi []int16, bpc, from, to int) {
 	}
 }
 
-// admMirrorRow fills the padding of a row of n int16 values (stored from index admRowPad)
-// the way the DWT's column indices reflect.
-func admMirrorRow(row []int16, n int) {
+// admMirrorRow fills the padding of a row of n values (stored from index admRowPad) the
+// way the DWT's column indices reflect.
+func admMirrorRow[T int16 | int32](row []T, n int) {
 	row[admRowPad-1] = row[admRowPad+min(1, n-1)]
 	for k := 0; k < 3; k++ {
 		row[admRowPad+n+k] = row[admRowPad+max(n-1-k, 0)]
@@ -61,23 +61,33 @@ var admDwtGoKernels = admDwtKernels{
 
 // dwt0 is dwt at scale 0 through the int16 row kernels.
 func (s *admState) dwt0(src []uint16, dst *admBands, w, h, bpc int, k admDwtKernels) {
+	vert := func(rows *[4][]uint16, lo, hi []int16, n int) { k.vert(rows, lo, hi, bpc, n) }
+	dwtRows(s, src, &s.tmp16, dst, w, h, vert, k.horz)
+}
+
+// dwtRows runs a DWT row by row through padded rows of T held in *tmp: for each output row
+// the vertical pass over the four input rows that the column indices select, the mirror
+// padding, then the horizontal pass into dst. Scale 0 (uint16 input, int16 rows) and scales
+// 1-3 (int32 throughout) share it.
+func dwtRows[S uint16 | int32, T int16 | int32](s *admState, src []S, tmp *[]T, dst *admBands, w, h int,
+	vert func(rows *[4][]S, lo, hi []T, n int), horz func(lo, hi []T, a, v, h, d []int32, n int)) {
 	hw, hh := (w+1)/2, (h+1)/2
 	n := w + 2*admRowPad
-	if cap(s.tmp16) < 2*n {
-		s.tmp16 = make([]int16, 2*n)
+	if cap(*tmp) < 2*n {
+		*tmp = make([]T, 2*n)
 	}
-	lo, hi := s.tmp16[:n], s.tmp16[n:2*n]
-	var rows [4][]uint16
+	lo, hi := (*tmp)[:n], (*tmp)[n:2*n]
+	var rows [4][]S
 	for i := 0; i < hh; i++ {
 		for r := range rows {
 			o := s.indY[r][i] * w
 			rows[r] = src[o : o+w]
 		}
-		k.vert(&rows, lo[admRowPad:admRowPad+w], hi[admRowPad:admRowPad+w], bpc, w)
+		vert(&rows, lo[admRowPad:admRowPad+w], hi[admRowPad:admRowPad+w], w)
 		admMirrorRow(lo, w)
 		admMirrorRow(hi, w)
 		o := i * hw
-		k.horz(lo, hi, dst.a[o:o+hw], dst.v[o:o+hw], dst.h[o:o+hw], dst.d[o:o+hw], hw)
+		horz(lo, hi, dst.a[o:o+hw], dst.v[o:o+hw], dst.h[o:o+hw], dst.d[o:o+hw], hw)
 	}
 }
 
@@ -99,14 +109,6 @@ func admDwtNVertGo(rows *[4][]int32, lo, hi []int32, scale, from, to int) {
 		lo[j] = int32((a + round) >> sh)
 		b := int64(dwtHi[0])*x0 + int64(dwtHi[1])*x1 + int64(dwtHi[2])*x2 + int64(dwtHi[3])*x3
 		hi[j] = int32((b + round) >> sh)
-	}
-}
-
-// admMirrorRow32 is admMirrorRow for int32 rows.
-func admMirrorRow32(row []int32, n int) {
-	row[admRowPad-1] = row[admRowPad+min(1, n-1)]
-	for k := 0; k < 3; k++ {
-		row[admRowPad+n+k] = row[admRowPad+max(n-1-k, 0)]
 	}
 }
 
@@ -145,22 +147,7 @@ var admDwtNGoKernels = admDwtNKernels{
 
 // dwtN is dwt at scales 1-3 through the int32 row kernels.
 func (s *admState) dwtN(src []int32, dst *admBands, w, h, scale int, k admDwtNKernels) {
-	hw, hh := (w+1)/2, (h+1)/2
-	n := w + 2*admRowPad
-	if cap(s.tmp) < 2*n {
-		s.tmp = make([]int32, 2*n)
-	}
-	lo, hi := s.tmp[:n], s.tmp[n:2*n]
-	var rows [4][]int32
-	for i := 0; i < hh; i++ {
-		for r := range rows {
-			o := s.indY[r][i] * w
-			rows[r] = src[o : o+w]
-		}
-		k.vert(&rows, lo[admRowPad:admRowPad+w], hi[admRowPad:admRowPad+w], scale, w)
-		admMirrorRow32(lo, w)
-		admMirrorRow32(hi, w)
-		o := i * hw
-		k.horz(lo, hi, dst.a[o:o+hw], dst.v[o:o+hw], dst.h[o:o+hw], dst.d[o:o+hw], scale, hw)
-	}
+	vert := func(rows *[4][]int32, lo, hi []int32, n int) { k.vert(rows, lo, hi, scale, n) }
+	horz := func(lo, hi []int32, a, v, hb, d []int32, n int) { k.horz(lo, hi, a, v, hb, d, scale, n) }
+	dwtRows(s, src, &s.tmp, dst, w, h, vert, horz)
 }

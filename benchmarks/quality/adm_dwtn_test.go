@@ -21,8 +21,8 @@ func dwtNBoth(t *testing.T, rows *[4][]int32, w, scale int) {
 	pl, ph := make([]int32, n), make([]int32, n)
 	copy(pl[admRowPad:], wl)
 	copy(ph[admRowPad:], wh)
-	admMirrorRow32(pl, w)
-	admMirrorRow32(ph, w)
+	admMirrorRow(pl, w)
+	admMirrorRow(ph, w)
 	hw := (w + 1) / 2
 	var got, want [4][]int32
 	for k := range got {
