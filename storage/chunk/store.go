@@ -106,6 +106,9 @@ type Store struct {
 	recs sync.Pool
 	// pieces recycles the buffers streamed payloads are read into (streamPiece bytes).
 	pieces sync.Pool
+	// aio submits the active segment's fsyncs without holding a thread's scheduler slot
+	// (nil where native AIO is unavailable). See aio_linux.go.
+	aio *aioSyncer
 }
 
 // Recovery says what Open found.
@@ -141,6 +144,8 @@ type segment struct {
 	// df is the active segment's direct-I/O handle for large appends (nil when sealed or
 	// unsupported); guarded by Store.amu.
 	df *os.File
+	// aio submits the segment's group-commit fsyncs (nil: fsync directly).
+	aio *aioSyncer
 	// directBytes counts the bytes written through df; guarded by Store.mu.
 	directBytes int64
 	size        int64 // bytes written; guarded by Store.mu
@@ -193,13 +198,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.closeFiles()
 		return nil, err
 	}
+	s.aio = newAIOSyncer()
 	if err := s.roll(); err != nil {
 		s.closeFiles()
+		s.aio.close()
 		return nil, err
 	}
 	for _, id := range s.recovery.DroppedChunks {
 		if err := s.DropChunk(context.Background(), id); err != nil {
 			s.closeFiles()
+			s.aio.close()
 			return nil, err
 		}
 	}
@@ -504,7 +512,7 @@ func (s *Store) roll() error {
 		f.Close()
 		return err
 	}
-	seg := &segment{id: id, path: path, f: f, df: openDirect(path)}
+	seg := &segment{id: id, path: path, f: f, df: openDirect(path), aio: s.aio}
 	seg.cond = sync.NewCond(&seg.smu)
 	if s.active != nil {
 		s.active.closeDirect()
@@ -548,7 +556,7 @@ func (seg *segment) syncTo(pos int64, written func() int64) error {
 		target := written()
 		seg.pending = max(seg.pending, target)
 		seg.smu.Unlock()
-		err := seg.f.Sync()
+		err := seg.aio.fsync(seg.f)
 		seg.smu.Lock()
 		seg.syncing--
 		if err != nil {
@@ -1131,6 +1139,7 @@ func (s *Store) Close() error {
 		}
 	}
 	s.closeFiles()
+	s.aio.close()
 	s.broken = ErrClosed
 	s.active = nil
 	return first
