@@ -26,7 +26,8 @@ const (
 	aioDepth      = 64
 )
 
-// iocb is the kernel's struct iocb (little-endian layout).
+// iocb is the kernel's struct iocb (its key and rw_flags swap places on big-endian
+// machines; both are zero here, so the layout serves every byte order).
 type iocb struct {
 	data    uint64
 	key     uint32
@@ -117,7 +118,9 @@ func (a *aioSyncer) fsync(f *os.File) error {
 		a.mu.Lock()
 		delete(a.waiting, id)
 		a.inflight.Done()
-		if submitErr == syscall.EINVAL || submitErr == syscall.ENOSYS || submitErr == syscall.EOPNOTSUPP {
+		if cerr == nil && submitErr != syscall.EAGAIN && submitErr != syscall.EINTR {
+			// Not a full queue: the kernel or a sandbox refuses (EINVAL for a file
+			// system without AIO fsync, ENOSYS, EPERM). Stop trying.
 			a.off = true
 		}
 		a.mu.Unlock()
