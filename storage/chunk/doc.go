@@ -8,7 +8,12 @@
 // hands it blocks already sealed by the volume manager, which alone holds the keys, so a
 // store never sees plaintext or a key.
 //
-// Write returns only after fsync; concurrent writers share fsyncs (group commit). Large
+// Write returns only after fsync; concurrent writers share fsyncs (group commit). On Linux
+// the fsync is submitted through native AIO and awaited in the runtime's poller, so a
+// writer waiting for the disk does not hold one of the process's scheduler slots (with
+// three replicas' stores in one process on two cores it did, and the third replica's
+// append waited for another's fsync); elsewhere, or where the kernel refuses, it is a plain
+// fsync. Large
 // appends bypass the page cache for their page-aligned middle (O_DIRECT where the file
 // system supports it), which saves the kernel a copy of every megabyte. Open
 // replays the segments to rebuild the in-memory index; a torn tail (a record that never
