@@ -1,7 +1,10 @@
 package chunk
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -91,4 +94,101 @@ func (seg *segment) closeDirect() {
 		seg.df.Close()
 		seg.df = nil
 	}
+}
+
+// FramePhase is where, modulo the direct-I/O alignment, the frames of a data record with
+// payload bytes of frames would begin in the active segment if it were appended next. A
+// caller in the same process that lays out a Framed payload at that phase in memory (its
+// first byte at an address congruent to FramePhase modulo 4096) lets WriteMany write the
+// page-aligned middle of the record with direct I/O straight from the caller's buffer,
+// without copying it into a record first. Any other phase is correct too, only copied.
+func (s *Store) FramePhase(payload int) int {
+	return int((s.nextOffset(HeaderSize+payload) + HeaderSize) % directAlign)
+}
+
+// writeFramedInPlace appends a lone large Framed write whose payload sits at the phase its
+// record will have in the file (see FramePhase) without copying the payload: the header
+// and the frames up to the first page boundary go through the page cache, the
+// page-aligned middle direct from op.Data, the rest through the page cache. ok is false
+// when the write does not qualify (the caller takes the copying path); the checks are those
+// of the copying path.
+func (s *Store) writeFramedInPlace(ctx context.Context, op *WriteOp) (ok bool, err error) {
+	n := len(op.Data)
+	if !op.Framed || op.Data == nil || n < directMin || n%s.frame != 0 {
+		return false, nil
+	}
+	if int(uintptr(unsafe.Pointer(&op.Data[0]))%directAlign) != s.FramePhase(n) {
+		return false, nil
+	}
+	nb, err := s.blocksOf(op.Offset, n, s.frame)
+	if err != nil {
+		return true, err
+	}
+	if err := s.checkFence(op.ID, op.Version, op.Epoch); err != nil {
+		return true, err
+	}
+	crc := uint32(0)
+	for k := 0; k < n; k += s.frame {
+		fr := op.Data[k : k+s.frame]
+		if !checkFrame(fr) {
+			return true, fmt.Errorf("%w: chunk %s at %d: a block's frame checksum", ErrPayloadChecksum, op.ID, op.Offset)
+		}
+		if op.CheckCRC {
+			crc = crc32.Update(crc, castagnoli, fr[s.unit:])
+		}
+	}
+	if op.CheckCRC && crc != op.CRC {
+		return true, fmt.Errorf("%w: chunk %s at %d", ErrPayloadChecksum, op.ID, op.Offset)
+	}
+	seq, err := s.seq.next()
+	if err != nil {
+		return true, err
+	}
+	if err := ctx.Err(); err != nil {
+		return true, err
+	}
+	h := Header{Type: RecordData, ID: op.ID, Offset: op.Offset, Length: nb * BlockSize, Version: op.Version, Epoch: op.Epoch, Seq: seq, Unit: uint32(s.unit)}
+	size := HeaderSize + n
+	s.amu.Lock()
+	seg, off, err := s.place(size)
+	if err != nil {
+		s.amu.Unlock()
+		return true, err
+	}
+	direct, err := seg.writeFramed(h, op.Data, off)
+	s.inPlace.Add(1)
+	return true, s.appended(seg, off, size, []Header{h}, []int{0}, direct, err)
+}
+
+// writeFramed writes a record (header h, then frames) at off of the segment, the
+// page-aligned middle of the frames direct from their buffer when it sits at their file
+// phase, and returns how many bytes went direct. Called with Store.amu held.
+func (seg *segment) writeFramed(h Header, frames []byte, off int64) (int64, error) {
+	fo := off + HeaderSize // file offset of the frames
+	k := int((directAlign - fo%directAlign) % directAlign)
+	if k > len(frames) {
+		k = len(frames)
+	}
+	mid := (len(frames) - k) &^ (directAlign - 1)
+	head := AppendHeader(make([]byte, 0, HeaderSize+k), h)
+	head = append(head, frames[:k]...)
+	if seg.df == nil || mid == 0 || uintptr(unsafe.Pointer(&frames[k]))%directAlign != 0 {
+		// Not at its phase after all (another append came first): write it buffered.
+		if _, err := seg.f.WriteAt(head, off); err != nil {
+			return 0, err
+		}
+		_, err := seg.f.WriteAt(frames[k:], fo+int64(k))
+		return 0, err
+	}
+	if _, err := seg.f.WriteAt(head, off); err != nil {
+		return 0, err
+	}
+	direct, err := seg.writeDirect(frames[k:k+mid], fo+int64(k))
+	if err != nil {
+		return 0, err
+	}
+	if k+mid < len(frames) {
+		_, err = seg.f.WriteAt(frames[k+mid:], fo+int64(k+mid))
+	}
+	return direct, err
 }

@@ -167,3 +167,95 @@ func TestLargeWritesConcurrent(t *testing.T) {
 	assert.Zero(t, s2.Recovery().TruncatedBytes)
 	check(s2)
 }
+
+// framesAt returns the frames of units laid out in memory at the given page phase.
+func framesAt(units []byte, phase int) []byte {
+	n := len(units) / BlockSize * FrameSize
+	raw := make([]byte, n+2*directAlign)
+	addr := int(uintptr(unsafe.Pointer(&raw[0])) % directAlign)
+	start := ((phase-addr)%directAlign + directAlign) % directAlign
+	fr := raw[start : start+n : start+n]
+	for i := 0; i < len(units)/BlockSize; i++ {
+		putFrame(fr[i*FrameSize:(i+1)*FrameSize], units[i*BlockSize:(i+1)*BlockSize])
+	}
+	return fr
+}
+
+// TestFramedWriteInPlace appends large Framed writes whose payload sits at the phase of
+// its record in the file (FramePhase: written direct from the caller's buffer, no copy)
+// and at other phases (copied), between small writes that move the phase around, and
+// checks they read back before and after reopening and after GC, that in-place writes went
+// direct, and that a frame with a bad checksum is refused without appending anything.
+func TestFramedWriteInPlace(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const seg = 4 << 20
+	s := openT(t, dir, seg)
+	direct := false
+	if f := openDirect(filepath.Join(dir, "store.id")); f != nil {
+		f.Close()
+		direct = true
+	}
+	directBytes := func(s *Store) int64 {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		var n int64
+		for _, sg := range s.segs {
+			n += sg.directBytes
+		}
+		return n
+	}
+	model := map[ID][]byte{}
+	version := uint64(0)
+	for i := 0; i < 12; i++ {
+		id := ID{Volume: 3, Index: uint64(i % 4)}
+		units := pattern(fmt.Sprintf("in-place %d;", i), (64+i*8)*BlockSize)
+		phase := s.FramePhase(len(units) / BlockSize * FrameSize)
+		if i%3 == 2 {
+			phase = (phase + 64) % directAlign // not where the record will sit: copied
+		}
+		before, inPlace := directBytes(s), s.inPlace.Load()
+		version++
+		errs := s.WriteMany(ctx, []WriteOp{{ID: id, Offset: 0, Data: framesAt(units, phase), Version: version, Epoch: 1, Framed: true}})
+		require.NoError(t, errs[0], "write %d", i)
+		if i%3 != 2 {
+			assert.Equal(t, inPlace+1, s.inPlace.Load(), "write %d at its phase should not be copied", i)
+			if direct {
+				assert.Greater(t, directBytes(s), before, "write %d at its phase should go direct", i)
+			}
+		} else {
+			assert.Equal(t, inPlace, s.inPlace.Load(), "write %d at another phase is copied", i)
+		}
+		model[id] = units
+		// A small write moves the segment's end to another phase.
+		small := pattern(fmt.Sprintf("small %d;", i), (i%3+1)*BlockSize)
+		version++
+		require.NoError(t, s.Write(ctx, ID{Volume: 4, Index: uint64(i)}, 0, small, version, 1))
+		model[ID{Volume: 4, Index: uint64(i)}] = small
+	}
+
+	bad := framesAt(pattern("bad", 64*BlockSize), s.FramePhase(64*FrameSize))
+	bad[5*FrameSize+17] ^= 1
+	total := s.Stats().TotalBytes
+	errs := s.WriteMany(ctx, []WriteOp{{ID: ID{Volume: 5}, Data: bad, Version: 1, Epoch: 1, Framed: true}})
+	require.ErrorIs(t, errs[0], ErrPayloadChecksum)
+	assert.Equal(t, total, s.Stats().TotalBytes, "a refused write appends nothing")
+
+	check := func(s *Store, when string) {
+		for id, want := range model {
+			got := make([]byte, len(want))
+			_, err := s.Read(ctx, id, 0, got)
+			require.NoError(t, err, when)
+			require.Equal(t, want, got, "chunk %s %s", id, when)
+		}
+	}
+	check(s, "before reopening")
+	require.NoError(t, s.Close())
+	s2 := openT(t, dir, seg)
+	assert.Zero(t, s2.Recovery().TruncatedBytes)
+	assert.Empty(t, s2.Recovery().Damaged)
+	check(s2, "after reopening")
+	_, err := s2.GC(ctx)
+	require.NoError(t, err)
+	check(s2, "after GC")
+}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Store errors callers branch on.
@@ -106,6 +107,12 @@ type Store struct {
 	recs sync.Pool
 	// pieces recycles the buffers streamed payloads are read into (streamPiece bytes).
 	pieces sync.Pool
+	// inPlace counts the appends written straight from the caller's buffer
+	// (writeFramedInPlace).
+	inPlace atomic.Int64
+	// aio submits the active segment's fsyncs without holding a thread's scheduler slot
+	// (nil where native AIO is unavailable). See aio_linux.go.
+	aio *aioSyncer
 }
 
 // Recovery says what Open found.
@@ -141,6 +148,8 @@ type segment struct {
 	// df is the active segment's direct-I/O handle for large appends (nil when sealed or
 	// unsupported); guarded by Store.amu.
 	df *os.File
+	// aio submits the segment's group-commit fsyncs (nil: fsync directly).
+	aio *aioSyncer
 	// directBytes counts the bytes written through df; guarded by Store.mu.
 	directBytes int64
 	size        int64 // bytes written; guarded by Store.mu
@@ -193,13 +202,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.closeFiles()
 		return nil, err
 	}
+	s.aio = newAIOSyncer()
 	if err := s.roll(); err != nil {
 		s.closeFiles()
+		s.aio.close()
 		return nil, err
 	}
 	for _, id := range s.recovery.DroppedChunks {
 		if err := s.DropChunk(context.Background(), id); err != nil {
 			s.closeFiles()
+			s.aio.close()
 			return nil, err
 		}
 	}
@@ -504,7 +516,7 @@ func (s *Store) roll() error {
 		f.Close()
 		return err
 	}
-	seg := &segment{id: id, path: path, f: f, df: openDirect(path)}
+	seg := &segment{id: id, path: path, f: f, df: openDirect(path), aio: s.aio}
 	seg.cond = sync.NewCond(&seg.smu)
 	if s.active != nil {
 		s.active.closeDirect()
@@ -548,7 +560,7 @@ func (seg *segment) syncTo(pos int64, written func() int64) error {
 		target := written()
 		seg.pending = max(seg.pending, target)
 		seg.smu.Unlock()
-		err := seg.f.Sync()
+		err := seg.aio.fsync(seg.f)
 		seg.smu.Lock()
 		seg.syncing--
 		if err != nil {
@@ -730,6 +742,11 @@ const streamBlocks = 32
 // read from Src fails that write and every later streamed one; a failed write or fsync
 // fails all. The writes must be to different chunks, or ordered by the caller.
 func (s *Store) WriteMany(ctx context.Context, ops []WriteOp) []error {
+	if len(ops) == 1 {
+		if ok, err := s.writeFramedInPlace(ctx, &ops[0]); ok {
+			return []error{err}
+		}
+	}
 	errs := make([]error, len(ops))
 	var hs []Header
 	var offs []int
@@ -892,7 +909,7 @@ func (s *Store) appendRecords(ctx context.Context, hs []Header, offs []int, rec 
 		return err
 	}
 	direct, err := seg.writeRecords(rec, off)
-	return s.appended(seg, off, rec, hs, offs, direct, err)
+	return s.appended(seg, off, len(rec), hs, offs, direct, err)
 }
 
 // place returns where an append of n bytes goes: the end of the active segment, rolled to
@@ -911,11 +928,11 @@ func (s *Store) place(n int) (*segment, int64, error) {
 	return s.active, s.active.size, nil
 }
 
-// appended finishes an append placed at off of seg: with the write's outcome werr it
-// publishes the records (headers hs at offsets offs of rec) in the index, releases amu and
-// waits for the fsync that makes them durable. direct counts the bytes written with
-// direct I/O.
-func (s *Store) appended(seg *segment, off int64, rec []byte, hs []Header, offs []int, direct int64, werr error) error {
+// appended finishes an append of n bytes placed at off of seg: with the write's outcome
+// werr it publishes the records (headers hs at offsets offs of the append) in the index,
+// releases amu and waits for the fsync that makes them durable. direct counts the bytes
+// written with direct I/O.
+func (s *Store) appended(seg *segment, off int64, n int, hs []Header, offs []int, direct int64, werr error) error {
 	s.mu.Lock()
 	if werr != nil {
 		s.broken = fmt.Errorf("%w: write %s: %v", ErrClosed, seg.path, werr)
@@ -924,8 +941,8 @@ func (s *Store) appended(seg *segment, off int64, rec []byte, hs []Header, offs 
 		return s.broken
 	}
 	seg.directBytes += direct
-	seg.size += int64(len(rec))
-	s.total += int64(len(rec))
+	seg.size += int64(n)
+	s.total += int64(n)
 	for i, h := range hs {
 		s.apply(h, seg, off+int64(offs[i]))
 	}
@@ -1092,13 +1109,16 @@ type Stats struct {
 	TotalBytes int64
 	LiveBytes  int64
 	Chunks     int
+	// InPlaceAppends counts the writes appended straight from the caller's buffer, with no
+	// copy into a record (see FramePhase).
+	InPlaceAppends int64
 }
 
 // Stats returns the store's space use; TotalBytes-LiveBytes is what GC can reclaim.
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return Stats{Segments: len(s.segs), TotalBytes: s.total, LiveBytes: s.live, Chunks: len(s.index)}
+	return Stats{Segments: len(s.segs), TotalBytes: s.total, LiveBytes: s.live, Chunks: len(s.index), InPlaceAppends: s.inPlace.Load()}
 }
 
 func (s *Store) closeFiles() {
@@ -1131,6 +1151,7 @@ func (s *Store) Close() error {
 		}
 	}
 	s.closeFiles()
+	s.aio.close()
 	s.broken = ErrClosed
 	s.active = nil
 	return first

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/shadowless-dev/shadowless/storage/chunk"
 )
 
 // When the whole cluster runs in one process (StartLocal, the embedded default), pushing
@@ -16,23 +18,50 @@ import (
 // checks, only without a socket. Nodes elsewhere (or in-process ones with
 // LocalConfig.Network set) are reached over the network as always.
 
-// inProcess maps the addresses of chunk servers running in this process to their handlers.
+// inProcess maps the addresses of chunk servers running in this process to their handlers
+// and their stores (whose append phase the manager asks for, see framePhase).
 type inProcess struct {
 	mu       sync.RWMutex
 	handlers map[string]http.Handler
+	stores   map[string]*chunk.Store
 }
 
-func (p *inProcess) set(addr string, h http.Handler) {
+// set registers the chunk server at addr (its handler and store), or with h nil removes it.
+func (p *inProcess) set(addr string, h http.Handler, st *chunk.Store) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.handlers == nil {
 		p.handlers = map[string]http.Handler{}
+		p.stores = map[string]*chunk.Store{}
 	}
 	if h == nil {
 		delete(p.handlers, addr)
+		delete(p.stores, addr)
 	} else {
 		p.handlers[addr] = h
+		p.stores[addr] = st
 	}
+}
+
+// framePhase returns the memory phase (chunk.Store.FramePhase) at which a Framed payload
+// of n bytes lets every one of the chunk servers at addrs append it without copying, or
+// -1 when one of them is not in this process or they disagree.
+func (p *inProcess) framePhase(addrs []string, n int) int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	phase := -1
+	for _, a := range addrs {
+		st := p.stores[a]
+		if st == nil {
+			return -1
+		}
+		ph := st.FramePhase(n)
+		if phase >= 0 && ph != phase {
+			return -1
+		}
+		phase = ph
+	}
+	return phase
 }
 
 func (p *inProcess) get(addr string) http.Handler {

@@ -140,7 +140,7 @@ func (l *Local) StartNode(ctx context.Context, i int) (*ChunkServer, error) {
 	}
 	l.Servers[i-1] = cs
 	if !l.cfg.Network {
-		l.Manager.local.set(cs.Addr(), cs.handler)
+		l.Manager.local.set(cs.Addr(), cs.handler, cs.store)
 	}
 	return cs, nil
 }
@@ -152,7 +152,7 @@ func (l *Local) StopNode(i int) error {
 		return nil
 	}
 	l.Servers[i-1] = nil
-	l.Manager.local.set(cs.Addr(), nil)
+	l.Manager.local.set(cs.Addr(), nil, nil)
 	return cs.Stop()
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"connectrpc.com/connect"
 
@@ -672,7 +673,13 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 	if err != nil {
 		return err
 	}
-	frames, recycle := v.m.sealedBuf(int(framedLen(int64(len(buf)))))
+	// Chunk servers in this process can append the frames straight from this buffer
+	// when it sits at the page phase their records will have (see chunk.Store.FramePhase).
+	phase := -1
+	if h.placed && len(buf) >= minInPlace {
+		phase = v.m.framePhase(h.p.Nodes, int(framedLen(int64(len(buf)))))
+	}
+	frames, recycle := v.m.sealedBuf(int(framedLen(int64(len(buf)))), phase)
 	if err := bc.seal(frames, buf, idx, uint32(start/blockSize), frameSize); err != nil {
 		return err
 	}
@@ -702,18 +709,57 @@ func (v *Volume) writeChunk(ctx context.Context, idx uint64, coff int64, data []
 // minPooledSeal is the smallest sealed write whose buffer is recycled.
 const minPooledSeal = 64 * frameSize
 
-// sealedBuf returns a buffer of n bytes for a write's sealed blocks and a function that
-// gives it back for reuse.
-func (m *Manager) sealedBuf(n int) ([]byte, func()) {
+// minInPlace is the smallest write for which the manager asks in-process chunk servers
+// where to place its frames in memory (chunk stores write records of 128 KiB or more
+// direct).
+const minInPlace = 32 * blockSize
+
+// sealedBuf returns a buffer of n bytes for a write's sealed blocks, its first byte at
+// phase modulo 4096 in memory when phase is not negative, and a function that gives it
+// back for reuse.
+func (m *Manager) sealedBuf(n int, phase int) ([]byte, func()) {
+	const page = 4096
 	if n < minPooledSeal {
-		return make([]byte, n), func() {}
+		if phase < 0 {
+			return make([]byte, n), func() {}
+		}
+		return atPhase(make([]byte, n+page), n, phase), func() {}
 	}
 	p, _ := m.sealedBufs.Get().(*[]byte)
-	if p == nil || cap(*p) < n {
-		b := make([]byte, n)
+	if p == nil || cap(*p) < n+page {
+		b := make([]byte, n+page)
 		p = &b
 	}
-	return (*p)[:n], func() { m.sealedBufs.Put(p) }
+	if phase < 0 {
+		return (*p)[:n], func() { m.sealedBufs.Put(p) }
+	}
+	return atPhase((*p)[:cap(*p)], n, phase), func() { m.sealedBufs.Put(p) }
+}
+
+// atPhase returns n bytes of raw (which has n+4096 at least) starting at an address at
+// phase modulo 4096.
+func atPhase(raw []byte, n, phase int) []byte {
+	const page = 4096
+	addr := int(uintptr(unsafe.Pointer(&raw[0])) % page)
+	start := ((phase-addr)%page + page) % page
+	return raw[start : start+n : start+n]
+}
+
+// framePhase asks the in-process chunk servers holding nodes where a write's frames of n
+// bytes should sit in memory (-1: any node is remote, or they disagree).
+func (m *Manager) framePhase(nodes []string, n int) int {
+	addrs := make([]string, 0, len(nodes))
+	m.mu.Lock()
+	for _, id := range nodes {
+		a, ok := m.addrs[id]
+		if !ok {
+			m.mu.Unlock()
+			return -1
+		}
+		addrs = append(addrs, a)
+	}
+	m.mu.Unlock()
+	return m.local.framePhase(addrs, n)
 }
 
 // Flush implements storage.BlockDevice. Every acknowledged write is already durable on all
