@@ -33,10 +33,16 @@ func alignedBuf(pool *sync.Pool, n int, phase int64) (buf []byte, put func()) {
 		b := make([]byte, n+2*directAlign)
 		bp = &b
 	}
-	raw := (*bp)[:cap(*bp)]
-	addr := int64(uintptr(unsafe.Pointer(&raw[0])) % directAlign)
+	return AtPhase((*bp)[:cap(*bp)], n, int(phase)), func() { pool.Put(bp) }
+}
+
+// AtPhase returns n bytes of raw, which must hold n+4096 bytes at least, starting at an
+// address at phase modulo 4096 in memory: a record appended at a file offset of that
+// phase can then have its page-aligned middle written with direct I/O from it.
+func AtPhase(raw []byte, n, phase int) []byte {
+	addr := int(uintptr(unsafe.Pointer(&raw[0])) % directAlign)
 	start := ((phase-addr)%directAlign + directAlign) % directAlign
-	return raw[start : start+int64(n) : start+int64(n)], func() { pool.Put(bp) }
+	return raw[start : start+n : start+n]
 }
 
 // writeRecords writes rec at off of the segment and returns how many bytes went direct.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"connectrpc.com/connect"
 
@@ -723,7 +722,7 @@ func (m *Manager) sealedBuf(n int, phase int) ([]byte, func()) {
 		if phase < 0 {
 			return make([]byte, n), func() {}
 		}
-		return atPhase(make([]byte, n+page), n, phase), func() {}
+		return chunk.AtPhase(make([]byte, n+page), n, phase), func() {}
 	}
 	p, _ := m.sealedBufs.Get().(*[]byte)
 	if p == nil || cap(*p) < n+page {
@@ -733,16 +732,7 @@ func (m *Manager) sealedBuf(n int, phase int) ([]byte, func()) {
 	if phase < 0 {
 		return (*p)[:n], func() { m.sealedBufs.Put(p) }
 	}
-	return atPhase((*p)[:cap(*p)], n, phase), func() { m.sealedBufs.Put(p) }
-}
-
-// atPhase returns n bytes of raw (which has n+4096 at least) starting at an address at
-// phase modulo 4096.
-func atPhase(raw []byte, n, phase int) []byte {
-	const page = 4096
-	addr := int(uintptr(unsafe.Pointer(&raw[0])) % page)
-	start := ((phase-addr)%page + page) % page
-	return raw[start : start+n : start+n]
+	return chunk.AtPhase((*p)[:cap(*p)], n, phase), func() { m.sealedBufs.Put(p) }
 }
 
 // framePhase asks the in-process chunk servers holding nodes where a write's frames of n
