@@ -49,11 +49,18 @@ func WithRefine(after time.Duration) Option {
 }
 
 const (
-	// motionMaxKbps is the most video mode and game mode spend at 1080p (scaled by pixel
-	// count). Measured on loopback (bench video-60 and 3d, 1080p): 6.6–7.3 Mbit/s on
-	// average, 7.2–8.2 at the 95th percentile of one-second rates; VMAF 90.5 (video-60)
-	// and 96.5 (3d), against 75–80 at GCC's own ramp.
-	motionMaxKbps = 7500
+	// motionCeilingKbps is the most video mode and game mode send at 1080p (scaled by
+	// pixel count), video and channels together, over a sendCeilingWindow: a closed loop
+	// (adapt.SendCeiling) trims the encoder's target to what libvpx really produces. A
+	// fixed 7.5 Mbit/s target sent 8.0 Mbit/s on bench 3d (libvpx overshoots fast motion)
+	// and 7.2 on video-60 (it undershoots smooth video).
+	motionCeilingKbps = 8000
+	// motionMaxKbps bounds the encoder's target in video and game mode at 1080p (scaled),
+	// whatever room the ceiling's loop finds: an encoder that undershoots may be given
+	// this much, but no more, before the picture gets busier.
+	motionMaxKbps = 9000
+	// sendCeilingWindow is the span the ceiling measures the sent rate over.
+	sendCeilingWindow = 2 * time.Second
 	// adaptInterval is how often the estimate is turned into an encoder target.
 	adaptInterval = 150 * time.Millisecond
 	// estimateHeadroom is how far above what was really sent the estimate may be used.
@@ -191,6 +198,11 @@ type adaptation struct {
 	// link has not changed.
 	linkBps int64
 	linkAt  time.Time
+	// ceiling holds what video and game mode send under motionCeilingKbps; it starts
+	// afresh each time a motion mode begins. lastUpdate is when update last ran.
+	ceiling    adapt.SendCeiling
+	wasMotion  bool
+	lastUpdate time.Time
 }
 
 // refineQuantizers returns the quantiser range of the next refinement frame on the codec's
@@ -305,10 +317,29 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	}
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
 	if motion {
-		video = min(video, int64(motionMaxKbps*1000*float64(w*h)/(1920*1080)))
+		video = min(video, a.motionCeiling(now, sentBps, w, h))
 	}
+	a.wasMotion, a.lastUpdate = motion, now
 	a.target = a.rc.Update(now, video)
 	return a.target, data
+}
+
+// motionCeiling returns the largest video target the send ceiling allows in video and game
+// mode, given that sentBps was sent (video and channels) since the last update under the
+// target then in force. The ceiling starts afresh when a motion mode begins: what office
+// sent under its own, application-limited target says nothing about a video's.
+func (a *adaptation) motionCeiling(now time.Time, sentBps int64, w, h int) int64 {
+	pixels := float64(w*h) / (1920 * 1080)
+	if limit := int64(motionCeilingKbps * 1000 * pixels); !a.wasMotion || a.ceiling.Limit != limit {
+		a.ceiling = adapt.SendCeiling{Limit: limit, Max: int64(motionMaxKbps * 1000 * pixels), Window: sendCeilingWindow}
+		return a.ceiling.Allowed()
+	}
+	dur := now.Sub(a.lastUpdate)
+	if a.lastUpdate.IsZero() || dur <= 0 {
+		return a.ceiling.Allowed()
+	}
+	bits := int64(float64(sentBps) * dur.Seconds())
+	return a.ceiling.Update(now, dur, bits, int64(a.target.BitrateKbps)*1000)
 }
 
 const (
