@@ -92,6 +92,14 @@ const motionFrameBudget = 5
 // first fall of GCC's estimate or the first loss ends the fast start.
 const rampStartGrowth = 8
 
+// motionStartHeadroom replaces estimateHeadroom in video and game mode until the link first
+// shows congestion (the ramp's fast start): at twice what was really sent, a video that
+// starts at office's 1.3 Mbit/s took a second and a half to reach the send ceiling (each
+// doubling waits for the encoder to fill it and for the smoothed sent rate), and bench
+// video-60's first second ran at 4 Mbit/s and VMAF 88. The first fall of the estimate or
+// loss ends it, as it ends the ramp's fast start.
+const motionStartHeadroom = 4.0
+
 // fastLinkBps is the capped estimate from which video and game mode take
 // motionFrameBudget: below it (the 2 Mbit/s link), a 5-interval frame would hold the
 // link long enough to show in the latency of the next click.
@@ -305,7 +313,11 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 		use = est
 	}
 	a.rc.SetMotion(motion)
-	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, estimateHeadroom)
+	headroom := estimateHeadroom
+	if motion && !a.ramp.Congested() {
+		headroom = motionStartHeadroom
+	}
+	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, headroom)
 	if a.delivery != nil {
 		a.deliveredBps = a.delivery.rate()
 		if a.deliveredBps > 0 {
@@ -465,12 +477,17 @@ const (
 )
 
 // minQuantizer returns the quantiser floor (libvpx scale) for a profile's minQ: raised to
-// slowLinkMinQ while the link (the estimate or the measured delivery rate) is slow for the
-// capture size.
+// slowLinkMinQ while the link (the estimate, the measured delivery rate, or in video and
+// game mode the ramped estimate the encoder's target follows) is slow for the capture
+// size. Without the ramp a video kept the slow floor while its target was already at the
+// send ceiling, as GCC's own estimate climbs from 1.5 Mbit/s for tens of seconds.
 func (a *adaptation) minQuantizer(minQ int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	link := max(a.estimate, a.deliveredBps)
+	if a.mode == adapt.ModeVideo || a.mode == adapt.ModeGame {
+		link = max(link, a.capped)
+	}
 	pixels := a.rcSize[0] * a.rcSize[1]
 	if link > 0 && pixels > 0 && float64(link)/float64(pixels) < slowLinkBitsPerPixel {
 		return max(minQ, slowLinkMinQ)

@@ -120,3 +120,16 @@ func TestSendCeilingRestartsWithMotion(t *testing.T) {
 	_, tgt = runAdapt(a, now, adaptInterval)
 	assert.InDelta(t, 0.97*motionCeilingKbps, tgt.BitrateKbps, 1, "a new video starts at the ceiling's aim")
 }
+
+// Video mode's quantiser floor follows the ramped estimate its target follows: GCC alone
+// (1.5 Mbit/s) would keep the slow link's floor under a 7.8 Mbit/s target.
+func TestMinQuantizerFollowsTheMotionRamp(t *testing.T) {
+	a := newTestAdaptation(adapt.ModeOffice)
+	now, _ := runAdapt(a, time.Unix(0, 0), time.Second)
+	assert.Equal(t, slowLinkMinQ, a.minQuantizer(2), "office at 1.5 Mbit/s, 1080p: a slow link")
+
+	a.setMode(adapt.ModeVideo)
+	assert.Equal(t, slowLinkMinQ, a.minQuantizer(18), "the ramp has not yet found the room")
+	runAdapt(a, now, 2*time.Second)
+	assert.Equal(t, 18, a.minQuantizer(18), "the ramp found the room: the mode's own floor")
+}

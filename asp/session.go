@@ -693,6 +693,16 @@ func (s *session) captureLoop() {
 			lastBuf = nil
 		} else {
 			c := enc.Config()
+			if s.codec != codec.H264 {
+				// The quantiser floor follows the link (minQuantizer), not only the mode: a
+				// video that began while the link was still thought slow (GCC's 1.5 Mbit/s
+				// start) kept the slow link's floor of 28 until the next mode change, and sent
+				// 3–5 Mbit/s at a 7.8 Mbit/s target. OpenH264 would re-initialise (an IDR), so
+				// it keeps the mode's range.
+				if minQ, maxQ := quantizers(adapt.ProfileFor(mode)); c.MinQuantizer != minQ || c.MaxQuantizer != maxQ {
+					setQ(minQ, maxQ)
+				}
+			}
 			if t.BitrateKbps > 0 && (t.BitrateKbps*20 < c.BitrateKbps*19 || t.BitrateKbps*20 > c.BitrateKbps*21) {
 				if err := enc.SetBitrate(t.BitrateKbps); err != nil {
 					s.log.Debug("set bitrate", "error", err)
