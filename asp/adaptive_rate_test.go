@@ -54,8 +54,13 @@ func TestVideoModeRampsPastGCCAndKeeps60FPS(t *testing.T) {
 	now, tgt = runAdapt(a, now, 3*time.Second)
 	assert.InDelta(t, 0.97*motionCeilingKbps, tgt.BitrateKbps, 50, "GCC still says 1.5 Mbit/s; the ramp found the room up to the send ceiling")
 	assert.Equal(t, 60, tgt.FPS)
-	assert.InDelta(t, motionFrameBudget, a.frameRatio(adapt.ModeVideo), 0, "a fast link gives a scene cut room")
+	assert.InDelta(t, motionBurstFrameBudget, a.frameRatio(adapt.ModeVideo), 0, "a fast link that never showed congestion gives a scene cut the most room")
 	assert.InDelta(t, frameBudget, a.frameRatio(adapt.ModeOffice), 0)
+
+	a.est = fixedEstimate(1_400_000) // GCC saw queueing delay grow
+	now, _ = runAdapt(a, now, adaptInterval)
+	assert.GreaterOrEqual(t, a.capped, int64(fastLinkBps), "the ramp backed off, still a fast link")
+	assert.InDelta(t, motionFrameBudget, a.frameRatio(adapt.ModeVideo), 0, "a link that showed congestion: the smaller burst")
 
 	a.lossSeen()
 	_, tgt = runAdapt(a, now, adaptInterval)
