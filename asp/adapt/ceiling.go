@@ -12,12 +12,12 @@ import "time"
 type SendCeiling struct {
 	// Limit is the ceiling in bits per second.
 	Limit int64
-	// Aim is the share of Limit the loop steers the measured rate to (default 0.97), the
-	// margin for the error of one window's measurement.
+	// Aim is the share of Limit the loop steers the measured rate to (default 0.96), the
+	// margin for the error of one window's measurement and the loop's lag.
 	Aim float64
 	// Max bounds the target the loop allows in bits per second (default 1.25 × Limit), so
-	// an encoder that undershoots a lot, or has little to send, is not given a target it
-	// would overrun as soon as the picture gets busy.
+	// an encoder that undershoots a lot is not given a target it would overrun as soon as
+	// the picture gets busy. The allowance rises only while the sent rate is near the aim.
 	Max int64
 	// Window is the span the rates are measured over (default 2 s); the loop holds the
 	// target at Aim × Limit until half of it has been seen.
@@ -41,13 +41,22 @@ type ceilingSample struct {
 // overshoot over and over while it is still in the window, and oscillate.
 const ceilingGain = 0.25
 
+// ceilingRiseGain replaces ceilingGain when the allowance rises: a window that still holds
+// the seconds an encoder lagged its target (after a ramp) underestimates its overshoot, and
+// a slow rise gives the window the time to forget them.
+const ceilingRiseGain = 0.06
+
+// ceilingSettled is the share of the aim the measured rate must reach before the loop
+// raises the allowance above what it is.
+const ceilingSettled = 0.85
+
 // ceilingFloor is the least share of Aim × Limit the loop ever allows, so a burst of
 // channel traffic (a file transfer) does not starve the video for the window's length.
 const ceilingFloor = 0.5
 
 func (c *SendCeiling) defaults() {
 	if c.Aim <= 0 {
-		c.Aim = 0.97
+		c.Aim = 0.96
 	}
 	if c.Max <= 0 {
 		c.Max = c.Limit * 5 / 4
@@ -91,12 +100,18 @@ func (c *SendCeiling) Update(now time.Time, dur time.Duration, bits, target int6
 	if ratio > 0 {
 		want = aim / ratio
 	}
-	if sent/span.Seconds() > aim && want > c.allow {
-		// Over the ceiling with an encoder that sent less than it was allowed (the target
-		// was lower than the allowance): never raise the allowance while over.
+	if rate := sent / span.Seconds(); want > c.allow && (rate > aim || rate < ceilingSettled*aim) {
+		// Never raise the allowance while over the ceiling, nor while the encoder sends
+		// well under it: then the ratio says how far it lags a target that just rose (a
+		// ramp, a mode change) or how little the picture needs, not how far it
+		// undershoots, and a raise would let the next busy seconds overrun the ceiling.
 		want = c.allow
 	}
-	c.allow += ceilingGain * (want - c.allow)
+	gain := ceilingGain
+	if want > c.allow {
+		gain = ceilingRiseGain
+	}
+	c.allow += gain * (want - c.allow)
 	c.allow = min(max(c.allow, ceilingFloor*aim), float64(c.Max))
 	return c.Allowed()
 }
