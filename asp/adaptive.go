@@ -99,10 +99,11 @@ const motionBurstFrameBudget = 12
 // workload at 100 kB, six frames' worth at 8 Mbit/s, and starved the frames after it (1–2
 // kB at quantiser 40–46), which blurred the picture as motion compensation smeared it.
 // Measured offline on the workload's landscape with a cut every 0.7 s (1080p60, 7.9
-// Mbit/s, 12-interval buffer): VMAF 1, 3 and 6 frames after a cut 84.7, 85.8, 87.9 at the
-// floor of 20 and 87.3, 87.2, 88.9 with 34 (32 kB cut, the next frame refines it); 26 and
-// 30 were in between.
-const cutMinQ = 34
+// Mbit/s, 12-interval buffer), VMAF of the cut frame and 1, 3, 6 frames after it: 85.6,
+// 84.7, 85.8, 87.9 at the floor of 20; 82.8, 86.6, 87.4, 88.8 with 28 (a 49 kB cut that the
+// next frames refine); 79.4, 87.3, 87.2, 88.9 with 34, whose cut frame itself scored 82–88
+// on bench video-60 against 88–92 with 28.
+const cutMinQ = 28
 
 // rampStartGrowth is the ramp's growth a second until the link first shows congestion
 // (adapt.Ramp.StartGrowth): from GCC's 1.5 Mbit/s start a video on loopback or a LAN
