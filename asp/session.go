@@ -695,12 +695,13 @@ func (s *session) captureLoop() {
 			lastBuf = nil
 		} else {
 			c := enc.Config()
-			if s.codec != codec.H264 {
-				// The quantiser floor follows the link (minQuantizer), not only the mode: a
-				// video that began while the link was still thought slow (GCC's 1.5 Mbit/s
-				// start) kept the slow link's floor of 28 until the next mode change, and sent
-				// 3–5 Mbit/s at a 7.8 Mbit/s target. OpenH264 would re-initialise (an IDR), so
-				// it keeps the mode's range.
+			if s.codec != codec.H264 && (mode == adapt.ModeVideo || mode == adapt.ModeGame) {
+				// In video and game mode the quantiser floor follows the link
+				// (minQuantizer), not only the mode: a video that began while the link was
+				// still thought slow (GCC's 1.5 Mbit/s start) kept the slow link's floor of
+				// 28 until the next mode change, and sent 3–5 Mbit/s at a 7.8 Mbit/s
+				// target. OpenH264 would re-initialise (an IDR), so it keeps the mode's
+				// range; office keeps the floor it had at its start, as it was tuned with.
 				if minQ, maxQ := quantizers(adapt.ProfileFor(mode)); c.MinQuantizer != minQ || c.MaxQuantizer != maxQ {
 					setQ(minQ, maxQ)
 				}
@@ -718,13 +719,6 @@ func (s *session) captureLoop() {
 				if r != c.MaxFrameRatio {
 					if err := fr.SetMaxFrameRatio(r); err != nil {
 						s.log.Debug("set max frame ratio", "error", err)
-					}
-					if c.MaxFrameRatio == frameBudget && r > frameBudget {
-						// The video has its rate: a keyframe now starts it afresh. After
-						// office's low rate and screen tuning libvpx's references and state
-						// held the picture near VMAF 89 for seconds (offline: 89.4 two seconds
-						// on, 92.7 with this keyframe).
-						s.adapt.requestKeyframe()
 					}
 				}
 				if cs, ok := enc.(codec.ContentSetter); ok && c.ScreenContent != (r == frameBudget) {
