@@ -49,11 +49,18 @@ func WithRefine(after time.Duration) Option {
 }
 
 const (
-	// motionMaxKbps is the most video mode and game mode spend at 1080p (scaled by pixel
-	// count). Measured on loopback (bench video-60 and 3d, 1080p): 6.6–7.3 Mbit/s on
-	// average, 7.2–8.2 at the 95th percentile of one-second rates; VMAF 90.5 (video-60)
-	// and 96.5 (3d), against 75–80 at GCC's own ramp.
-	motionMaxKbps = 7500
+	// motionCeilingKbps is the most video mode and game mode send at 1080p (scaled by
+	// pixel count), video and channels together, over a sendCeilingWindow: a closed loop
+	// (adapt.SendCeiling) trims the encoder's target to what libvpx really produces. A
+	// fixed 7.5 Mbit/s target sent 8.0 Mbit/s on bench 3d (libvpx overshoots fast motion)
+	// and 7.2 on video-60 (it undershoots smooth video).
+	motionCeilingKbps = 8000
+	// motionMaxKbps bounds the encoder's target in video and game mode at 1080p (scaled),
+	// whatever room the ceiling's loop finds: an encoder that undershoots may be given
+	// this much, but no more, before the picture gets busier.
+	motionMaxKbps = 9000
+	// sendCeilingWindow is the span the ceiling measures the sent rate over.
+	sendCeilingWindow = 2 * time.Second
 	// adaptInterval is how often the estimate is turned into an encoder target.
 	adaptInterval = 150 * time.Millisecond
 	// estimateHeadroom is how far above what was really sent the estimate may be used.
@@ -77,6 +84,27 @@ const (
 // intervals at 7.5 Mbit/s are 78 kB, 80 ms of a 8 Mbit/s link.
 const motionFrameBudget = 5
 
+// motionBurstFrameBudget replaces motionFrameBudget while the link has never shown
+// congestion (loopback, a LAN: the ramp's fast start never ended). libvpx's buffer is k
+// frame intervals long, and with 5 a scene cut spent it on one coarse frame, after which
+// the next frames were starved (1–2 kB each) and the picture took 20 frames to recover.
+// Measured offline on the video workload's landscape with a cut every 0.7 s (1080p60,
+// 7.9 Mbit/s): VMAF 1, 3 and 6 frames after a cut 81.6, 82.0, 85.2 with 5 and 85.4, 86.0,
+// 88.0 with 12; 20 gained nothing more. Twelve intervals at 8 Mbit/s are 200 kB, 80 ms of
+// a 20 Mbit/s link; the first fall of the estimate or loss returns to motionFrameBudget.
+const motionBurstFrameBudget = 12
+
+// cutMinQ is the finest quantiser (libvpx scale) of a scene cut's frame in video and game
+// mode (adapt.CutDetector). At the mode's own floor (18–20) libvpx coded a cut of the video
+// workload at 100 kB, six frames' worth at 8 Mbit/s, and starved the frames after it (1–2
+// kB at quantiser 40–46), which blurred the picture as motion compensation smeared it.
+// Measured offline on the workload's landscape with a cut every 0.7 s (1080p60, 7.9
+// Mbit/s, 12-interval buffer), VMAF of the cut frame and 1, 3, 6 frames after it: 85.6,
+// 84.7, 85.8, 87.9 at the floor of 20; 82.8, 86.6, 87.4, 88.8 with 28 (a 49 kB cut that the
+// next frames refine); 79.4, 87.3, 87.2, 88.9 with 34, whose cut frame itself scored 82–88
+// on bench video-60 against 88–92 with 28.
+const cutMinQ = 28
+
 // rampStartGrowth is the ramp's growth a second until the link first shows congestion
 // (adapt.Ramp.StartGrowth): from GCC's 1.5 Mbit/s start a video on loopback or a LAN
 // reaches motionMaxKbps within its first second in video mode instead of two and a half,
@@ -85,17 +113,29 @@ const motionFrameBudget = 5
 // first fall of GCC's estimate or the first loss ends the fast start.
 const rampStartGrowth = 8
 
+// motionStartHeadroom replaces estimateHeadroom in video and game mode until the link first
+// shows congestion (the ramp's fast start): at twice what was really sent, a video that
+// starts at office's 1.3 Mbit/s took a second and a half to reach the send ceiling (each
+// doubling waits for the encoder to fill it and for the smoothed sent rate), and bench
+// video-60's first second ran at 4 Mbit/s and VMAF 88. The first fall of the estimate or
+// loss ends it, as it ends the ramp's fast start.
+const motionStartHeadroom = 4.0
+
 // fastLinkBps is the capped estimate from which video and game mode take
 // motionFrameBudget: below it (the 2 Mbit/s link), a 5-interval frame would hold the
 // link long enough to show in the latency of the next click.
 const fastLinkBps = 5_000_000
 
-// frameRatio returns k of the single-frame VBV for a scene mode: motionFrameBudget in
-// video and game mode on a fast link, else frameBudget.
+// frameRatio returns k of the single-frame VBV for a scene mode: in video and game mode on
+// a fast link motionBurstFrameBudget until the link first shows congestion and
+// motionFrameBudget after, else frameBudget.
 func (a *adaptation) frameRatio(m adapt.Mode) float64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if (m == adapt.ModeVideo || m == adapt.ModeGame) && a.capped >= fastLinkBps {
+		if !a.ramp.Congested() {
+			return motionBurstFrameBudget
+		}
 		return motionFrameBudget
 	}
 	return frameBudget
@@ -191,6 +231,11 @@ type adaptation struct {
 	// link has not changed.
 	linkBps int64
 	linkAt  time.Time
+	// ceiling holds what video and game mode send under motionCeilingKbps; it starts
+	// afresh each time a motion mode begins. lastUpdate is when update last ran.
+	ceiling    adapt.SendCeiling
+	wasMotion  bool
+	lastUpdate time.Time
 }
 
 // refineQuantizers returns the quantiser range of the next refinement frame on the codec's
@@ -293,7 +338,11 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 		use = est
 	}
 	a.rc.SetMotion(motion)
-	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, estimateHeadroom)
+	headroom := estimateHeadroom
+	if motion && !a.ramp.Congested() {
+		headroom = motionStartHeadroom
+	}
+	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, headroom)
 	if a.delivery != nil {
 		a.deliveredBps = a.delivery.rate()
 		if a.deliveredBps > 0 {
@@ -305,10 +354,29 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	}
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
 	if motion {
-		video = min(video, int64(motionMaxKbps*1000*float64(w*h)/(1920*1080)))
+		video = min(video, a.motionCeiling(now, sentBps, w, h))
 	}
+	a.wasMotion, a.lastUpdate = motion, now
 	a.target = a.rc.Update(now, video)
 	return a.target, data
+}
+
+// motionCeiling returns the largest video target the send ceiling allows in video and game
+// mode, given that sentBps was sent (video and channels) since the last update under the
+// target then in force. The ceiling starts afresh when a motion mode begins: what office
+// sent under its own, application-limited target says nothing about a video's.
+func (a *adaptation) motionCeiling(now time.Time, sentBps int64, w, h int) int64 {
+	pixels := float64(w*h) / (1920 * 1080)
+	if limit := int64(motionCeilingKbps * 1000 * pixels); !a.wasMotion || a.ceiling.Limit != limit {
+		a.ceiling = adapt.SendCeiling{Limit: limit, Max: int64(motionMaxKbps * 1000 * pixels), Window: sendCeilingWindow}
+		return a.ceiling.Allowed()
+	}
+	dur := now.Sub(a.lastUpdate)
+	if a.lastUpdate.IsZero() || dur <= 0 {
+		return a.ceiling.Allowed()
+	}
+	bits := int64(float64(sentBps) * dur.Seconds())
+	return a.ceiling.Update(now, dur, bits, int64(a.target.BitrateKbps)*1000)
 }
 
 const (
@@ -434,12 +502,17 @@ const (
 )
 
 // minQuantizer returns the quantiser floor (libvpx scale) for a profile's minQ: raised to
-// slowLinkMinQ while the link (the estimate or the measured delivery rate) is slow for the
-// capture size.
+// slowLinkMinQ while the link (the estimate, the measured delivery rate, or in video and
+// game mode the ramped estimate the encoder's target follows) is slow for the capture
+// size. Without the ramp a video kept the slow floor while its target was already at the
+// send ceiling, as GCC's own estimate climbs from 1.5 Mbit/s for tens of seconds.
 func (a *adaptation) minQuantizer(minQ int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	link := max(a.estimate, a.deliveredBps)
+	if a.mode == adapt.ModeVideo || a.mode == adapt.ModeGame {
+		link = max(link, a.capped)
+	}
 	pixels := a.rcSize[0] * a.rcSize[1]
 	if link > 0 && pixels > 0 && float64(link)/float64(pixels) < slowLinkBitsPerPixel {
 		return max(minQ, slowLinkMinQ)

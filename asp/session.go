@@ -454,6 +454,8 @@ func (s *session) captureLoop() {
 		screen  image.Point  // the capture size the encoder was opened for
 		capNext int          // the byte cap of the next frame (capGate), 0 for none
 		gate    capGate      // which frames risk their budget
+		cuts    adapt.CutDetector
+		thumb   []uint8 // the last frame's thumbnail, for cuts
 	)
 	defer func() {
 		if enc != nil {
@@ -693,6 +695,17 @@ func (s *session) captureLoop() {
 			lastBuf = nil
 		} else {
 			c := enc.Config()
+			if s.codec != codec.H264 && (mode == adapt.ModeVideo || mode == adapt.ModeGame) {
+				// In video and game mode the quantiser floor follows the link
+				// (minQuantizer), not only the mode: a video that began while the link was
+				// still thought slow (GCC's 1.5 Mbit/s start) kept the slow link's floor of
+				// 28 until the next mode change, and sent 3–5 Mbit/s at a 7.8 Mbit/s
+				// target. OpenH264 would re-initialise (an IDR), so it keeps the mode's
+				// range; office keeps the floor it had at its start, as it was tuned with.
+				if minQ, maxQ := quantizers(adapt.ProfileFor(mode)); c.MinQuantizer != minQ || c.MaxQuantizer != maxQ {
+					setQ(minQ, maxQ)
+				}
+			}
 			if t.BitrateKbps > 0 && (t.BitrateKbps*20 < c.BitrateKbps*19 || t.BitrateKbps*20 > c.BitrateKbps*21) {
 				if err := enc.SetBitrate(t.BitrateKbps); err != nil {
 					s.log.Debug("set bitrate", "error", err)
@@ -734,8 +747,27 @@ func (s *session) captureLoop() {
 		key, _ := s.adapt.keyframeDue(time.Now())
 		damage := damageFraction(f.damage, w, h)
 		capNext = gate.cap(s.adapt.frameBudgetKbps(time.Now(), enc.Config().BitrateKbps), fps, damage, tw*th)
+		// A scene cut in video and game mode is coded no finer than cutMinQ, so it does not
+		// spend libvpx's whole buffer and starve the frames after it (OpenH264 would
+		// re-initialise to change its quantisers).
+		cut := false
+		if (mode == adapt.ModeVideo || mode == adapt.ModeGame) && s.codec != codec.H264 {
+			thumb = adapt.Thumbnail(thumb, img.Y, img.YStride, img.Rect.Dx(), img.Rect.Dy())
+			cut = cuts.Observe(thumb) && !key
+		} else {
+			cuts.Reset()
+		}
+		if cut {
+			minQ, maxQ := quantizers(adapt.ProfileFor(mode))
+			setQ(max(minQ, mapQuantizer(s.codec, cutMinQ)), maxQ)
+		}
 		sentBefore := s.bytes.Load()
-		if !send(img, captured, f.seq, "delta", key) {
+		sent := send(img, captured, f.seq, "delta", key)
+		if cut {
+			setQ(quantizers(adapt.ProfileFor(mode)))
+			s.log.Debug("scene cut", "bytes", s.bytes.Load()-sentBefore, "mode", mode.String())
+		}
+		if !sent {
 			slot.release(f.img)
 			return
 		}

@@ -264,6 +264,10 @@ func (r *Ramp) Update(now time.Time, estimate int64, ev RampEvent) int64 {
 	return int64(r.level)
 }
 
+// Congested reports whether the link has shown congestion (a fall or a loss) since the
+// ramp began: until then it is in its fast start.
+func (r *Ramp) Congested() bool { return r.congested }
+
 // Reset drops the level to the estimate, as when the ramp is not in use.
 func (r *Ramp) Reset(estimate int64) { r.level, r.last = float64(estimate), time.Time{} }
 

@@ -221,3 +221,14 @@ func TestRateControllerMotionLadderKeeps60FPS(t *testing.T) {
 	rc.SetMotion(false)
 	assert.Equal(t, 30, rc.Update(now, 1_275_000).FPS, "switching back re-evaluates downwards at once")
 }
+
+func TestRampReportsCongestion(t *testing.T) {
+	var r Ramp
+	now := time.Unix(0, 0)
+	r.Update(now, 1_000_000, RampClear)
+	assert.False(t, r.Congested(), "a fresh ramp is in its fast start")
+	r.Update(now.Add(time.Second), 900_000, RampFell)
+	assert.True(t, r.Congested())
+	r.Update(now.Add(3*time.Second), 900_000, RampClear)
+	assert.True(t, r.Congested(), "once seen, for good")
+}
