@@ -241,13 +241,15 @@ type adaptSnapshot struct {
 	FPS                             int
 	mode                            adapt.Mode
 	hello                           *Hello
+	linkBps                         int64 // the bottleneck's measured capacity (0: none)
 }
 
 func (a *adaptation) snapshot() adaptSnapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return adaptSnapshot{EstimateBps: a.estimate, CappedBps: a.capped, SentBps: int64(a.sentEMA),
-		Target: a.target, FPS: min(a.target.FPS, adapt.ProfileFor(a.mode).MaxFPS), mode: a.mode, hello: a.hello}
+		Target: a.target, FPS: min(a.target.FPS, adapt.ProfileFor(a.mode).MaxFPS), mode: a.mode, hello: a.hello,
+		linkBps: a.deliveredBps}
 }
 
 // update turns the estimate into a target. sentBps is what the session sent over the last
@@ -447,24 +449,37 @@ func (a *adaptation) minQuantizer(minQ int) int {
 	return minQ
 }
 
-// frameBudgetKbps is the rate a frame's single-frame budget (capGate) is measured
-// against at now, or 0 for no cap: a frame clogs the link, not the target. While the link
-// has shown congestion within paceHold (the estimate fell, the receiver lost packets) it
-// is the encoder's target kbps, or the share of the bottleneck's delivery rate that the
-// pacer drains at when that is higher (the last one measured, for paceHold after it was).
-// A link that never showed congestion has room for a redraw at once: capping an office
-// session's frames to its low, application-limited target there blurred them (fileops
-// VMAF 91–93 against 95–97 without the cap, on loopback and at 10 Mbit/s).
-func (a *adaptation) frameBudgetKbps(now time.Time, encoderKbps int) int {
+// frameBudget is the byte budget a frame at fps is held to (capGate) at now, or 0 for no
+// cap: a frame clogs the link, not the target. On a bottleneck whose capacity is measured
+// (deliveryMeter: packets queued behind one another, the last measurement for paceHold)
+// and that is slow for the capture size (below slowLinkBitsPerPixel), it is frameBudget
+// frame intervals of the share of it the pacer drains at, or of the encoder's target kbps
+// when that is higher; on a link that only showed congestion (the estimate fell, the
+// receiver lost packets, within paceHold) without a measurement, of the encoder's target.
+// A faster link carries even a full-screen redraw (50–100 kB) within 60–100 ms, and the
+// trial encode of a capped frame costs: libvpx's rate control counts it as a frame of its
+// own, and at 10 Mbit/s the trials cost fileops 1–3 VMAF points. A link with neither has
+// room for a redraw at once: capping an office session's frames to its low,
+// application-limited target there blurred them (fileops VMAF 91–93 against 95–97
+// without the cap, on loopback and at 10 Mbit/s).
+func (a *adaptation) frameBudget(now time.Time, encoderKbps, fps int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.congestedAt.IsZero() || now.Sub(a.congestedAt) > paceHold {
+	if fps <= 0 || encoderKbps <= 0 {
 		return 0
 	}
-	if a.linkBps == 0 || now.Sub(a.linkAt) > paceHold {
-		return encoderKbps
+	bps := float64(encoderKbps) * 1000
+	switch {
+	case a.linkBps > 0 && now.Sub(a.linkAt) <= paceHold:
+		if pixels := a.rcSize[0] * a.rcSize[1]; pixels > 0 && float64(a.linkBps)/float64(pixels) >= slowLinkBitsPerPixel {
+			return 0
+		}
+		bps = max(bps, float64(a.linkBps)*deliveredShare)
+	case !a.congestedAt.IsZero() && now.Sub(a.congestedAt) <= paceHold:
+	default:
+		return 0
 	}
-	return max(encoderKbps, int(float64(a.linkBps)*deliveredShare/1000))
+	return max(int(bps/8/float64(fps)*frameBudget), capFloorBytes)
 }
 
 // paceRate is the rate the frame pacer drains at: deliveredShare × the measured delivery
@@ -508,10 +523,10 @@ func (a *adaptation) resent(n int) {
 	a.pacer.Sent(time.Now(), n, rate)
 }
 
-// linkLimited reports whether frames are paced and spread: while a bottleneck's delivery
-// rate is measured (deliveryMeter; on a LAN or loopback its rate is so high that pacing
-// to it costs nothing), and for paceHold after the estimate fell or the receiver lost
-// packets. Without the measurement, GCC's estimate, which climbs past the link while the
+// linkLimited reports whether frames are paced and spread: while a bottleneck's capacity
+// is measured (deliveryMeter: packets queued at a link; on a LAN or loopback nothing
+// queues and there is no measurement), and for paceHold after the estimate fell or the
+// receiver lost packets. Without the measurement, GCC's estimate, which climbs past the link while the
 // session sends little (3.8 Mbit/s on a 2 Mbit/s link), let a 52 kB frame follow an
 // 18 kB one within 50 ms into a 50 kB router queue.
 func (a *adaptation) linkLimited(now time.Time) bool {
@@ -636,7 +651,8 @@ func (s *session) adaptLoop() {
 			snap := s.adapt.snapshot()
 			if ticks++; ticks%7 == 0 {
 				s.log.Debug("adapt", "estimate", snap.EstimateBps, "capped", snap.CappedBps, "sent", snap.SentBps,
-					"target_kbps", target.BitrateKbps, "fps", target.FPS, "width", target.Width, "mode", snap.mode.String())
+					"target_kbps", target.BitrateKbps, "fps", target.FPS, "width", target.Width, "mode", snap.mode.String(),
+					"link", snap.linkBps)
 			}
 			est := float64(snap.CappedBps)
 			m.bwe.Add(est - gEst)
