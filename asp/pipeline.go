@@ -51,17 +51,7 @@ type frameSlot struct {
 	// hold is when the link may take the next frame (the frame pacer, zero: now): no grab
 	// starts before it, less the time a grab takes.
 	hold time.Time
-	// carry is the damage of a picture dropped because it was grabbed long before the
-	// hold (carried: there is one), merged into the next one put.
-	carry   []image.Rectangle
-	carried bool
 }
-
-// maxHeldAge is how much older than the hold (less the time a grab takes) a waiting
-// picture may be before holdUntil drops it for a fresh grab: a picture grabbed when the
-// encoder was about to finish, then held 30–200 ms for a slow link, would go out without
-// what was drawn meanwhile (a click's answer), which then waited for the next hold too.
-const maxHeldAge = 10 * time.Millisecond
 
 func newFrameSlot() *frameSlot {
 	return &frameSlot{ready: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
@@ -96,28 +86,7 @@ func (s *frameSlot) grabbedIn(d time.Duration) {
 func (s *frameSlot) holdUntil(t time.Time) {
 	s.mu.Lock()
 	s.hold = t
-	g := s.pending
-	if g == nil || !g.captured.Before(t.Add(-s.captureEMA-maxHeldAge)) {
-		s.mu.Unlock()
-		return
-	}
-	// The picture waiting was grabbed long before the link can take it: its damage goes
-	// into a fresh grab at the hold.
-	s.pending = nil
-	s.stale++
-	if s.carried {
-		s.carry = mergeDamage(s.carry, g.damage)
-	} else {
-		s.carry, s.carried = g.damage, true
-	}
-	if len(s.free) < 2 {
-		s.free = append(s.free, g.img)
-	}
 	s.mu.Unlock()
-	select {
-	case s.taken <- struct{}{}:
-	default:
-	}
 }
 
 // held reports whether a grab started at now would be early for the hold.
@@ -181,10 +150,6 @@ func (s *frameSlot) release(img *image.YCbCr) {
 // put offers a frame to the encoder; it reports whether it replaced one still waiting.
 func (s *frameSlot) put(g grabbed) (replaced bool) {
 	s.mu.Lock()
-	if s.carried {
-		g.damage = mergeDamage(s.carry, g.damage)
-		s.carry, s.carried = nil, false
-	}
 	if old := s.pending; old != nil {
 		replaced = true
 		s.stale++
