@@ -25,10 +25,11 @@ type PacketTiming struct {
 // did not wait is only the sender's own spacing (a paced or application-limited sender on
 // a fast link), and counting it, as bytes over arrival span does, would measure the
 // sender. So the meter counts, packet after packet in order of sending, the packets that
-// queued (delay above the least of the last BaseWindow by more than Slack, and an arrival
-// gap wider than the send gap), in runs of at least MinRun in a row: the capacity is their
-// bytes over their arrival gaps. A single late packet (a receiver that was descheduled, and
-// the packets after it that arrive bunched) makes no run. On loopback or a LAN the packets
+// queued (delay above the least of the last BaseWindow by more than Slack, an arrival gap
+// wider than the send gap, and sent while its predecessor still waited), in runs of at
+// least MinRun in a row: the capacity is their bytes over their arrival gaps. A single
+// late packet (a receiver that was descheduled, and the packets after it that arrive
+// bunched) makes no run, nor do jittered timestamps of packets sent far apart. On loopback or a LAN the packets
 // of a frame arrive within the feedback's resolution (250 µs) and nothing queues: no
 // bottleneck, no measurement. Pure logic; not safe for concurrent use.
 type DeliveryMeter struct {
@@ -102,7 +103,12 @@ func (m *DeliveryMeter) Feedback(now time.Time, pkts []PacketTiming) {
 		}
 		if m.havePrev && p.Seq == m.prev.Seq+1 {
 			ga, gs := p.Arrived-m.prev.Arrived, p.Sent-m.prev.Sent
-			if d > m.base+m.Slack && ga > gs {
+			// Queued behind its predecessor: delayed, spread further than it was sent,
+			// and sent while the predecessor was still waiting (its delay above the least
+			// is about how long it waited). A packet sent 30 ms after the last one of a
+			// small frame waits behind nothing, whatever jitter did to its timestamps.
+			waited := m.prev.Arrived - m.prev.Sent - m.base
+			if d > m.base+m.Slack && ga > gs && gs < waited+m.Slack {
 				m.run++
 				m.bytes += p.Size
 				m.span += ga

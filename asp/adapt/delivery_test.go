@@ -173,3 +173,19 @@ func TestDeliveryMeterJitterAndBaseWindow(t *testing.T) {
 	m.Feedback(later, sawtooth(2*time.Second, 25*time.Millisecond, 40, 41))
 	assert.Zero(t, m.Rate(later))
 }
+
+// Small frames of one packet every 33 ms on a loaded machine: the receiver's timestamps
+// drift later by 0.6 ms a frame for a few frames (each gap wider than sent, each delay
+// above the least). No packet waited behind another: no measurement (bytes over those
+// gaps would read 300 kbit/s).
+func TestDeliveryMeterIgnoresJitterOfASparseSender(t *testing.T) {
+	now := time.Unix(100, 0)
+	var m DeliveryMeter
+	p := &pathSim{rate: 100_000_000, delay: 10 * time.Millisecond}
+	pkts := p.frames(0, 12, 1, 1200, 33*time.Millisecond, 0)
+	for i := range pkts {
+		pkts[i].Arrived += time.Duration(i%6) * 600 * time.Microsecond
+	}
+	m.Feedback(now, pkts)
+	assert.Zero(t, m.Rate(now))
+}
