@@ -40,11 +40,13 @@ func newDeliveryMeter() *deliveryMeter { return &deliveryMeter{now: time.Now, ba
 // NewInterceptor implements interceptor.Factory: one peer connection, one meter.
 func (d *deliveryMeter) NewInterceptor(string) (interceptor.Interceptor, error) { return d, nil }
 
-// rate returns the delivered rate in bits per second (0: not measured lately).
-func (d *deliveryMeter) rate() int64 {
+// rate returns the bottleneck's measured capacity in bits per second (0: not measured
+// lately) and the floor the path is known to carry (0: none).
+func (d *deliveryMeter) rate() (capacity, floor int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.meter.Rate(d.now())
+	now := d.now()
+	return d.meter.Rate(now), d.meter.Floor(now)
 }
 
 // BindLocalStream notes the size and send time of every packet of a stream that carries

@@ -54,5 +54,7 @@ func deliveryFeedback(t *testing.T, gap time.Duration, want int64) {
 	assert.Equal(t, uint16(506), seqs[5], "the sixth reported packet was lost")
 	assert.Equal(t, 640*time.Millisecond, arr[0])
 	d.feedback(fb)
-	assert.Equal(t, want, d.rate(), "packets sent %v apart", gap)
+	capacity, floor := d.rate()
+	assert.Equal(t, want, capacity, "packets sent %v apart", gap)
+	assert.Equal(t, int64(10_000_000), floor, "the path carried 10 Mbit/s either way")
 }

@@ -531,10 +531,11 @@ func (s *session) captureLoop() {
 		s.bytes.Add(uint64(len(pkt.Data)))
 		frameAt := nextAt
 		nextAt = s.adapt.paced(frameAt, ev.EncodeEnd, len(pkt.Data), fps, kind)
-		// The link's hold applies to the next captured picture too: the capture
-		// goroutine grabs it when the link has room, with all the damage until then.
+		// On a measured bottleneck the link's hold applies to the next captured picture
+		// too: the capture goroutine grabs it when the link has room, with all the damage
+		// until then.
 		hold = time.Time{}
-		if nextAt.After(frameAt) {
+		if nextAt.After(frameAt) && s.adapt.bottleneck() {
 			hold = nextAt
 		}
 		slot.holdUntil(hold)

@@ -46,6 +46,7 @@ type DeliveryMeter struct {
 	BaseWindow time.Duration
 
 	samples  []deliverySample
+	floors   []floorSample
 	prev     PacketTiming // the last packet of the previous feedback
 	havePrev bool
 	base     time.Duration // least one-way delay seen
@@ -57,6 +58,16 @@ type DeliveryMeter struct {
 	bytes int
 	span  time.Duration
 }
+
+// floorSample is the rate one feedback's packets arrived at, bytes over arrival span.
+type floorSample struct {
+	at  time.Time
+	bps int64
+}
+
+// floorMinSpan is the least arrival span a floor sample is taken over: closer arrivals
+// say more about timer resolution than about the link.
+const floorMinSpan = 5 * time.Millisecond
 
 type deliverySample struct {
 	at    time.Time
@@ -96,6 +107,7 @@ func (m *DeliveryMeter) record(now time.Time, end bool) {
 // one less), here or at the end of the previous feedback; a lost packet ends a run.
 func (m *DeliveryMeter) Feedback(now time.Time, pkts []PacketTiming) {
 	m.defaults()
+	m.floor(now, pkts)
 	for _, p := range pkts {
 		d := p.Arrived - p.Sent
 		if !m.haveBase || d <= m.base || now.Sub(m.baseAt) > m.BaseWindow {
@@ -142,4 +154,40 @@ func (m *DeliveryMeter) Rate(now time.Time) int64 {
 		return 0
 	}
 	return int64(float64(bytes) * 8 / span.Seconds())
+}
+
+// floor takes the rate the packets of one feedback arrived at as a floor sample: the
+// path carried that much, whatever limited it.
+func (m *DeliveryMeter) floor(now time.Time, pkts []PacketTiming) {
+	if len(pkts) < m.MinRun+1 {
+		return
+	}
+	first, last, bytes := pkts[0].Arrived, pkts[0].Arrived, 0
+	for i, p := range pkts {
+		first, last = min(first, p.Arrived), max(last, p.Arrived)
+		if i > 0 {
+			bytes += p.Size // the first packet's bytes arrived before the span began
+		}
+	}
+	if span := last - first; span >= floorMinSpan {
+		m.floors = append(m.floors, floorSample{at: now, bps: int64(float64(bytes) * 8 / span.Seconds())})
+	}
+}
+
+// Floor returns the largest rate the packets of one feedback arrived at in the last
+// Window, in bits per second (0: none): a lower bound of the path's capacity, which on a
+// fast link is only the sender's own rate but tells a link that carries a video's
+// bursts from one that was never tried.
+func (m *DeliveryMeter) Floor(now time.Time) int64 {
+	m.defaults()
+	keep := m.floors[:0]
+	var best int64
+	for _, s := range m.floors {
+		if now.Sub(s.at) <= m.Window {
+			keep = append(keep, s)
+			best = max(best, s.bps)
+		}
+	}
+	m.floors = keep
+	return best
 }

@@ -189,3 +189,26 @@ func TestDeliveryMeterIgnoresJitterOfASparseSender(t *testing.T) {
 	m.Feedback(now, pkts)
 	assert.Zero(t, m.Rate(now))
 }
+
+// The floor is what the path was seen to carry, queue or not: the sender's own rate on a
+// fast link, the link's on a slow one; the largest of the window.
+func TestDeliveryMeterFloor(t *testing.T) {
+	now := time.Unix(100, 0)
+	var m DeliveryMeter
+	assert.Zero(t, m.Floor(now))
+	// 20 packets of 1200 B paced 1.92 ms apart (5 Mbit/s) over a fast link.
+	p := &pathSim{rate: 50_000_000}
+	m.Feedback(now, p.frames(0, 1, 20, 1200, 0, 1920*time.Microsecond))
+	assert.InEpsilon(t, 5_000_000, m.Floor(now), 0.03)
+	assert.Zero(t, m.Rate(now), "no capacity measured")
+	// A slower feedback does not lower it within the window; it ages out after.
+	p = &pathSim{rate: 50_000_000}
+	m.Feedback(now.Add(time.Second), p.frames(0, 1, 20, 1200, 0, 4800*time.Microsecond))
+	assert.InEpsilon(t, 5_000_000, m.Floor(now.Add(time.Second)), 0.03)
+	assert.InEpsilon(t, 2_000_000, m.Floor(now.Add(2500*time.Millisecond)), 0.03)
+	// A frame that arrived within 5 ms (loopback) makes no floor sample.
+	var l DeliveryMeter
+	p = &pathSim{}
+	l.Feedback(now, p.frames(0, 1, 20, 1200, 0, 10*time.Microsecond))
+	assert.Zero(t, l.Floor(now))
+}
