@@ -41,8 +41,9 @@
 // cap and quantiser range; a still office screen gets one refinement frame and then costs
 // nothing. While the capacity is known, or for 10 s after the estimate fell or a NACK
 // came, a frame pacer holds the next frame until the link has carried what is in flight
-// (the capture grabs the next picture only then, with all the damage since: an encoder
-// over its budget sends fewer frames instead of filling the router's queue), big frames'
+// (on a measured bottleneck the capture grabs the next picture only then, with all the
+// damage since: an encoder over its budget sends fewer frames instead of filling the
+// router's queue), big frames'
 // packets are spread at 1.5× that rate, a picture-size governor steps the size down when
 // frames stay 3× over the link's budget, and the quantiser floor rises on a link under ~2
 // bits per pixel per second. PLI, FIR and keyframe requests pass a rate limit of 300 ms or twice the last
