@@ -211,6 +211,10 @@ type adaptation struct {
 	// deliveredBps is its latest reading, taken in update.
 	delivery     *deliveryMeter
 	deliveredBps int64
+	// floorSeenBps is the most the path was seen to carry lately (deliveryMeter's
+	// floor, at least deliveredBps): how fast the link is at least, for the quantiser
+	// floor, refinement and retransmission budgets.
+	floorSeenBps int64
 	// pacer holds frames to the link estimate (paced).
 	pacer adapt.FramePacer
 	// log receives debug lines about frames over their budget (nil: none).
@@ -246,7 +250,7 @@ func (a *adaptation) refineQuantizers(c codec.Codec) (int, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	maxQ := adapt.RefineQ[1]
-	rate := max(a.estimate, a.floorBps, a.deliveredBps)
+	rate := max(a.estimate, a.floorBps, a.deliveredBps, a.floorSeenBps)
 	size := a.lastRefine
 	if size == 0 {
 		size = refineFirstGuess
@@ -286,13 +290,15 @@ type adaptSnapshot struct {
 	FPS                             int
 	mode                            adapt.Mode
 	hello                           *Hello
+	linkBps                         int64 // the bottleneck's measured capacity (0: none)
 }
 
 func (a *adaptation) snapshot() adaptSnapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return adaptSnapshot{EstimateBps: a.estimate, CappedBps: a.capped, SentBps: int64(a.sentEMA),
-		Target: a.target, FPS: min(a.target.FPS, adapt.ProfileFor(a.mode).MaxFPS), mode: a.mode, hello: a.hello}
+		Target: a.target, FPS: min(a.target.FPS, adapt.ProfileFor(a.mode).MaxFPS), mode: a.mode, hello: a.hello,
+		linkBps: a.deliveredBps}
 }
 
 // update turns the estimate into a target. sentBps is what the session sent over the last
@@ -344,13 +350,13 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 	}
 	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, headroom)
 	if a.delivery != nil {
-		a.deliveredBps = a.delivery.rate()
+		a.deliveredBps, a.floorSeenBps = a.delivery.rate()
 		if a.deliveredBps > 0 {
 			a.linkBps, a.linkAt = a.deliveredBps, now
 		}
 	}
 	if a.nacks != nil {
-		a.nacks.setEstimate(max(est, a.deliveredBps))
+		a.nacks.setEstimate(max(est, a.deliveredBps, a.floorSeenBps))
 	}
 	video, data := a.budget.Split(int64(float64(a.capped)*linkUtilisation), chanBps)
 	if motion {
@@ -502,14 +508,14 @@ const (
 )
 
 // minQuantizer returns the quantiser floor (libvpx scale) for a profile's minQ: raised to
-// slowLinkMinQ while the link (the estimate, the measured delivery rate, or in video and
-// game mode the ramped estimate the encoder's target follows) is slow for the capture
-// size. Without the ramp a video kept the slow floor while its target was already at the
+// slowLinkMinQ while the link (the estimate, the measured delivery rate or its floor, or
+// in video and game mode the ramped estimate the encoder's target follows) is slow for the
+// capture size. Without the ramp a video kept the slow floor while its target was already at the
 // send ceiling, as GCC's own estimate climbs from 1.5 Mbit/s for tens of seconds.
 func (a *adaptation) minQuantizer(minQ int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	link := max(a.estimate, a.deliveredBps)
+	link := max(a.estimate, a.deliveredBps, a.floorSeenBps)
 	if a.mode == adapt.ModeVideo || a.mode == adapt.ModeGame {
 		link = max(link, a.capped)
 	}
@@ -520,24 +526,37 @@ func (a *adaptation) minQuantizer(minQ int) int {
 	return minQ
 }
 
-// frameBudgetKbps is the rate a frame's single-frame budget (capGate) is measured
-// against at now, or 0 for no cap: a frame clogs the link, not the target. While the link
-// has shown congestion within paceHold (the estimate fell, the receiver lost packets) it
-// is the encoder's target kbps, or the share of the bottleneck's delivery rate that the
-// pacer drains at when that is higher (the last one measured, for paceHold after it was).
-// A link that never showed congestion has room for a redraw at once: capping an office
-// session's frames to its low, application-limited target there blurred them (fileops
-// VMAF 91–93 against 95–97 without the cap, on loopback and at 10 Mbit/s).
-func (a *adaptation) frameBudgetKbps(now time.Time, encoderKbps int) int {
+// frameBudget is the byte budget a frame at fps is held to (capGate) at now, or 0 for no
+// cap: a frame clogs the link, not the target. On a bottleneck whose capacity is measured
+// (deliveryMeter: packets queued behind one another, the last measurement for paceHold)
+// and that is slow for the capture size (below slowLinkBitsPerPixel), it is frameBudget
+// frame intervals of the share of it the pacer drains at, or of the encoder's target kbps
+// when that is higher; on a link that only showed congestion (the estimate fell, the
+// receiver lost packets, within paceHold) without a measurement, of the encoder's target.
+// A faster link carries even a full-screen redraw (50–100 kB) within 60–100 ms, and the
+// trial encode of a capped frame costs: libvpx's rate control counts it as a frame of its
+// own, and at 10 Mbit/s the trials cost fileops 1–3 VMAF points. A link with neither has
+// room for a redraw at once: capping an office session's frames to its low,
+// application-limited target there blurred them (fileops VMAF 91–93 against 95–97
+// without the cap, on loopback and at 10 Mbit/s).
+func (a *adaptation) frameBudget(now time.Time, encoderKbps, fps int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.congestedAt.IsZero() || now.Sub(a.congestedAt) > paceHold {
+	if fps <= 0 || encoderKbps <= 0 {
 		return 0
 	}
-	if a.linkBps == 0 || now.Sub(a.linkAt) > paceHold {
-		return encoderKbps
+	bps := float64(encoderKbps) * 1000
+	switch {
+	case a.linkBps > 0 && now.Sub(a.linkAt) <= paceHold:
+		if pixels := a.rcSize[0] * a.rcSize[1]; pixels > 0 && float64(a.linkBps)/float64(pixels) >= slowLinkBitsPerPixel {
+			return 0
+		}
+		bps = max(bps, float64(a.linkBps)*deliveredShare)
+	case !a.congestedAt.IsZero() && now.Sub(a.congestedAt) <= paceHold:
+	default:
+		return 0
 	}
-	return max(encoderKbps, int(float64(a.linkBps)*deliveredShare/1000))
+	return max(int(bps/8/float64(fps)*frameBudget), capFloorBytes)
 }
 
 // paceRate is the rate the frame pacer drains at: deliveredShare × the measured delivery
@@ -568,7 +587,7 @@ func (a *adaptation) refineAllowed() bool {
 	if size == 0 {
 		size = refineFirstGuess
 	}
-	rate := max(a.estimate, a.floorBps, a.deliveredBps)
+	rate := max(a.estimate, a.floorBps, a.deliveredBps, a.floorSeenBps)
 	return time.Duration(int64(size)*8*int64(time.Second)/rate) <= 4*refineLinkTime
 }
 
@@ -581,14 +600,24 @@ func (a *adaptation) resent(n int) {
 	a.pacer.Sent(time.Now(), n, rate)
 }
 
-// linkLimited reports whether frames are paced and spread: while a bottleneck's delivery
-// rate is measured (deliveryMeter; on a LAN or loopback its rate is so high that pacing
-// to it costs nothing), and for paceHold after the estimate fell or the receiver lost
-// packets. Without the measurement, GCC's estimate, which climbs past the link while the
+// linkLimited reports whether frames are paced and spread: while a bottleneck's capacity
+// is measured (deliveryMeter: packets queued at a link; on a LAN or loopback nothing
+// queues and there is no measurement), and for paceHold after the estimate fell or the
+// receiver lost packets. Without the measurement, GCC's estimate, which climbs past the link while the
 // session sends little (3.8 Mbit/s on a 2 Mbit/s link), let a 52 kB frame follow an
 // 18 kB one within 50 ms into a 50 kB router queue.
 func (a *adaptation) linkLimited(now time.Time) bool {
 	return a.deliveredBps > 0 || !a.congestedAt.IsZero() && now.Sub(a.congestedAt) <= paceHold
+}
+
+// bottleneck reports whether a bottleneck's capacity is measured (deliveryMeter): then
+// the frame pacer holds new pictures too, not only re-sends. On the estimate's word alone
+// it does not: GCC's estimate dips on loopback under load, and holding a 60 fps video to
+// paceFactor × an estimate that lags it halved its bitrate (video-60 4 against 7 Mbit/s).
+func (a *adaptation) bottleneck() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.deliveredBps > 0
 }
 
 // lossSeen records that the receiver reported loss (a NACK): the link is congested or
@@ -709,7 +738,8 @@ func (s *session) adaptLoop() {
 			snap := s.adapt.snapshot()
 			if ticks++; ticks%7 == 0 {
 				s.log.Debug("adapt", "estimate", snap.EstimateBps, "capped", snap.CappedBps, "sent", snap.SentBps,
-					"target_kbps", target.BitrateKbps, "fps", target.FPS, "width", target.Width, "mode", snap.mode.String())
+					"target_kbps", target.BitrateKbps, "fps", target.FPS, "width", target.Width, "mode", snap.mode.String(),
+					"link", snap.linkBps)
 			}
 			est := float64(snap.CappedBps)
 			m.bwe.Add(est - gEst)

@@ -74,25 +74,42 @@ func TestOfficeModeKeepsGCCPace(t *testing.T) {
 	assert.Equal(t, 30, tgt.FPS, "office ladder: 30 fps below 1.5 Mbit/s of video")
 }
 
-// A frame is capped only on a link that showed congestion within paceHold, and then to
-// the link's measured delivery rate when that is above the encoder's target.
+// A frame is capped on a measured bottleneck that is slow for the picture, to frameBudget
+// frame intervals of the share of its capacity the pacer drains at (never below the
+// encoder's target), and on a link that showed congestion within paceHold without a
+// measurement, to the encoder's target; otherwise not at all.
 func TestFrameBudgetFollowsTheMeasuredLink(t *testing.T) {
 	a := newTestAdaptation(adapt.ModeOffice)
+	a.rcSize = [2]int{1920, 1080}
 	now := time.Unix(100, 0)
-	assert.Zero(t, a.frameBudgetKbps(now, 1300), "no congestion seen: no cap")
+	kbps := 1300.0
+	target := int(kbps * 1000 / 8 / 30 * frameBudget) // 1.3 Mbit/s over two frame intervals at 30 fps
+	assert.Zero(t, a.frameBudget(now, 1300, 30), "nothing measured, no congestion seen: no cap")
 
 	a.congestedAt = now
-	assert.Equal(t, 1300, a.frameBudgetKbps(now, 1300), "congested, nothing measured: the encoder's target")
+	assert.Equal(t, target, a.frameBudget(now, 1300, 30), "congested, nothing measured: the encoder's target")
 	var g capGate
-	assert.Positive(t, g.cap(a.frameBudgetKbps(now, 1300), 30, 0.5, 1920*1080), "half a 1080p screen is at risk at 1.3 Mbit/s")
+	assert.Positive(t, g.cap(a.frameBudget(now, 1300, 30), 0.5, 1920*1080), "half a 1080p screen is at risk at 1.3 Mbit/s")
+	assert.Zero(t, a.frameBudget(now.Add(paceHold+time.Second), 1300, 30), "congestion forgotten after paceHold")
 
-	a.linkBps, a.linkAt = 10_000_000, now
-	assert.Equal(t, 9000, a.frameBudgetKbps(now, 1300), "a 10 Mbit/s link: its pacing share")
-	assert.Zero(t, g.cap(a.frameBudgetKbps(now, 1300), 30, 0.5, 1920*1080), "the same redraw fits a 10 Mbit/s link")
+	// A 2 Mbit/s bottleneck caps without any congestion seen: 0.9 × 2 Mbit/s over two
+	// frame intervals at 30 fps is 15 kB.
+	a.congestedAt = time.Time{}
+	a.linkBps, a.linkAt = 2_000_000, now
+	assert.Equal(t, 15_000, a.frameBudget(now, 1300, 30))
+	assert.Equal(t, 7_500, a.frameBudget(now, 1300, 60), "twice the frame rate, half the budget")
+	assert.Equal(t, 15_000, a.frameBudget(now.Add(paceHold-time.Second), 1300, 30), "held for paceHold")
 	a.linkBps = 1_000_000
-	assert.Equal(t, 1300, a.frameBudgetKbps(now, 1300), "a link slower than the target never raises the budget")
+	assert.Equal(t, target, a.frameBudget(now, 1300, 30), "a link slower than the target never lowers the budget below it")
+	a.linkBps = 200_000
+	assert.Equal(t, capFloorBytes, a.frameBudget(now, 150, 30), "never below the floor")
+	assert.Zero(t, a.frameBudget(now.Add(paceHold+time.Second), 1300, 30), "the measurement forgotten after paceHold")
 
-	assert.Zero(t, a.frameBudgetKbps(now.Add(paceHold+time.Second), 1300), "congestion forgotten after paceHold")
+	// A link fast for the picture is not capped: 8 Mbit/s at 1080p.
+	a.linkBps, a.linkAt = 8_000_000, now
+	assert.Zero(t, a.frameBudget(now, 1300, 30))
+	a.rcSize = [2]int{7680, 4320}
+	assert.Positive(t, a.frameBudget(now, 1300, 30), "the same link is slow for 8K")
 }
 
 // Video mode holds what is really sent under motionCeilingKbps whatever the encoder's

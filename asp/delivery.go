@@ -17,36 +17,40 @@ import (
 // sequence number.
 const deliveryHistory = 4096
 
-// deliveryMeter is an interceptor that feeds adapt.DeliveryMeter: it notes the size of
-// every packet sent under its transport-wide sequence number, and reads the receiver's
-// transport-wide feedback for their arrival times.
+// deliveryMeter is an interceptor that feeds adapt.DeliveryMeter: it notes the size and
+// send time of every packet sent under its transport-wide sequence number, and reads the
+// receiver's transport-wide feedback for their arrival times.
 type deliveryMeter struct {
 	interceptor.NoOp
 
-	mu    sync.Mutex
-	sizes [deliveryHistory]struct {
+	mu   sync.Mutex
+	sent [deliveryHistory]struct {
 		seq  uint16
 		size int
+		at   time.Duration // since base
 		ok   bool
 	}
+	base  time.Time
 	meter adapt.DeliveryMeter
 	now   func() time.Time
 }
 
-func newDeliveryMeter() *deliveryMeter { return &deliveryMeter{now: time.Now} }
+func newDeliveryMeter() *deliveryMeter { return &deliveryMeter{now: time.Now, base: time.Now()} }
 
 // NewInterceptor implements interceptor.Factory: one peer connection, one meter.
 func (d *deliveryMeter) NewInterceptor(string) (interceptor.Interceptor, error) { return d, nil }
 
-// rate returns the delivered rate in bits per second (0: not measured lately).
-func (d *deliveryMeter) rate() int64 {
+// rate returns the bottleneck's measured capacity in bits per second (0: not measured
+// lately) and the floor the path is known to carry (0: none).
+func (d *deliveryMeter) rate() (capacity, floor int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.meter.Rate(d.now())
+	now := d.now()
+	return d.meter.Rate(now), d.meter.Floor(now)
 }
 
-// BindLocalStream notes the size of every packet of a stream that carries transport-wide
-// sequence numbers.
+// BindLocalStream notes the size and send time of every packet of a stream that carries
+// transport-wide sequence numbers.
 func (d *deliveryMeter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	id := 0
 	for _, e := range info.RTPHeaderExtensions {
@@ -61,8 +65,8 @@ func (d *deliveryMeter) BindLocalStream(info *interceptor.StreamInfo, w intercep
 		if ext := h.GetExtension(uint8(id)); len(ext) >= 2 {
 			seq := binary.BigEndian.Uint16(ext)
 			d.mu.Lock()
-			s := &d.sizes[seq%deliveryHistory]
-			s.seq, s.size, s.ok = seq, h.MarshalSize()+len(payload), true
+			s := &d.sent[seq%deliveryHistory]
+			s.seq, s.size, s.at, s.ok = seq, h.MarshalSize()+len(payload), d.now().Sub(d.base), true
 			d.mu.Unlock()
 		}
 		return w.Write(h, payload, a)
@@ -100,21 +104,20 @@ func eachRTCP(r interceptor.RTCPReader, see func(rtcp.Packet)) interceptor.RTCPR
 	})
 }
 
-// feedback turns one transport-wide feedback into arrival times and sizes for the meter.
+// feedback pairs the packets one transport-wide feedback reports received with their
+// sizes and send times for the meter.
 func (d *deliveryMeter) feedback(fb *rtcp.TransportLayerCC) {
 	arrivals, seqs := tccArrivals(fb)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	sizes := make([]int, 0, len(seqs))
-	known := arrivals[:0:0]
+	pkts := make([]adapt.PacketTiming, 0, len(seqs))
 	for i, seq := range seqs {
-		s := d.sizes[seq%deliveryHistory]
+		s := d.sent[seq%deliveryHistory]
 		if s.ok && s.seq == seq {
-			known = append(known, arrivals[i])
-			sizes = append(sizes, s.size)
+			pkts = append(pkts, adapt.PacketTiming{Seq: seq, Sent: s.at, Arrived: arrivals[i], Size: s.size})
 		}
 	}
-	d.meter.Feedback(d.now(), known, sizes)
+	d.meter.Feedback(d.now(), pkts)
 }
 
 // tccArrivals expands a transport-wide feedback into the arrival time (receiver clock) and

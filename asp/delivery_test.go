@@ -12,12 +12,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The meter pairs transport-wide feedback with the sizes of the packets it sent: ten
-// 1250-byte packets reported 1 ms apart are 10 Mbit/s; a lost one is skipped.
+// The meter pairs transport-wide feedback with the sizes and send times of the packets it
+// sent: eleven 1250-byte packets sent back to back and reported 1 ms apart queued at a
+// 10 Mbit/s link (a lost one is skipped); sent 1 ms apart, they say nothing of the link.
 func TestDeliveryMeterFeedback(t *testing.T) {
+	for _, tc := range []struct {
+		gap  time.Duration
+		want int64
+	}{{0, 10_000_000}, {time.Millisecond, 0}} {
+		deliveryFeedback(t, tc.gap, tc.want)
+	}
+}
+
+func deliveryFeedback(t *testing.T, gap time.Duration, want int64) {
 	d := newDeliveryMeter()
 	now := time.Unix(100, 0)
 	d.now = func() time.Time { return now }
+	d.base = now
 	w := d.BindLocalStream(&interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}}},
 		interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil }))
 	for seq := uint16(500); seq < 511; seq++ {
@@ -25,6 +36,7 @@ func TestDeliveryMeterFeedback(t *testing.T) {
 		require.NoError(t, h.SetExtension(3, []byte{byte(seq >> 8), byte(seq)}))
 		_, err := w.Write(h, make([]byte, 1250-h.MarshalSize()), nil)
 		require.NoError(t, err)
+		now = now.Add(gap)
 	}
 	deltas := []*rtcp.RecvDelta{{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 0}}
 	for range 9 {
@@ -42,5 +54,7 @@ func TestDeliveryMeterFeedback(t *testing.T) {
 	assert.Equal(t, uint16(506), seqs[5], "the sixth reported packet was lost")
 	assert.Equal(t, 640*time.Millisecond, arr[0])
 	d.feedback(fb)
-	assert.Equal(t, int64(10_000_000), d.rate())
+	capacity, floor := d.rate()
+	assert.Equal(t, want, capacity, "packets sent %v apart", gap)
+	assert.Equal(t, int64(10_000_000), floor, "the path carried 10 Mbit/s either way")
 }

@@ -26,21 +26,27 @@
 // bounded by WithBandwidth), caps the estimate at twice what it really sends, leaves the
 // data channels their share and lets a rate controller pick bitrate, then frame rate, then
 // picture size (a box-filtered downscale) for the encoder, with a single-frame VBV on
-// libvpx. The VBV is enforced per frame where libvpx's rate control misses it (vbv.go): a
-// frame whose damage, at the bits per changed pixel recent frames cost, would exceed
-// bitrate/fps × 2 is encoded with codec.CappedEncoder (a trial that leaves the stream as
-// it was, then the real frame at a quantiser that fits); a change that not even the
-// coarsest quantiser fits goes out at it and the pacer spreads its cost over the frames
-// after it. Each frame's damage feeds a scene classifier (office, video, game) that sets the
-// frame-rate cap and quantiser range; a still office screen gets one refinement frame and
-// then costs nothing. The rate the bottleneck really delivers at is measured from the
-// transport-wide feedback (bytes over arrival span of a frame's packets); while it is
-// known, or for 10 s after the estimate fell or a NACK came, a frame pacer holds the next
-// frame until the link has carried what is in flight (an encoder over its budget sends
-// fewer frames instead of filling the router's queue), big frames' packets are spread at
-// 1.5× that rate, a picture-size governor steps the size down when frames stay 3× over
-// the link's budget, and the quantiser floor rises on a link under ~2 bits per pixel per
-// second. PLI, FIR and keyframe requests pass a rate limit of 300 ms or twice the last
+// libvpx. The capacity of the bottleneck is measured from the transport-wide feedback:
+// every packet's send time is kept by its transport-wide sequence number, and packets that
+// queued at a link (one-way delay above the path's least, arrival gap wider than the send
+// gap) arrive spaced at its rate, while packets that did not only show the sender's own
+// rate (adapt.DeliveryMeter). On a measured bottleneck slow for the picture (under ~2 bits
+// per pixel per second), or for 10 s after the estimate fell or a NACK came, the VBV is
+// enforced per frame where libvpx's rate control misses it (vbv.go): a frame whose damage,
+// at the bits per changed pixel recent frames cost, would exceed 2 frame intervals of the
+// link is encoded with codec.CappedEncoder (a trial that leaves the stream as it was, then
+// the real frame at a quantiser that fits); a change that not even the coarsest quantiser
+// fits goes out at it and the pacer spreads its cost over the frames after it. Each
+// frame's damage feeds a scene classifier (office, video, game) that sets the frame-rate
+// cap and quantiser range; a still office screen gets one refinement frame and then costs
+// nothing. While the capacity is known, or for 10 s after the estimate fell or a NACK
+// came, a frame pacer holds the next frame until the link has carried what is in flight
+// (on a measured bottleneck the capture grabs the next picture only then, with all the
+// damage since: an encoder over its budget sends fewer frames instead of filling the
+// router's queue), big frames'
+// packets are spread at 1.5× that rate, a picture-size governor steps the size down when
+// frames stay 3× over the link's budget, and the quantiser floor rises on a link under ~2
+// bits per pixel per second. PLI, FIR and keyframe requests pass a rate limit of 300 ms or twice the last
 // keyframe's time on the link; NACKs are answered by our own responder, one copy per
 // 100 ms for packets up to 1 s old within a budget, so repeated NACKs never become a
 // retransmission storm. UDP sockets get 4 MB buffers (LargeSocketBuffers). Outgoing channel messages go through a scheduler: control and cursor first,

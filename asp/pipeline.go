@@ -48,6 +48,9 @@ type frameSlot struct {
 	lastTake   time.Time
 	encodeEMA  time.Duration // smoothed time the encoder takes per frame
 	captureEMA time.Duration // smoothed time a grab takes
+	// hold is when the link may take the next frame (the frame pacer, zero: now): no grab
+	// starts before it, less the time a grab takes.
+	hold time.Time
 }
 
 func newFrameSlot() *frameSlot {
@@ -76,14 +79,36 @@ func (s *frameSlot) grabbedIn(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// holdUntil records when the link may take the next frame (zero: at once). The encode
+// loop sets it after each frame from the frame pacer: while the link still carries what
+// is in flight, the screen keeps collecting damage instead of the capture grabbing a
+// picture that would only grow stale waiting for the link.
+func (s *frameSlot) holdUntil(t time.Time) {
+	s.mu.Lock()
+	s.hold = t
+	s.mu.Unlock()
+}
+
+// held reports whether a grab started at now would be early for the hold.
+func (s *frameSlot) held(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return now.Before(s.hold.Add(-s.captureEMA))
+}
+
 // captureAt waits until the frame last put was taken by the encoder (or none waits) and
 // returns when the next grab should start: when the encoder is expected to finish the
-// frame it took, less the time a grab takes. It returns false when ctx ends.
+// frame it took, and not before the hold, less the time a grab takes. It returns false
+// when ctx ends.
 func (s *frameSlot) captureAt(ctx context.Context) (time.Time, bool) {
 	for {
 		s.mu.Lock()
 		if s.pending == nil {
-			at := s.lastTake.Add(s.encodeEMA - s.captureEMA)
+			at := s.lastTake.Add(s.encodeEMA)
+			if s.hold.After(at) {
+				at = s.hold
+			}
+			at = at.Add(-s.captureEMA)
 			s.mu.Unlock()
 			return at, true
 		}
@@ -234,6 +259,9 @@ func captureFrames(ctx context.Context, src capture.Source, slot *frameSlot, int
 				return
 			case <-t.C:
 			}
+		}
+		if slot.held(time.Now()) {
+			continue // the encoder's last frame moved the hold while this one waited
 		}
 		start := time.Now()
 		f, err := src.Next(ctx)

@@ -317,3 +317,47 @@ func TestCaptureFramesKeepsTheFrameGap(t *testing.T) {
 		assert.GreaterOrEqual(t, gap, interval*minFrameGap/8-time.Millisecond, "gap before frame %d", i)
 	}
 }
+
+// The frame pacer's hold keeps the capture from grabbing a picture the link could not
+// take yet: the grab starts at the hold less the time a grab takes, and a hold set while
+// the capture goroutine already waits moves its grab too.
+func TestFrameSlotHoldsCaptureForTheLink(t *testing.T) {
+	s := newFrameSlot()
+	s.grabbedIn(5 * time.Millisecond)
+	now := time.Now()
+	s.holdUntil(now.Add(40 * time.Millisecond))
+	at, ok := s.captureAt(context.Background())
+	require.True(t, ok)
+	assert.Equal(t, now.Add(35*time.Millisecond), at)
+	assert.True(t, s.held(now))
+	assert.False(t, s.held(now.Add(35*time.Millisecond)))
+	s.holdUntil(time.Time{})
+	assert.False(t, s.held(now), "no hold")
+
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	src := capture.NewSynthetic(32, 32, capture.SyntheticOptions{})
+	slot := newFrameSlot()
+	// The last frame needs the link for 100 ms; the capture goroutine starts waiting for
+	// that, and then a retransmission moves the hold to 200 ms.
+	start := time.Now()
+	slot.holdUntil(start.Add(100 * time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		captureFrames(ctx, src, slot, func() time.Duration { return 0 }, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	time.Sleep(30 * time.Millisecond) // the capture goroutine waits for the first hold
+	hold := start.Add(200 * time.Millisecond)
+	slot.holdUntil(hold)
+	select {
+	case <-slot.ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no frame after the hold")
+	}
+	g, ok, err := slot.take()
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.False(t, g.captured.Before(hold), "grabbed %v before the hold", hold.Sub(g.captured))
+}

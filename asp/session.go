@@ -450,6 +450,7 @@ func (s *session) captureLoop() {
 		scaled  *image.YCbCr // the downscaled picture when the rate controller asks for less
 		redo    bool         // the encoder dropped the last picture: it must still go out
 		nextAt  time.Time    // frame pacing: no frame before this
+		hold    time.Time    // link pacing: no new picture before this (zero: none)
 		fps     int          // the frame rate the encoder runs at
 		screen  image.Point  // the capture size the encoder was opened for
 		capNext int          // the byte cap of the next frame (capGate), 0 for none
@@ -530,7 +531,16 @@ func (s *session) captureLoop() {
 		m.videoBytes.Add(float64(len(pkt.Data)))
 		s.frames.Add(1)
 		s.bytes.Add(uint64(len(pkt.Data)))
-		nextAt = s.adapt.paced(nextAt, ev.EncodeEnd, len(pkt.Data), fps, kind)
+		frameAt := nextAt
+		nextAt = s.adapt.paced(frameAt, ev.EncodeEnd, len(pkt.Data), fps, kind)
+		// On a measured bottleneck the link's hold applies to the next captured picture
+		// too: the capture goroutine grabs it when the link has room, with all the damage
+		// until then.
+		hold = time.Time{}
+		if nextAt.After(frameAt) && s.adapt.bottleneck() {
+			hold = nextAt
+		}
+		slot.holdUntil(hold)
 		return true
 	}
 	setMode := func(next adapt.Mode) {
@@ -606,12 +616,21 @@ func (s *session) captureLoop() {
 				deadline = at
 			}
 		}
+		// A picture that is waiting waits for the link's hold too (one grabbed while the
+		// hold was set, when the screen changed after a quiet while).
+		ready := slot.ready
+		if now.Before(hold) {
+			ready = nil
+			if hold.Before(deadline) {
+				deadline = hold
+			}
+		}
 		wctx, cancel := context.WithDeadline(s.ctx, deadline)
 		s.wakeMu.Lock()
 		s.wake = cancel
 		s.wakeMu.Unlock()
 		select {
-		case <-slot.ready:
+		case <-ready:
 		case <-wctx.Done():
 		}
 		s.wakeMu.Lock()
@@ -620,6 +639,9 @@ func (s *session) captureLoop() {
 		cancel()
 		if s.ctx.Err() != nil {
 			return
+		}
+		if time.Now().Before(hold) {
+			continue // woken during the hold (a keyframe request): it is served after it
 		}
 		f, ok, err := slot.take()
 		if err != nil && !ok {
@@ -746,7 +768,8 @@ func (s *session) captureLoop() {
 		}
 		key, _ := s.adapt.keyframeDue(time.Now())
 		damage := damageFraction(f.damage, w, h)
-		capNext = gate.cap(s.adapt.frameBudgetKbps(time.Now(), enc.Config().BitrateKbps), fps, damage, tw*th)
+		capNext = gate.cap(s.adapt.frameBudget(time.Now(), enc.Config().BitrateKbps, fps), damage, tw*th)
+		capped := capNext
 		// A scene cut in video and game mode is coded no finer than cutMinQ, so it does not
 		// spend libvpx's whole buffer and starve the frames after it (OpenH264 would
 		// re-initialise to change its quantisers).
@@ -773,6 +796,9 @@ func (s *session) captureLoop() {
 		}
 		if !key {
 			gate.frame(int(s.bytes.Load()-sentBefore), damage, tw*th)
+		}
+		if capped > 0 {
+			s.log.Debug("frame capped", "cap", capped, "bytes", s.bytes.Load()-sentBefore, "damage", damage)
 		}
 		// The picture sent becomes the last one; the capture buffer of the one before goes
 		// back to the capture goroutine.

@@ -12,8 +12,8 @@ import (
 // trial that leaves the stream untouched and, when it came out over the budget, encodes
 // the picture again at a coarser quantiser. Other frames cost one encode as before.
 const (
-	// capFloorBytes is the least frame budget: below it (a few packets) a cap would only
-	// blur small changes that never clog a link.
+	// capFloorBytes is the least frame budget (adaptation.frameBudget): below it (a few
+	// packets) a cap would only blur small changes that never clog a link.
 	capFloorBytes = 6000
 	// capFirstBitsPerPixel is what a changed pixel is assumed to cost before a frame was
 	// measured: a busy 1080p page codes at 0.1-0.6 bit per pixel at coarse quantisers.
@@ -30,20 +30,19 @@ const (
 
 // capGate decides which delta frames are worth a trial encode: those whose damaged pixels,
 // at the bits per damaged pixel the recent frames cost (rising at once, falling slowly),
-// would take more than their budget, kbps/fps × frameBudget (at least capFloorBytes). A
-// video whose frames the rate control keeps within the budget never pays for a trial.
-// Pure logic; not safe for concurrent use.
+// would take more than their byte budget (adaptation.frameBudget). A video whose frames
+// the rate control keeps within the budget never pays for a trial. Pure logic; not safe
+// for concurrent use.
 type capGate struct {
 	bpp float64 // bits per damaged pixel, 0 before the first frame
 }
 
 // cap returns the byte cap for a delta frame with damage (share of the picture) of a
-// picture of pixels at kbps and fps, or 0 when the frame is not at risk.
-func (g *capGate) cap(kbps, fps int, damage float64, pixels int) int {
-	if kbps <= 0 || fps <= 0 || pixels <= 0 || damage <= 0 {
+// picture of pixels and a budget of bytes (0: none), or 0 when the frame is not at risk.
+func (g *capGate) cap(budget int, damage float64, pixels int) int {
+	if budget <= 0 || pixels <= 0 || damage <= 0 {
 		return 0
 	}
-	budget := max(int(float64(kbps)*1000/8/float64(fps)*frameBudget), capFloorBytes)
 	bpp := g.bpp
 	if bpp == 0 {
 		bpp = capFirstBitsPerPixel

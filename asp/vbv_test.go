@@ -13,23 +13,21 @@ func TestCapGate(t *testing.T) {
 	budget := 1200 * 1000 / 8 / 15 * frameBudget
 	// Before any frame: a full-screen change at the first guess (78 kB) is at risk, a
 	// cursor's worth of damage is not.
-	assert.Equal(t, budget, g.cap(1200, 15, 1, px))
-	assert.Zero(t, g.cap(1200, 15, 0.001, px))
-	assert.Zero(t, g.cap(0, 15, 1, px), "no bitrate, no cap")
-	assert.Zero(t, g.cap(1200, 15, 0, px), "no damage")
+	assert.Equal(t, budget, g.cap(budget, 1, px))
+	assert.Zero(t, g.cap(budget, 0.001, px))
+	assert.Zero(t, g.cap(0, 1, px), "no budget, no cap")
+	assert.Zero(t, g.cap(budget, 0, px), "no damage")
 	// A fast link: the budget is above what the change costs.
-	assert.Zero(t, g.cap(20000, 15, 1, px))
+	assert.Zero(t, g.cap(20000*1000/8/15*frameBudget, 1, px))
 	// Cheap full-screen frames (a video at its rate): no trial encodes.
 	for range 20 {
 		g.frame(8000, 1, px)
 	}
-	assert.Zero(t, g.cap(1200, 15, 1, px))
+	assert.Zero(t, g.cap(budget, 1, px))
 	// One expensive frame (a page of text, 40 kB for a tenth of the screen) raises the
 	// estimate at once: a change of a third of the screen is at risk now.
 	g.frame(40000, 0.1, px)
-	assert.Equal(t, budget, g.cap(1200, 15, 0.3, px))
-	// The floor: a tiny budget is raised to capFloorBytes.
-	assert.Equal(t, capFloorBytes, g.cap(100, 30, 1, px))
+	assert.Equal(t, budget, g.cap(budget, 0.3, px))
 	// Zero-sized (dropped) frames, frames without damage and small changes (a typed
 	// character: 300 B for 200 pixels) do not move the estimate.
 	before := g.bpp
