@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type benchFlags struct {
 	workloadOnly     string
 	display          string
 	verbose          bool
+	cpuProfile       string
 }
 
 // newBenchCmd returns `shadowless bench`: the QA harness (click-to-photon latency,
@@ -102,6 +104,7 @@ interrupted (for demos).`,
 	fl.StringVar(&f.workloadOnly, "workload-only", "", "only play this scenario on --display until interrupted")
 	fl.StringVar(&f.display, "display", "", "X display for --workload-only, e.g. :1")
 	fl.BoolVar(&f.verbose, "verbose", false, "debug logs to stderr")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server, relay, scoring) to FILE for go tool pprof")
 	return cmd
 }
 
@@ -140,6 +143,17 @@ func runBench(ctx context.Context, cmd *cobra.Command, f benchFlags, args []stri
 	}
 	if len(args) == 1 && args[0] == "all" {
 		args = workload.Standard
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	for _, a := range args {
 		if _, err := workload.ParseScenario(a); err != nil {
