@@ -118,7 +118,9 @@ const rampStartGrowth = 8
 // starts at office's 1.3 Mbit/s took a second and a half to reach the send ceiling (each
 // doubling waits for the encoder to fill it and for the smoothed sent rate), and bench
 // video-60's first second ran at 4 Mbit/s and VMAF 88. The first fall of the estimate or
-// loss ends it, as it ends the ramp's fast start.
+// loss ends it, as it ends the ramp's fast start, and a measured bottleneck
+// (deliveryMeter) denies it: on a 2 Mbit/s link a scroll in video mode was given a 2.9
+// Mbit/s target, and the frames it made held the next click's answer.
 const motionStartHeadroom = 4.0
 
 // fastLinkBps is the capped estimate from which video and game mode take
@@ -344,17 +346,17 @@ func (a *adaptation) update(now time.Time, sentBps, chanBps int64, w, h int, max
 		use = est
 	}
 	a.rc.SetMotion(motion)
-	headroom := estimateHeadroom
-	if motion && !a.ramp.Congested() {
-		headroom = motionStartHeadroom
-	}
-	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, headroom)
 	if a.delivery != nil {
 		a.deliveredBps, a.floorSeenBps = a.delivery.rate()
 		if a.deliveredBps > 0 {
 			a.linkBps, a.linkAt = a.deliveredBps, now
 		}
 	}
+	headroom := estimateHeadroom
+	if motion && !a.ramp.Congested() && a.deliveredBps == 0 {
+		headroom = motionStartHeadroom
+	}
+	a.capped = adapt.CapEstimate(use, int64(a.sentEMA), a.floorBps, headroom)
 	if a.nacks != nil {
 		a.nacks.setEstimate(max(est, a.deliveredBps, a.floorSeenBps))
 	}
