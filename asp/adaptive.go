@@ -418,10 +418,10 @@ const (
 // now: not before next (the frame rate in force), and not before the link, at
 // deliveredShare × the rate it was measured to deliver at (deliveryMeter), or
 // paceFactor × the capped estimate before there is a measurement, has carried what is in
-// flight beyond one frame interval's worth, while the link limits (linkLimited). This enforces the single-frame VBV where the encoder cannot keep it (libvpx
-// cannot shrink a frame of scrolling 1080p text below what its largest quantiser gives):
-// a frame over its budget costs the frames after it, not a standing queue in the
-// network. kind is the frame's kind ("key", "delta", "refine"); a refinement's size sets
+// flight beyond one frame interval's worth, while the link limits (linkLimited). This
+// enforces the single-frame VBV where the encoder cannot keep it (libvpx cannot shrink a
+// frame of scrolling 1080p text below what its largest quantiser gives): a frame over its
+// budget costs the frames after it, not a standing queue in the network. kind is the frame's kind ("key", "delta", "refine"); a refinement's size sets
 // the next one's quantisers (refineQuantizers).
 func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Time {
 	a.mu.Lock()

@@ -29,9 +29,10 @@ type PacketTiming struct {
 // wider than the send gap, and sent while its predecessor still waited), in runs of at
 // least MinRun in a row: the capacity is their bytes over their arrival gaps. A single
 // late packet (a receiver that was descheduled, and the packets after it that arrive
-// bunched) makes no run, nor do jittered timestamps of packets sent far apart. On loopback or a LAN the packets
-// of a frame arrive within the feedback's resolution (250 µs) and nothing queues: no
-// bottleneck, no measurement. Pure logic; not safe for concurrent use.
+// bunched) makes no run, nor do jittered timestamps of packets sent far apart. On
+// loopback or a LAN the packets of a frame arrive within the feedback's resolution
+// (250 µs) and nothing queues: no bottleneck, no measurement. Pure logic; not safe for
+// concurrent use.
 type DeliveryMeter struct {
 	// Window is how long a sample counts (default 2 s).
 	Window time.Duration
