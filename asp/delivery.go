@@ -33,6 +33,8 @@ type deliveryMeter struct {
 	base  time.Time
 	meter adapt.DeliveryMeter
 	now   func() time.Time
+	// extID is the transport-wide sequence number's header extension ID (0: not known).
+	extID uint8
 }
 
 func newDeliveryMeter() *deliveryMeter { return &deliveryMeter{now: time.Now, base: time.Now()} }
@@ -61,6 +63,9 @@ func (d *deliveryMeter) BindLocalStream(info *interceptor.StreamInfo, w intercep
 	if id == 0 {
 		return w
 	}
+	d.mu.Lock()
+	d.extID = uint8(id)
+	d.mu.Unlock()
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		if ext := h.GetExtension(uint8(id)); len(ext) >= 2 {
 			seq := binary.BigEndian.Uint16(ext)
@@ -71,6 +76,24 @@ func (d *deliveryMeter) BindLocalStream(info *interceptor.StreamInfo, w intercep
 		}
 		return w.Write(h, payload, a)
 	})
+}
+
+// forget drops the packet h from the meter because it is being sent again (a NACK's
+// answer or a tail probe) under the same transport-wide sequence number: the receiver may
+// report the copy's arrival, which against the first send time looks like a packet that
+// queued for the whole repair (a 10 Mbit/s link read as 2.5 Mbit/s after a burst of loss).
+func (d *deliveryMeter) forget(h *rtp.Header) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.extID == 0 {
+		return
+	}
+	if ext := h.GetExtension(d.extID); len(ext) >= 2 {
+		seq := binary.BigEndian.Uint16(ext)
+		if s := &d.sent[seq%deliveryHistory]; s.seq == seq {
+			s.ok = false
+		}
+	}
 }
 
 // BindRTCPReader reads transport-wide feedback.

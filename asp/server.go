@@ -429,6 +429,7 @@ func (s *Server) startSession(ctx context.Context, caps adapt.ClientCaps, offer 
 	nacks.mu.Lock()
 	nacks.onLoss = sess.adapt.lossSeen
 	nacks.onResent = sess.adapt.resent
+	nacks.onCopy = delivery.forget
 	nacks.mu.Unlock()
 	if !s.add(sess) {
 		sess.close(nil)
