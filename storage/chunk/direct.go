@@ -52,19 +52,7 @@ func (seg *segment) writeRecords(rec []byte, off int64) (int64, error) {
 		head := int((directAlign - off%directAlign) % directAlign)
 		mid := (len(rec) - head) &^ (directAlign - 1)
 		if mid > 0 && uintptr(unsafe.Pointer(&rec[head]))%directAlign == 0 {
-			if head > 0 {
-				if _, err := seg.f.WriteAt(rec[:head], off); err != nil {
-					return 0, err
-				}
-			}
-			direct, err := seg.writeDirect(rec[head:head+mid], off+int64(head))
-			if err != nil {
-				return 0, err
-			}
-			if head+mid < len(rec) {
-				_, err = seg.f.WriteAt(rec[head+mid:], off+int64(head+mid))
-			}
-			return direct, err
+			return seg.writeSplit(rec[:head], rec[head:head+mid], rec[head+mid:], off)
 		}
 	}
 	_, err := seg.f.WriteAt(rec, off)
@@ -186,15 +174,24 @@ func (seg *segment) writeFramed(h Header, frames []byte, off int64) (int64, erro
 		_, err := seg.f.WriteAt(frames[k:], fo+int64(k))
 		return 0, err
 	}
-	if _, err := seg.f.WriteAt(head, off); err != nil {
-		return 0, err
+	return seg.writeSplit(head, frames[k:k+mid], frames[k+mid:], off)
+}
+
+// writeSplit writes head through the page cache at off, the page-aligned mid right after
+// it with direct I/O, and tail after that through the page cache again, and returns how
+// many bytes went direct. Called with Store.amu held.
+func (seg *segment) writeSplit(head, mid, tail []byte, off int64) (int64, error) {
+	if len(head) > 0 {
+		if _, err := seg.f.WriteAt(head, off); err != nil {
+			return 0, err
+		}
 	}
-	direct, err := seg.writeDirect(frames[k:k+mid], fo+int64(k))
+	direct, err := seg.writeDirect(mid, off+int64(len(head)))
 	if err != nil {
 		return 0, err
 	}
-	if k+mid < len(frames) {
-		_, err = seg.f.WriteAt(frames[k+mid:], fo+int64(k+mid))
+	if len(tail) > 0 {
+		_, err = seg.f.WriteAt(tail, off+int64(len(head)+len(mid)))
 	}
 	return direct, err
 }
