@@ -158,12 +158,9 @@ func FuzzOpenSealed(f *testing.F) {
 // returns the right data from another replica, and repaired.
 func TestMovedBlockOnReplica(t *testing.T) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 3)
-	defer l.Close()
-	vol, err := l.Manager.OpenVolume("default")
-	require.NoError(t, err)
+	l, vol := startDefault(t)
 	data := randBytes(41, 2*blockSize)
-	_, err = vol.WriteAt(ctx, data, 0)
+	_, err := vol.WriteAt(ctx, data, 0)
 	require.NoError(t, err)
 	p, ok, err := l.Manager.Meta().Placement(vol.ID(), 0)
 	require.NoError(t, err)
@@ -200,12 +197,9 @@ func TestMovedBlockOnReplica(t *testing.T) {
 // bytes on every replica (encrypted once), never the plaintext.
 func TestChunkServersHoldNoKey(t *testing.T) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 3)
-	defer l.Close()
-	vol, err := l.Manager.OpenVolume("default")
-	require.NoError(t, err)
+	l, vol := startDefault(t)
 	data := bytes.Repeat([]byte("secret!!"), blockSize/8)
-	_, err = vol.WriteAt(ctx, data, 0)
+	_, err := vol.WriteAt(ctx, data, 0)
 	require.NoError(t, err)
 	var first []byte
 	for _, cs := range l.Servers {

@@ -27,6 +27,17 @@ func startLocal(t testing.TB, dir string, nodes int) *Local {
 	return startLocalOver(t, dir, nodes, false)
 }
 
+// startDefault starts a three-node test cluster, closed when the test ends, and opens its
+// default volume.
+func startDefault(t testing.TB) (*Local, *Volume) {
+	t.Helper()
+	l := startLocal(t, t.TempDir(), 3)
+	t.Cleanup(func() { l.Close() })
+	vol, err := l.Manager.OpenVolume("default")
+	require.NoError(t, err)
+	return l, vol
+}
+
 // startLocalOver starts a test cluster whose manager reaches the chunk servers in-process
 // or, with network, over loopback TCP.
 func startLocalOver(t testing.TB, dir string, nodes int, network bool) *Local {

@@ -107,12 +107,9 @@ func testStopChunkServerDuringWrites(t *testing.T, network bool) {
 // reach three replicas and must fail (not be acknowledged), while reads go on.
 func TestWritesFailClearlyWithoutSpareNode(t *testing.T) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 3)
-	defer l.Close()
-	vol, err := l.Manager.OpenVolume("default")
-	require.NoError(t, err)
+	l, vol := startDefault(t)
 	data := randBytes(7, 8192)
-	_, err = vol.WriteAt(ctx, data, 0)
+	_, err := vol.WriteAt(ctx, data, 0)
 	require.NoError(t, err)
 	require.NoError(t, l.StopNode(3))
 	_, err = vol.WriteAt(ctx, randBytes(8, 4096), 0)
@@ -145,12 +142,9 @@ func corruptBlock(t *testing.T, cs *ChunkServer, id chunk.ID) {
 // data and the damaged replica is repaired.
 func TestCorruptReplicaReadRepair(t *testing.T) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 3)
-	defer l.Close()
-	vol, err := l.Manager.OpenVolume("default")
-	require.NoError(t, err)
+	l, vol := startDefault(t)
 	data := randBytes(21, testChunk)
-	_, err = vol.WriteAt(ctx, data, 0)
+	_, err := vol.WriteAt(ctx, data, 0)
 	require.NoError(t, err)
 	p, ok, err := l.Manager.Meta().Placement(vol.ID(), 0)
 	require.NoError(t, err)
@@ -180,12 +174,9 @@ func TestCorruptReplicaReadRepair(t *testing.T) {
 // TestScrubRepairsCorruptReplica: scrub finds a damaged replica that no read touched.
 func TestScrubRepairsCorruptReplica(t *testing.T) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 3)
-	defer l.Close()
-	vol, err := l.Manager.OpenVolume("default")
-	require.NoError(t, err)
+	l, vol := startDefault(t)
 	data := randBytes(22, 2*testChunk)
-	_, err = vol.WriteAt(ctx, data, 0)
+	_, err := vol.WriteAt(ctx, data, 0)
 	require.NoError(t, err)
 	corruptBlock(t, l.Servers[2], chunkID(vol.ID(), 1))
 	res, err := l.Manager.Scrub(ctx, "")
@@ -285,13 +276,10 @@ func TestDeleteWhileNodeDown(t *testing.T) {
 // cluster serves the right data and rebuilds its replicas.
 func TestDamagedLogOnRestart(t *testing.T) {
 	ctx := context.Background()
-	l := startLocal(t, t.TempDir(), 3)
-	defer l.Close()
-	vol, err := l.Manager.OpenVolume("default")
-	require.NoError(t, err)
+	l, vol := startDefault(t)
 	data := randBytes(51, 4*testChunk)
 	for i := int64(0); i < 4; i++ {
-		_, err = vol.WriteAt(ctx, data[i*testChunk:(i+1)*testChunk], i*testChunk)
+		_, err := vol.WriteAt(ctx, data[i*testChunk:(i+1)*testChunk], i*testChunk)
 		require.NoError(t, err)
 	}
 	path, off, ok := l.Servers[0].Store().BlockLocation(chunkID(vol.ID(), 1), 0)
