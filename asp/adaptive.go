@@ -440,13 +440,8 @@ func (a *adaptation) paced(next, now time.Time, n, fps int, kind string) time.Ti
 	limited := a.linkLimited(now)
 	if kind == "delta" && a.deliveredBps > 0 {
 		// The budget of a measured bottleneck, not the encoder's target: a frame within
-		// it does not hold the link for more than frameBudget frame intervals. The
-		// picture size is the slowest lever and the hardest to undo, so it follows the
-		// most the path was seen to carry when that is more: the capacity reading dips
-		// after a burst of loss (10 Mbit/s read as 2.5 for two seconds), and the governor
-		// then stepped a web page on a 10 Mbit/s link down to 1440 pixels.
-		govRate := max(rate, int64(float64(a.floorSeenBps)*deliveredShare))
-		budget := int(float64(govRate) / 8 / float64(max(fps, 1)) * frameBudget)
+		// it does not hold the link for more than frameBudget frame intervals.
+		budget := int(float64(rate) / 8 / float64(max(fps, 1)) * frameBudget)
 		if a.gov.Frame(now, n, budget) && a.log != nil {
 			a.log.Debug("picture size governor", "scale", a.gov.Scale(), "bytes", n, "budget", budget)
 		}
