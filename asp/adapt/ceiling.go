@@ -83,13 +83,7 @@ func (c *SendCeiling) Update(now time.Time, dur time.Duration, bits, target int6
 		i++
 	}
 	c.samples = c.samples[i:]
-	var span time.Duration
-	var sent, planned float64
-	for _, s := range c.samples {
-		span += s.dur
-		sent += s.bits
-		planned += s.target * s.dur.Seconds()
-	}
+	span, sent, planned := c.window()
 	if span < c.Window/2 || planned <= 0 {
 		return c.Allowed()
 	}
@@ -128,14 +122,20 @@ func (c *SendCeiling) Allowed() int64 {
 
 // Rate returns the rate sent over the window in bits per second (0 before any interval).
 func (c *SendCeiling) Rate() int64 {
-	var span time.Duration
-	var sent float64
-	for _, s := range c.samples {
-		span += s.dur
-		sent += s.bits
-	}
+	span, sent, _ := c.window()
 	if span <= 0 {
 		return 0
 	}
 	return int64(sent / span.Seconds())
+}
+
+// window sums the intervals kept: their length, the bits sent in them and the bits their
+// targets planned.
+func (c *SendCeiling) window() (span time.Duration, sent, planned float64) {
+	for _, s := range c.samples {
+		span += s.dur
+		sent += s.bits
+		planned += s.target * s.dur.Seconds()
+	}
+	return span, sent, planned
 }
